@@ -1,0 +1,56 @@
+"""Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
+
+from infra.service_spec import HttpRoute, ServiceSpec
+
+_PREFIX = "/api/v1"
+
+SPEC = ServiceSpec(
+    name="api",
+    package="zip",
+    handler="services.api.handler.handler",
+    architecture="arm64",
+    memory_mb=1024,
+    timeout_s=29,  # under API Gateway's 30 s integration limit, so the client sees our error, not a 504
+    routes=tuple(
+        HttpRoute(method, _PREFIX + path)
+        for method, path in (
+            ("GET", "/health"),
+            ("GET", "/health/deep"),
+            ("GET", "/health/version"),
+            ("GET", "/plates"),
+            ("GET", "/plates/{registration}"),
+            ("POST", "/valuations"),
+            ("POST", "/valuations/batch"),
+            ("GET", "/offers"),
+            ("POST", "/offers"),
+            ("POST", "/offers/{offer_id}/withdraw"),
+            ("POST", "/offers/{offer_id}/accept"),
+            ("POST", "/offers/{offer_id}/reject"),
+            ("GET", "/claims"),
+            ("POST", "/claims"),
+            ("GET", "/claims/{claim_id}"),
+            ("POST", "/claims/{claim_id}/documents"),
+            ("POST", "/claims/{claim_id}/documents/{document_id}/confirm"),
+            ("POST", "/claims/{claim_id}/approve"),
+            ("POST", "/claims/{claim_id}/reject"),
+            ("POST", "/webhooks/clerk"),
+            ("POST", "/webhooks/stripe"),
+            ("GET", "/schema"),
+            ("GET", "/schema/{proxy+}"),
+        )
+    ),
+    needs_vpc=True,
+    needs_database=True,
+    needs_bucket=True,
+    invokes=("valuation",),
+    secrets=(
+        "clerk_secret_key",
+        "clerk_webhook_secret",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "r2_access_key_id",
+        "r2_secret_access_key",
+        "app_signing_key",
+    ),
+    description="Reggie public API (plates, valuations, offers, claims, webhooks)",
+)
