@@ -1,8 +1,34 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import HttpRoute, ServiceSpec
+from infra.service_spec import HttpMethod, HttpRoute, ServiceSpec
 
 _PREFIX = "/api/v1"
+
+_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
+    ("GET", "/health"),
+    ("GET", "/health/deep"),
+    ("GET", "/health/version"),
+    ("GET", "/plates"),
+    ("GET", "/plates/{registration}"),
+    ("POST", "/valuations"),
+    ("POST", "/valuations/batch"),
+    ("GET", "/offers"),
+    ("POST", "/offers"),
+    ("POST", "/offers/{offer_id}/withdraw"),
+    ("POST", "/offers/{offer_id}/accept"),
+    ("POST", "/offers/{offer_id}/reject"),
+    ("GET", "/claims"),
+    ("POST", "/claims"),
+    ("GET", "/claims/{claim_id}"),
+    ("POST", "/claims/{claim_id}/documents"),
+    ("POST", "/claims/{claim_id}/documents/{document_id}/confirm"),
+    ("POST", "/claims/{claim_id}/approve"),
+    ("POST", "/claims/{claim_id}/reject"),
+    ("POST", "/webhooks/clerk"),
+    ("POST", "/webhooks/stripe"),
+    ("GET", "/schema"),
+    ("GET", "/schema/{proxy+}"),
+)
 
 SPEC = ServiceSpec(
     name="api",
@@ -11,34 +37,7 @@ SPEC = ServiceSpec(
     architecture="arm64",
     memory_mb=1024,
     timeout_s=29,  # under API Gateway's 30 s integration limit, so the client sees our error, not a 504
-    routes=tuple(
-        HttpRoute(method, _PREFIX + path)
-        for method, path in (
-            ("GET", "/health"),
-            ("GET", "/health/deep"),
-            ("GET", "/health/version"),
-            ("GET", "/plates"),
-            ("GET", "/plates/{registration}"),
-            ("POST", "/valuations"),
-            ("POST", "/valuations/batch"),
-            ("GET", "/offers"),
-            ("POST", "/offers"),
-            ("POST", "/offers/{offer_id}/withdraw"),
-            ("POST", "/offers/{offer_id}/accept"),
-            ("POST", "/offers/{offer_id}/reject"),
-            ("GET", "/claims"),
-            ("POST", "/claims"),
-            ("GET", "/claims/{claim_id}"),
-            ("POST", "/claims/{claim_id}/documents"),
-            ("POST", "/claims/{claim_id}/documents/{document_id}/confirm"),
-            ("POST", "/claims/{claim_id}/approve"),
-            ("POST", "/claims/{claim_id}/reject"),
-            ("POST", "/webhooks/clerk"),
-            ("POST", "/webhooks/stripe"),
-            ("GET", "/schema"),
-            ("GET", "/schema/{proxy+}"),
-        )
-    ),
+    routes=tuple(HttpRoute(method, _PREFIX + path) for method, path in _ROUTES),
     needs_vpc=True,
     needs_database=True,
     needs_bucket=True,
