@@ -2,8 +2,9 @@
 
 :func:`estimate` turns a list of :class:`~infra.planned.PlannedResource` (what the offline plan captures
 under mocks) and a :class:`LoadProfile` into one :class:`CostLine` per billable item, each priced from
-:data:`PRICES` (eu-west-2 on-demand list prices; every entry names the public page it comes from and the month
-the figure was taken from it: re-check against the page, in the Europe (London) region, when updating). :func:`report` prints the idle and the loaded estimate side by side.
+:data:`PRICES`: eu-west-2 on-demand list prices, each naming the public page it comes from and the month
+the figure was taken from it (re-check against the page, Europe (London) selected, when updating).
+:func:`report` prints the idle and the loaded estimate one after the other.
 
 Deliberate simplifications, so the figures are an honest upper-ish bound rather than a bill:
 - no free tier (Lambda's, API Gateway's first year, R2's monthly allowance, CloudWatch's 5 GB): those are
