@@ -1,0 +1,105 @@
+"""Smoothed target encodings of letter groups, learned from training prices.
+
+For each key kind (the mark's letters, what it reads as, its serial letters, its tag, its number)
+we store, per key seen at least ``min_count`` times, the smoothed mean of the log-price residual
+against the segment's base price: ``sum(residual) / (n + smoothing)``. Unseen keys encode as 0 (the
+segment's base). For ``LABEL_KEYS`` we also keep the smoothed share of lots the auctioneer filed as
+names, fun or cars: the platform never has a category for an arbitrary mark, but a letter group
+that was filed as a name before is likely read as one again.
+
+Training rows get out-of-fold encodings (fitted on the other auction blocks) so the model never
+sees a lot's own price through its encoding; the artifact stores encodings fitted on every
+training row for inference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.valuation.features import ENCODED_KEYS, LABEL_KEYS, LABELS
+
+Table = dict[str, list[float]]
+"""key -> [encoding, log1p(count), *label shares]"""
+
+
+def _tables() -> dict[str, Table]:
+    return {}
+
+
+@dataclass(slots=True)
+class Encodings:
+    smoothing: float = 10.0
+    label_smoothing: float = 5.0
+    min_count: int = 2
+    priors: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Overall share of lots filed under each label: what an unseen key encodes as."""
+    tables: dict[str, Table] = field(default_factory=_tables)
+
+    def fit(
+        self,
+        keys: Sequence[dict[str, str]],
+        residuals: Sequence[float],
+        labels: Sequence[tuple[bool, bool, bool]],
+    ) -> Encodings:
+        n = max(len(residuals), 1)
+        self.priors = [sum(lab[i] for lab in labels) / n for i in range(len(LABELS))]
+        for kind in ENCODED_KEYS:
+            sums: dict[str, list[float]] = {}
+            for k, r, lab in zip(keys, residuals, labels, strict=True):
+                acc = sums.setdefault(k[kind], [0.0, 0.0, 0.0, 0.0, 0.0])
+                acc[0] += r
+                acc[1] += 1
+                acc[2] += lab[0]
+                acc[3] += lab[1]
+                acc[4] += lab[2]
+            table: Table = {}
+            for key, (total, count, *hits) in sums.items():
+                if count < self.min_count:
+                    continue
+                row = [round(total / (count + self.smoothing), 4), round(math.log1p(count), 4)]
+                if kind in LABEL_KEYS:
+                    m = self.label_smoothing
+                    row += [round((h + m * p) / (count + m), 4) for h, p in zip(hits, self.priors, strict=True)]
+                table[key] = row
+            self.tables[kind] = table
+        return self
+
+    def row(self, keys: dict[str, str]) -> list[float]:
+        """Encoded features in ``FEATURE_NAMES`` order: encodings, counts, then label shares."""
+        encs: list[float] = []
+        counts: list[float] = []
+        shares: list[float] = []
+        for kind in ENCODED_KEYS:
+            hit = self.tables[kind].get(keys[kind])
+            if hit is None:
+                encs.append(0.0)
+                counts.append(0.0)
+                if kind in LABEL_KEYS:
+                    shares.extend(self.priors)
+            else:
+                encs.append(hit[0])
+                counts.append(hit[1])
+                if kind in LABEL_KEYS:
+                    shares.extend(hit[2:])
+        return encs + counts + shares
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "smoothing": self.smoothing,
+            "label_smoothing": self.label_smoothing,
+            "min_count": self.min_count,
+            "priors": self.priors,
+            "tables": self.tables,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Encodings:
+        return cls(
+            smoothing=float(data["smoothing"]),  # type: ignore[arg-type]
+            label_smoothing=float(data["label_smoothing"]),  # type: ignore[arg-type]
+            min_count=int(data["min_count"]),  # type: ignore[arg-type]
+            priors=list(data["priors"]),  # type: ignore[arg-type]
+            tables=dict(data["tables"]),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,178 @@
+"""``python -m services.valuation evaluate``: score the shipped artifact on the held-out auction blocks.
+
+The held-out blocks are the last five of the auction file, whole auctions the artifact never saw
+(``train`` holds them out and selects on earlier blocks only). The report compares the ensemble with
+two baselines, the median price of the mark's format x length in the training blocks and the rules
+engine alone, overall, by format and by price band, and draws three plots: predicted against actual
+(log axes), error by format, and range calibration. Output: ``report.md``, ``report.json`` and PNGs in
+``--out`` (``reports/valuation`` by default, git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from services.valuation.data import DEFAULT_DATA, Lot, load
+from services.valuation.metrics import TARGETS, meets, score
+from services.valuation.model import Artifact
+
+BANDS = ((0, 500), (500, 1000), (1000, 3000), (3000, 10_000), (10_000, float("inf")))
+
+
+def _band(price: float) -> str:
+    for lo, hi in BANDS:
+        if lo <= price < hi:
+            return f"GBP {lo:,}+" if hi == float("inf") else f"GBP {lo:,}-{int(hi):,}"
+    return "?"
+
+
+def _length_key(lot: Lot) -> str:
+    return f"{lot.mark.registration.format.value}:{len(lot.mark.registration.normalized)}"
+
+
+def evaluate(
+    data: Path = DEFAULT_DATA, out: Path = Path("reports/valuation"), artifact: Artifact | None = None
+) -> dict[str, Any]:
+    artifact = artifact or Artifact.load()
+    dataset = load(data)
+    first_held = int(artifact.metadata["data"]["held_out_blocks"][0])
+    training = [x for x in dataset.lots if x.block < first_held]
+    held = [x for x in dataset.lots if x.block >= first_held]
+    if not held:
+        raise SystemExit(f"{data} has no blocks after the artifact's training blocks (held out from {first_held})")
+    estimates = artifact.estimate([x.mark for x in held])
+    actual = np.array([x.price for x in held])
+    pred = np.array([e.price for e in estimates])
+    low = np.array([e.low for e in estimates])
+    high = np.array([e.high for e in estimates])
+    groups: dict[str, list[float]] = defaultdict(list)
+    for x in training:
+        groups[_length_key(x)].append(x.price)
+    overall_median = statistics.median(x.price for x in training)
+    medians = {k: statistics.median(v) for k, v in groups.items()}
+    baseline = np.array([medians.get(_length_key(x), overall_median) for x in held])
+    rules = np.array([artifact.rules.price(x.mark) for x in held])
+
+    def table(mask: np.ndarray) -> dict[str, dict[str, float]]:
+        return {
+            "ensemble": score(pred[mask], actual[mask], low[mask], high[mask]),
+            "median_by_format_length": score(baseline[mask], actual[mask]),
+            "rules_only": score(rules[mask], actual[mask]),
+        }
+
+    formats = np.array([x.mark.registration.format.value for x in held])
+    bands = np.array([_band(p) for p in actual])
+    report: dict[str, Any] = {
+        "model_version": artifact.version,
+        "held_out_blocks": [first_held, dataset.blocks],
+        "lots": len(held),
+        "overall": table(np.ones(len(held), dtype=bool)),
+        "by_format": {f: table(formats == f) for f in sorted(set(formats.tolist()))},
+        "by_price_band": {
+            b: table(bands == b) for b in dict.fromkeys(_band(lo) for lo, _ in BANDS) if (bands == b).any()
+        },
+        "by_block": {
+            str(b): score(pred[m], actual[m], low[m], high[m])
+            for b in range(first_held, dataset.blocks + 1)
+            if (m := np.array([x.block == b for x in held])).any()
+        },
+    }
+    report["targets_met"] = meets(report["overall"]["ensemble"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(_markdown(report))
+    _plots(out, actual, pred, low, high, formats=formats)
+    print(_markdown(report))
+    return report
+
+
+def _row(name: str, f: dict[str, float]) -> str:
+    cov = f"{f['coverage']:.1%}" if "coverage" in f else "-"
+    return (
+        f"| {name} | {int(f['n']):,} | {f['mape']:.1%} | {f['median_ape']:.1%} | {f['within_25']:.1%} | "
+        f"{f['within_50']:.1%} | {f['bias']:.3f} | {cov} |"
+    )
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    head = (
+        "| | lots | MAPE | median APE | within 25% | within 50% | bias | 80% range coverage |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    lines = [
+        f"# Valuation: held-out auction blocks {report['held_out_blocks'][0]}-{report['held_out_blocks'][1]}",
+        "",
+        f"Model `{report['model_version']}`, {report['lots']:,} sold lots.",
+        "",
+        "## Overall",
+        "",
+        head,
+    ]
+    for name, f in report["overall"].items():
+        lines.append(_row(name, f))
+    lines += [
+        "",
+        "Targets: "
+        + ", ".join(
+            f"{k} {'met' if ok else 'MISSED'} ({TARGETS[k][0]} {TARGETS[k][1]})"
+            for k, ok in report["targets_met"].items()
+        ),
+        "",
+    ]
+    for section, title in (("by_format", "By format"), ("by_price_band", "By price band (actual price)")):
+        lines += [f"## {title}", "", head]
+        for group, tables in report[section].items():
+            for name, f in tables.items():
+                lines.append(_row(f"{group}: {name}", f))
+        lines.append("")
+    lines += ["## By auction block (ensemble)", "", head]
+    lines += [_row(f"block {b}", f) for b, f in report["by_block"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(
+    out: Path, actual: np.ndarray, pred: np.ndarray, low: np.ndarray, high: np.ndarray, *, formats: np.ndarray
+) -> None:
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.scatter(actual, pred, s=3, alpha=0.3)
+    lim = [min(actual.min(), pred.min()), max(actual.max(), pred.max())]
+    ax.plot(lim, lim, color="black", linewidth=1)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="hammer price (GBP)",
+        ylabel="predicted (GBP)",
+        title="Predicted against actual, held-out blocks",
+    )
+    fig.savefig(out / "predicted_vs_actual.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    ape = np.abs(pred - actual) / actual
+    names = sorted(set(formats.tolist()))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot([ape[formats == f] for f in names], showfliers=False)
+    ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set(ylabel="absolute percentage error", title="Error by format (whiskers 1.5 IQR, no outliers)")
+    fig.savefig(out / "error_by_format.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    order = np.argsort(pred)
+    deciles = np.array_split(order, 10)
+    coverage = [float(((actual[d] >= low[d]) & (actual[d] <= high[d])).mean()) for d in deciles]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(range(1, 11), coverage)
+    ax.axhline(0.8, color="black", linestyle="--", label="nominal 80%")
+    ax.set(xlabel="decile of predicted price", ylabel="share inside the range", ylim=(0, 1), title="Range calibration")
+    ax.legend()
+    fig.savefig(out / "range_calibration.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,119 @@
+"""The trained valuation: artifact loading, feature rows and the ensemble (runtime code: numpy only).
+
+Ensemble: ``log price = w * log(model) + (1 - w) * log(rules) + shift`` where the model weight
+``w = 0.7 * min(1, n / FULL_SEGMENT)`` and ``n`` is how many training lots shared the mark's segment
+(format x letter/digit shape x order): where the model has seen little, the readable rules carry
+more. ``shift`` and the 80% range come from validation blocks inside the training data: the range
+is ``price * exp(q10)`` to ``price * exp(q90)`` of the validation log residuals of the mark's format.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.valuation.encodings import Encodings
+from services.valuation.features import Mark, base_row, keys_of
+from services.valuation.rules import Rules
+from services.valuation.trees import Floats, Forest
+
+ARTIFACT_DIR = Path(__file__).resolve().parent / "artifact"
+MODEL_WEIGHT = 0.7
+FULL_SEGMENT = 200
+"""Training lots a segment needs before the model gets its full weight."""
+
+
+def model_weight(segment_count: int) -> float:
+    return MODEL_WEIGHT * min(1.0, segment_count / FULL_SEGMENT)
+
+
+def feature_row(mark: Mark, encodings: Encodings) -> list[float]:
+    return base_row(mark) + encodings.row(keys_of(mark))
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    price: float
+    low: float
+    high: float
+    model_weight: float
+    model_price: float
+    rules_price: float
+    drivers: list[tuple[str, float]]
+
+
+@dataclass(slots=True)
+class Artifact:
+    metadata: dict[str, Any]
+    rules: Rules
+    encodings: Encodings
+    forest: Forest
+    segments: dict[str, int]
+    shift: float
+    intervals: dict[str, list[float]]
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata["version"])
+
+    @classmethod
+    def load(cls, directory: Path = ARTIFACT_DIR) -> Artifact:
+        metadata = json.loads((directory / "metadata.json").read_text())
+        with gzip.open(directory / "learned.json.gz", "rt") as f:
+            learned = json.load(f)
+        return cls(
+            metadata=metadata,
+            rules=Rules.from_json(learned["rules"]),
+            encodings=Encodings.from_json(learned["encodings"]),
+            forest=Forest.load(directory / "forest.npz"),
+            segments=learned["segments"],
+            shift=float(metadata["calibration"]["shift"]),
+            intervals=metadata["calibration"]["intervals"],
+        )
+
+    def save(self, directory: Path, learned_extra: dict[str, Any] | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.metadata["calibration"] = {"shift": self.shift, "intervals": self.intervals}
+        (directory / "metadata.json").write_text(json.dumps(self.metadata, indent=2, sort_keys=True) + "\n")
+        learned = {
+            "rules": self.rules.to_json(),
+            "encodings": self.encodings.to_json(),
+            "segments": self.segments,
+            **(learned_extra or {}),
+        }
+        # mtime=0 keeps the file byte-identical across identical trainings.
+        with gzip.GzipFile(directory / "learned.json.gz", "wb", mtime=0) as f:
+            f.write(json.dumps(learned, separators=(",", ":"), sort_keys=True).encode())
+        self.forest.save(directory / "forest.npz")
+
+    def rows(self, marks: list[Mark]) -> Floats:
+        return np.array([feature_row(m, self.encodings) for m in marks], dtype=np.float64)
+
+    def blend(self, marks: list[Mark], model_log: Floats) -> list[Estimate]:
+        """Blend model scores with the rules for each mark, then apply the calibrated shift and range."""
+        out: list[Estimate] = []
+        for mark, mlog in zip(marks, model_log.tolist(), strict=True):
+            rules_price, drivers = self.rules.explain(mark)
+            w = model_weight(self.segments.get(mark.segment, 0))
+            log_price = w * mlog + (1 - w) * math.log(rules_price) + self.shift
+            lo, hi = self.intervals.get(mark.registration.format.value) or self.intervals["all"]
+            price = math.exp(log_price)
+            out.append(
+                Estimate(price, price * math.exp(lo), price * math.exp(hi), w, math.exp(mlog), rules_price, drivers)
+            )
+        return out
+
+    def estimate(self, marks: list[Mark]) -> list[Estimate]:
+        if not marks:
+            return []
+        if len(marks) == 1:
+            scores = np.array([self.forest.predict_one(feature_row(marks[0], self.encodings))])
+        else:
+            scores = self.forest.predict(self.rows(marks))
+        return self.blend(marks, scores)

@@ -1,0 +1,96 @@
+"""The valuation interface the API and the Lambda handler call: ``value`` and ``value_many``.
+
+Each answer is a JSON-ready dict::
+
+    {"registration": "AB12 CDE", "price": 1250, "low": 700, "high": 2300, "currency": "GBP",
+     "weights": {"model": 0.7, "rules": 0.3}, "explanation": "...", "model_version": "...",
+     "drivers": [{"driver": "reading as a name", "multiplier": 2.1}, ...]}
+
+and an invalid mark answers ``{"registration": <input>, "error": {"code": "invalid_registration",
+"message": <reason>}}``; nothing here raises for bad input. The artifact loads once, on first use.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from services.core.registration import InvalidRegistration
+from services.valuation.features import Mark, describe
+from services.valuation.model import Artifact, Estimate
+
+__all__ = ["artifact", "value", "value_many"]
+
+
+@lru_cache(maxsize=1)
+def artifact() -> Artifact:
+    """The shipped artifact, loaded on first use and kept for the life of the process."""
+    return Artifact.load()
+
+
+def value(registration: str) -> dict[str, Any]:
+    """Value one registration (see the module docstring for the answer's shape)."""
+    return value_many([registration])[0]
+
+
+def value_many(registrations: list[str]) -> list[dict[str, Any]]:
+    """Value many registrations at once (one batched model pass), answers in input order."""
+    model = artifact()
+    marks: list[Mark] = []
+    answers: list[dict[str, Any] | None] = []
+    for text in registrations:
+        try:
+            marks.append(describe(text))
+            answers.append(None)
+        except (InvalidRegistration, TypeError) as exc:
+            reason = exc.reason if isinstance(exc, InvalidRegistration) else "a registration must be text"
+            answers.append({"registration": text, "error": {"code": "invalid_registration", "message": reason}})
+    estimates = iter(model.estimate(marks))
+    valid = iter(marks)
+    return [a if a is not None else _answer(next(valid), next(estimates), model.version) for a in answers]
+
+
+def _answer(mark: Mark, e: Estimate, version: str) -> dict[str, Any]:
+    price = _round_price(e.price)
+    drivers = [{"driver": name, "multiplier": round(factor, 2)} for name, factor in e.drivers]
+    return {
+        "registration": mark.registration.display,
+        "price": price,
+        "low": min(_round_price(e.low), price),
+        "high": max(_round_price(e.high), price),
+        "currency": "GBP",
+        "weights": {"model": round(e.model_weight, 3), "rules": round(1 - e.model_weight, 3)},
+        "explanation": _explain(mark, e, price),
+        "model_version": version,
+        "drivers": drivers,
+    }
+
+
+def _round_price(value: float) -> int:
+    """Whole pounds, to two significant figures above GBP 100 (an estimate, not a quote)."""
+    if value < 100:
+        return max(1, round(value))
+    digits = len(str(int(value))) - 2
+    return int(round(value, -digits))
+
+
+_FORMAT_WORDS = {
+    "current": "a current-style mark",
+    "prefix": "a prefix mark",
+    "suffix": "a suffix mark",
+    "dateless": "a dateless mark",
+    "northern_ireland": "a Northern Irish dateless mark",
+}
+
+
+def _explain(mark: Mark, e: Estimate, price: int) -> str:
+    """One sentence naming the main drivers: the format and size, then the strongest multipliers."""
+    r = mark.registration
+    parts = [f"{_FORMAT_WORDS[r.format.value]} of {len(r.normalized)} characters"]
+    strongest = sorted(e.drivers, key=lambda d: abs(d[1] - 1), reverse=True)[:2]
+    parts += [f"{name} (x{factor:.1f})" for name, factor in strongest if abs(factor - 1) >= 0.05]
+    if e.model_weight >= 0.2 and abs(e.model_price / e.rules_price - 1) >= 0.25:
+        direction = "above" if e.model_price > e.rules_price else "below"
+        parts.append(f"past prices of similar letter groups ({direction} the rules' figure)")
+    main = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"{r.display} is valued at about GBP {price:,}, driven mainly by {main}."
