@@ -1,0 +1,254 @@
+"""A Mermaid architecture diagram generated from the resources a stage declares (never drawn by hand).
+
+:func:`render` reads the offline plan's :class:`~infra.planned.PlannedResource` list and draws what an
+engineer needs to see: who calls whom and where things run. Nodes are the architecturally meaningful
+resources (functions, the database and its key, the HTTP API and its domain, NAT, the bucket, image
+repositories, secrets); plumbing (roles, routes, security-group rules, route tables) is left out.
+
+Edges come from what the program declared, not from names alone:
+- the environment contract of ``infra/service_spec.py``: a function with ``ALLOWED_ORIGINS`` is routed by
+  the API, ``DB_HOST`` reaches the database, ``BUCKET_NAME`` the bucket, ``<NAME>_FUNCTION_NAME`` invokes
+  that function, ``*_PARAMETER`` reads SSM parameters;
+- ``vpcConfig`` places a function in the private subnets, whose default route leads to the NAT;
+- an ``aws:lambda/invocation:Invocation`` runs its function on every deploy;
+- a proxied Cloudflare record fronts the API's custom domain;
+- a KMS key and an image repository belong to the database or function that shares their component.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from infra.planned import PlannedResource
+
+FUNCTION = "aws:lambda/function:Function"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+HTTP_API = "aws:apigatewayv2/api:Api"
+DOMAIN = "aws:apigatewayv2/domainName:DomainName"
+DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+NAT_INSTANCE = "aws:ec2/instance:Instance"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+VPC = "aws:ec2/vpc:Vpc"
+BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
+KMS_KEY = "aws:kms/key:Key"
+REPOSITORY = "aws:ecr/repository:Repository"
+PARAMETER = "aws:ssm/parameter:Parameter"
+INVOCATION = "aws:lambda/invocation:Invocation"
+
+_DRAWN = frozenset({FUNCTION, CLUSTER, HTTP_API, DOMAIN, NAT_INSTANCE, NAT_GATEWAY, BUCKET, KMS_KEY, REPOSITORY})
+
+
+def _get(inputs: Mapping[str, Any] | None, *path: str) -> Any:
+    value: Any = inputs
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        mapping: Mapping[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        value = mapping.get(key)
+    return value
+
+
+def _env(resource: PlannedResource) -> dict[str, str]:
+    variables = _get(resource.inputs, "environment", "variables")
+    if not isinstance(variables, Mapping):
+        return {}
+    mapping: Mapping[Any, Any] = variables  # pyright: ignore[reportUnknownVariableType]
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def _label(text: str) -> str:
+    """Mermaid-safe label text: a double quote would end the label, a pipe an edge label."""
+    return re.sub(r'["|]', "'", text)
+
+
+def _function_label(r: PlannedResource) -> str:
+    kind = "image" if _get(r.inputs, "packageType") == "Image" else "zip"
+    arch = (_get(r.inputs, "architectures") or ["x86_64"])[0]
+    memory = _get(r.inputs, "memorySize") or 128
+    return f"λ {r.name}<br/>{kind} · {arch} · {memory} MB"
+
+
+def _cluster_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
+    low = _get(r.inputs, "serverlessv2ScalingConfiguration", "minCapacity")
+    high = _get(r.inputs, "serverlessv2ScalingConfiguration", "maxCapacity")
+    version = _get(r.inputs, "engineVersion") or ""
+    writers = sum(1 for x in everything if x.type == CLUSTER_INSTANCE and x.parent == r.parent)
+    pause = ", auto-pause" if low == 0 else ""
+    return f"Aurora PostgreSQL {version}<br/>{r.name} · {low}–{high} ACU{pause} · {writers} instance(s)"
+
+
+def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
+    labels: dict[str, str] = {
+        HTTP_API: f"API Gateway HTTP API<br/>{r.name}",
+        DOMAIN: f"custom domain<br/>{_get(r.inputs, 'domainName') or r.name}",
+        NAT_INSTANCE: f"NAT instance<br/>{r.name} · {_get(r.inputs, 'instanceType')}",
+        NAT_GATEWAY: f"NAT gateway<br/>{r.name}",
+        BUCKET: f"R2 bucket<br/>{_get(r.inputs, 'name') or r.name} · {_get(r.inputs, 'jurisdiction') or 'default'}",
+        KMS_KEY: f"KMS key<br/>{r.name}",
+        REPOSITORY: f"ECR<br/>{r.name}",
+    }
+    if r.type == FUNCTION:
+        return _function_label(r)
+    if r.type == CLUSTER:
+        return _cluster_label(r, everything)
+    return labels[r.type]
+
+
+def _shape(r: PlannedResource, node_id: str, label: str) -> str:
+    if r.type == CLUSTER:
+        return f'{node_id}[("{label}")]'
+    if r.type in (BUCKET, REPOSITORY):
+        return f'{node_id}[/"{label}"/]'
+    return f'{node_id}["{label}"]'
+
+
+class _Graph:
+    def __init__(self, resources: Sequence[PlannedResource]) -> None:
+        self.resources = resources
+        self.drawn = [r for r in resources if r.custom and r.type in _DRAWN]
+        self.ids = {r.urn: f"n{i}" for i, r in enumerate(self.drawn)}
+        self.edges: list[str] = []
+
+    def of(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.drawn if r.type == type_]
+
+    def edge(self, source: str, target: str, label: str = "") -> None:
+        arrow = f"-->|{_label(label)}|" if label else "-->"
+        line = f"  {source} {arrow} {target}"
+        if line not in self.edges:
+            self.edges.append(line)
+
+
+def _function_named(graph: _Graph, name: str) -> PlannedResource | None:
+    """The function whose physical or logical name is ``name`` or ends with ``-<name>``."""
+    for f in graph.of(FUNCTION):
+        names = [str(n) for n in (_get(f.inputs, "name"), f.name) if n]
+        if any(n == name or n.endswith(f"-{name}") for n in names):
+            return f
+    return None
+
+
+def _names(r: PlannedResource) -> list[str]:
+    return [str(n) for n in (_get(r.inputs, "name"), r.name) if n]
+
+
+def _related(a: PlannedResource, b: PlannedResource) -> bool:
+    """Same service by name: ``valuation`` and ``valuation-image``, ``reggie-staging-valuation`` and so on."""
+    for x in _names(a):
+        for y in _names(b):
+            if x == y or x.startswith(f"{y}-") or y.startswith(f"{x}-") or x.endswith(f"-{y}") or y.endswith(f"-{x}"):
+                return True
+    return False
+
+
+def _same_component(graph: _Graph, r: PlannedResource, type_: str) -> PlannedResource | None:
+    siblings = [x for x in graph.of(type_) if x.parent == r.parent]
+    return siblings[0] if len(siblings) == 1 else None
+
+
+_CONTRACT_EDGES: tuple[tuple[str, str, str, bool], ...] = (
+    # (environment variable, target type, edge label, edge from the target to the function)
+    ("ALLOWED_ORIGINS", HTTP_API, "routes", True),
+    ("DB_HOST", CLUSTER, "SQL, TLS", False),
+    ("BUCKET_NAME", BUCKET, "presigned URLs", False),
+)
+
+
+def _function_edges(graph: _Graph, ids: Mapping[str, str], parameters: int) -> None:
+    for f in graph.of(FUNCTION):
+        env = _env(f)
+        for variable, type_, label, inbound in _CONTRACT_EDGES:
+            for target in graph.of(type_) if variable in env else []:
+                source, sink = (target.urn, f.urn) if inbound else (f.urn, target.urn)
+                graph.edge(ids[source], ids[sink], label)
+        for key in sorted(k for k in env if k.endswith("_FUNCTION_NAME")):
+            invoked = _function_named(graph, key.removesuffix("_FUNCTION_NAME").lower().replace("_", "-"))
+            if invoked is not None:
+                graph.edge(ids[f.urn], ids[invoked.urn], "invokes")
+        if parameters and any(key.endswith("_PARAMETER") for key in env):
+            graph.edge(ids[f.urn], "ssm", "reads secrets")
+        if _get(f.inputs, "packageType") == "Image":
+            for repository in (r for r in graph.of(REPOSITORY) if _related(r, f)):
+                graph.edge(ids[repository.urn], ids[f.urn], "image by digest")
+
+
+def _invocation_edges(graph: _Graph) -> None:
+    for invocation in (r for r in graph.resources if r.type == INVOCATION):
+        target = _get(invocation.inputs, "functionName")
+        function = _function_named(graph, str(target)) if isinstance(target, str) else None
+        if function is None:  # the name is unknown until deploy: fall back to the invocation's own name
+            function = next((f for f in graph.of(FUNCTION) if invocation.name.startswith(f.name)), None)
+        if function is not None:
+            graph.edge("deploy", graph.ids[function.urn], "invoked on every deploy")
+
+
+def _node(graph: _Graph, r: PlannedResource, indent: str) -> str:
+    return f"{indent}{_shape(r, graph.ids[r.urn], _label(_node_label(r, graph.resources)))}"
+
+
+def _node_lines(graph: _Graph, parameters: int) -> list[str]:
+    """Nodes, with the VPC's public and private subnets as nested subgraphs."""
+    in_vpc = [f for f in graph.of(FUNCTION) if _get(f.inputs, "vpcConfig")]
+    private = in_vpc + graph.of(CLUSTER)
+    nats = graph.of(NAT_INSTANCE) + graph.of(NAT_GATEWAY)
+    vpcs = [r for r in graph.resources if r.type == VPC]
+    lines = ['  clients(["clients: web, admin, partners, agents"])']
+    if private or nats:
+        cidr = _get(vpcs[0].inputs, "cidrBlock") if vpcs else None
+        heading = f"VPC {cidr}" if cidr else ("VPC" if vpcs else "shared network (StackReference)")
+        lines.append(f'  subgraph vpc["{_label(heading)}"]')
+        if nats:
+            lines += ['    subgraph public["public subnets"]', *(_node(graph, r, "      ") for r in nats), "    end"]
+        lines += ['    subgraph private["private subnets"]', *(_node(graph, r, "      ") for r in private), "    end"]
+        lines.append("  end")
+    placed = {r.urn for r in private + nats}
+    lines += [_node(graph, r, "  ") for r in graph.drawn if r.urn not in placed]
+    if parameters:
+        lines.append(f'  ssm[["SSM Parameter Store<br/>{parameters} SecureString parameters"]]')
+    if any(r.type == INVOCATION for r in graph.resources):
+        lines.append('  deploy(["pulumi up"])')
+    if in_vpc:
+        lines.append('  internet(("internet: Clerk JWKS, Stripe, R2, DVLA"))')
+        if nats:
+            graph.edge("private", "public", "default route")
+            graph.edge("public", "internet")
+        else:
+            graph.edge("private", "internet", "via the shared network's NAT")
+    return lines
+
+
+def _entry_edges(graph: _Graph) -> list[str]:
+    """The way in: clients, proxied DNS, the custom domain, the API (or straight to the API)."""
+    domains, apis = graph.of(DOMAIN), graph.of(HTTP_API)
+    proxied = [r for r in graph.resources if r.type == DNS_RECORD and _get(r.inputs, "proxied") is True]
+    lines: list[str] = []
+    if proxied:
+        lines.append('  cloudflare{{"Cloudflare DNS, proxied"}}')
+        graph.edge("clients", "cloudflare", "HTTPS")
+        for domain in domains:
+            graph.edge("cloudflare", graph.ids[domain.urn])
+    for domain in domains:
+        for api in apis:
+            graph.edge(graph.ids[domain.urn], graph.ids[api.urn], "TLS 1.2")
+    if not proxied:
+        for api in apis:
+            graph.edge("clients", graph.ids[api.urn], "HTTPS")
+    return lines
+
+
+def render(resources: Sequence[PlannedResource], title: str | None = None) -> str:
+    """The stage's architecture as a Mermaid ``flowchart``, deterministic for a given resource list."""
+    graph = _Graph(resources)
+    parameters = sum(1 for r in resources if r.type == PARAMETER)
+    lines = ["---", f"title: {_label(title)}", "---"] if title else []
+    lines += ["flowchart LR", *_node_lines(graph, parameters), *_entry_edges(graph)]
+    _function_edges(graph, graph.ids, parameters)
+    _invocation_edges(graph)
+    for cluster in graph.of(CLUSTER):
+        key = _same_component(graph, cluster, KMS_KEY)
+        if key is not None:
+            graph.edge(graph.ids[key.urn], graph.ids[cluster.urn], "encrypts")
+    return "\n".join(lines + graph.edges) + "\n"
