@@ -1,51 +1,87 @@
-"""The Litestar application: every route under ``/api/v1``; OpenAPI served at ``/api/v1/schema``."""
+"""The Litestar application: every route under ``/api/v1``; OpenAPI at ``/api/v1/schema``.
+
+:func:`create_app` builds an app around a :class:`services.api.deps.Dependencies`; the module-level
+``app`` is built once per process from the environment (``uvicorn services.api.app:app`` locally,
+:mod:`services.api.handler` on Lambda).
+"""
 
 from __future__ import annotations
 
-import time
+import logging
+from typing import Any
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Request, Response, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
-from litestar.response import Response
-from sqlalchemy import Engine, create_engine, text
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
-from services.api.settings import get_settings
+from services.api.deps import Dependencies, build_dependencies
+from services.api.errors import EXCEPTION_HANDLERS, ApiError, ErrorBody, api_error_handler
+from services.api.routes import claims, dev, health, offers, plates, valuations, webhooks
+from services.api.settings import get_api_settings
+from services.api.storage import StorageUnavailable
+from services.api.valuation_client import ValuationUnavailable
 
-_settings = get_settings()
-_engine: Engine | None = (
-    create_engine(_settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1)
-    if _settings.database_url
-    else None
-)
-
-
-@get("/health")
-async def health() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
+PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
 
 
-@get("/health/deep", sync_to_thread=False)
-def health_deep() -> Response[dict[str, object]]:
-    """Readiness: each dependency with its status and latency; 503 when one fails."""
-    started = time.perf_counter()
-    status = "ok"
-    detail = None
-    try:
-        if _engine is None:
-            raise RuntimeError("DATABASE_URL is not set")
-        with _engine.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:
-        status, detail = "fail", type(exc).__name__
-    database = {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    if detail:
-        database["detail"] = detail
-    body: dict[str, object] = {"status": status, "checks": {"database": database}}
-    return Response(body, status_code=200 if status == "ok" else 503)
+def _unavailable(code: str, message: str) -> Any:
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+        logging.getLogger("reggie.api").warning("%s: %s", code, exc)
+        return api_error_handler(request, ApiError(503, code, message))
+
+    return handler
 
 
-app = Litestar(
-    route_handlers=[Router("/api/v1", route_handlers=[health, health_deep])],
-    openapi_config=OpenAPIConfig(title="Reggie API", version="1.0.0", path="/api/v1/schema"),
-)
+def route_handlers(*, local: bool) -> list[Any]:
+    handlers = [
+        *health.ROUTES,
+        *plates.ROUTES,
+        *valuations.ROUTES,
+        *offers.ROUTES,
+        *claims.ROUTES,
+        *webhooks.ROUTES,
+    ]
+    if local:
+        handlers += dev.ROUTES
+    return handlers
+
+
+def create_app(deps: Dependencies) -> Litestar:
+    settings = deps.settings
+    origins = list(settings.core.allowed_origins)
+    return Litestar(
+        route_handlers=[Router(PREFIX, route_handlers=route_handlers(local=settings.is_local))],
+        state=State({"deps": deps}),
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            StorageUnavailable: _unavailable("storage_unavailable", "Document storage is not answering right now."),
+            ValuationUnavailable: _unavailable("valuation_unavailable", "The valuation service is not answering."),
+        },
+        request_max_body_size=MAX_BODY_BYTES,
+        cors_config=CORSConfig(allow_origins=origins, allow_credentials=True) if origins else None,
+        openapi_config=OpenAPIConfig(
+            title="Reggie API",
+            version=settings.version,
+            description=(
+                "UK personalised registrations: plates, valuations, offers and ownership claims. Money is in "
+                "integer pence; errors share one shape {status, code, message, details}."
+            ),
+            path=PREFIX + "/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT", description="A Clerk session token"
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )
+
+
+app = create_app(build_dependencies(get_api_settings()))

@@ -1,4 +1,16 @@
-"""API settings, read once from the environment (the contract in ``infra/service_spec.py``)."""
+"""API settings: the shared core settings plus what only the API reads, parsed once per process.
+
+The environment contract (``infra/service_spec.py``) is read by :mod:`services.core.settings`; this
+module adds the API's own knobs:
+
+| variable | meaning |
+|---|---|
+| `APP_VERSION`, `GIT_COMMIT` | reported by `/health/version` (set by the build; defaults for local runs) |
+| `LOCAL_ISSUER_DIR` | local stage only: where the local token issuer keeps its key (for `/dev/info`) |
+| `API_PUBLIC_URL` | local stage only: the URL `/dev/info` prints in its examples |
+
+``SERVICE_NAME`` defaults to ``api`` here because this module only ever runs as the API.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +18,37 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from services.core.settings import Settings, get_settings
 
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+DEFAULT_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    stage: str
-    database_url: str | None
-    allowed_origins: tuple[str, ...]
-    clerk_issuer: str
-    clerk_jwks_url: str
+    core: Settings
+    version: str
+    commit: str
+    local_issuer_dir: str | None
+    public_url: str
+
+    @property
+    def stage(self) -> str:
+        return self.core.stage
 
     @property
     def is_local(self) -> bool:
-        return self.stage == "local"
+        return self.core.is_local
 
 
 @cache
-def get_settings() -> ApiSettings:
+def get_api_settings() -> ApiSettings:
+    """The API's settings (raises :class:`services.core.settings.SettingsError` naming a bad variable)."""
+    os.environ.setdefault("SERVICE_NAME", "api")
     env = os.environ
     return ApiSettings(
-        stage=env.get("STAGE", "local"),
-        database_url=env.get("DATABASE_URL") or None,
-        allowed_origins=_csv(env.get("ALLOWED_ORIGINS", "")),
-        clerk_issuer=env.get("CLERK_ISSUER", "").rstrip("/"),
-        clerk_jwks_url=env.get("CLERK_JWKS_URL", ""),
+        core=get_settings(),
+        version=env.get("APP_VERSION", DEFAULT_VERSION),
+        commit=env.get("GIT_COMMIT", "unknown"),
+        local_issuer_dir=env.get("LOCAL_ISSUER_DIR") or None,
+        public_url=env.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     )

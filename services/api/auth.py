@@ -1,0 +1,188 @@
+"""Clerk session-token verification: the API's only notion of who is calling.
+
+Clerk signs session JWTs with RS256 and publishes its public keys as a JWKS. The verifier accepts a
+token only when all of these hold (anything else is a 401 with a reason, never a 5xx):
+
+* the header says ``alg: RS256`` (so ``none`` and HS256-signed-with-the-public-key are refused before
+  any key is touched) and names a ``kid`` the JWKS holds;
+* the signature verifies; ``iss`` equals the configured issuer exactly; ``exp``, ``nbf`` and ``iat``
+  hold within a small leeway; ``sub`` and ``sid`` are present;
+* ``azp`` (the origin the browser session belongs to) is one of the allowed origins.
+
+The JWKS is fetched once and cached for an hour; a token naming an unknown ``kid`` (Clerk rotated its
+keys) triggers one refetch, at most once a minute, so a stream of forged ``kid``\\ s cannot turn the
+API into a JWKS request amplifier. Locally the same code points at the local issuer's JWKS.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+from jwt import PyJWK
+
+from services.api.errors import ApiError
+
+Role = Literal["user", "admin"]
+
+JWKS_TTL_S = 3600.0
+JWKS_MIN_REFRESH_INTERVAL_S = 60.0
+LEEWAY_S = 5
+_FETCH_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The verified caller."""
+
+    user_id: str
+    """Clerk's user id (the token's ``sub``)."""
+    session_id: str
+    role: Role
+    email: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class JwksUnavailable(Exception):
+    """The JWKS could not be fetched or parsed."""
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    """GET a JWKS document (stdlib only: no client library import on the cold-start path)."""
+    try:
+        with urllib.request.urlopen(url, timeout=_FETCH_TIMEOUT_S) as response:  # noqa: S310 (https/http from settings)
+            document = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise JwksUnavailable(f"cannot fetch the JWKS from {url}: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise JwksUnavailable(f"{url} did not return a JWKS document")
+    return document
+
+
+class JwksCache:
+    """Signing keys by ``kid``, fetched lazily, kept for an hour, refreshed on a miss at most once a minute."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fetch: Callable[[str], dict[str, Any]] = fetch_jwks,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._url = url
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+        self.fetch_count = 0
+
+    def key(self, kid: str) -> PyJWK | None:
+        with self._lock:
+            now = self._clock()
+            stale = self._fetched_at is None or now - self._fetched_at >= JWKS_TTL_S
+            may_refresh = self._fetched_at is None or now - self._fetched_at >= JWKS_MIN_REFRESH_INTERVAL_S
+            if stale or (kid not in self._keys and may_refresh):
+                self._refresh(now)
+            return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        # Record the attempt even when it fails, so an outage is retried once a minute, not per request.
+        self._fetched_at = now
+        self.fetch_count += 1
+        document = self._fetch(self._url)
+        keys: dict[str, PyJWK] = {}
+        for entry in document["keys"]:
+            if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
+                continue
+            try:
+                keys[str(entry["kid"])] = PyJWK(entry, algorithm="RS256")
+            except jwt.PyJWTError:
+                continue
+        self._keys = keys
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "invalid_token", message)
+
+
+class TokenVerifier:
+    def __init__(self, *, issuer: str, jwks: JwksCache, allowed_origins: tuple[str, ...], leeway_s: int = LEEWAY_S):
+        self._issuer = issuer
+        self._jwks = jwks
+        self._allowed_origins = frozenset(allowed_origins)
+        self._leeway_s = leeway_s
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _unauthorized("The bearer token is not a well-formed JWT.") from None
+        if header.get("alg") != "RS256":
+            raise _unauthorized("The bearer token must be signed with RS256.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise _unauthorized("The bearer token names no signing key (kid).")
+        try:
+            key = self._jwks.key(kid)
+        except JwksUnavailable:
+            raise ApiError(503, "auth_unavailable", "The sign-in keys cannot be fetched right now.") from None
+        if key is None:
+            raise _unauthorized("The bearer token is signed with an unknown key.")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                leeway=self._leeway_s,
+                options={"require": ["exp", "iat", "nbf", "iss", "sub", "sid"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("The bearer token has expired.") from None
+        except jwt.ImmatureSignatureError:
+            raise _unauthorized("The bearer token is not valid yet.") from None
+        except jwt.InvalidIssuerError:
+            raise _unauthorized("The bearer token was issued by someone else.") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise _unauthorized(f"The bearer token lacks the {exc.claim!r} claim.") from None
+        except jwt.PyJWTError:
+            raise _unauthorized("The bearer token's signature or claims are invalid.") from None
+        azp = claims.get("azp")
+        if not isinstance(azp, str) or azp.rstrip("/") not in self._allowed_origins:
+            raise _unauthorized("The bearer token belongs to an origin this API does not serve.")
+        sub, sid = claims["sub"], claims["sid"]
+        if not isinstance(sub, str) or not sub or not isinstance(sid, str) or not sid:
+            raise _unauthorized("The bearer token's subject or session is empty.")
+        email = claims.get("email")
+        return Principal(
+            user_id=sub, session_id=sid, role=role_of(claims), email=email if isinstance(email, str) else None
+        )
+
+
+def role_of(claims: dict[str, Any]) -> Role:
+    """The role from the token's public metadata (Clerk session-token template ``{"metadata":
+    "{{user.public_metadata}}"}``; ``public_metadata`` is accepted too). Anything but ``admin`` is a user."""
+    for name in ("metadata", "public_metadata"):
+        metadata = claims.get(name)
+        if isinstance(metadata, dict) and metadata.get("role") == "admin":  # pyright: ignore[reportUnknownMemberType]
+            return "admin"
+    return "user"
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise ApiError(401, "missing_token", "Sign in: send 'Authorization: Bearer <session token>'.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing_token", "The Authorization header must be 'Bearer <session token>'.")
+    return token.strip()

@@ -1,0 +1,88 @@
+"""Claim documents in R2: presigned uploads that bind type and size, and checks of what arrived.
+
+A presigned PUT URL is signed (SigV4, query form) over ``content-type``, ``content-length`` and
+``host``: the uploader must send exactly the declared type and byte count or the bucket refuses the
+PUT with 403, so the API never proxies file bytes and a client cannot swap a 2 GB video in for a
+V5C scan. The URL lives five minutes. After the upload the client asks the API to confirm, and the
+API reads the stored object's metadata (size and type) before it trusts the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+ALLOWED_CONTENT_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+UPLOAD_URL_TTL_S = 300
+
+
+class StorageUnavailable(Exception):
+    """The bucket could not be reached (or is not configured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUpload:
+    url: str
+    method: str
+    headers: dict[str, str]
+    """Headers the PUT must carry verbatim (they are part of the signature)."""
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    size_bytes: int
+    content_type: str | None
+
+
+class DocumentStore:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def presign_upload(self, key: str, *, content_type: str, size_bytes: int) -> PresignedUpload:
+        if content_type not in ALLOWED_CONTENT_TYPES or not 0 < size_bytes <= MAX_DOCUMENT_BYTES:
+            raise ValueError("content type or size outside what claim documents allow")
+        try:
+            url = self._client.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type, "ContentLength": size_bytes},
+                ExpiresIn=UPLOAD_URL_TTL_S,
+                HttpMethod="PUT",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"cannot sign an upload URL: {type(exc).__name__}") from exc
+        return PresignedUpload(
+            url=url,
+            method="PUT",
+            headers={"Content-Type": content_type, "Content-Length": str(size_bytes)},
+            expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_TTL_S),
+        )
+
+    def stat(self, key: str) -> StoredObject | None:
+        """The stored object's size and type, or ``None`` when nothing was uploaded under ``key``."""
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise StorageUnavailable(f"cannot read the object: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"cannot reach the bucket: {type(exc).__name__}") from exc
+        return StoredObject(size_bytes=int(head["ContentLength"]), content_type=head.get("ContentType"))
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"cannot delete the object: {type(exc).__name__}") from exc
+
+    def ping(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self._bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"the bucket is unreachable: {type(exc).__name__}") from exc

@@ -1,0 +1,156 @@
+"""How the API reaches the valuation service: in process locally, the valuation Lambda when deployed.
+
+Both backends speak the valuation service's result shape: one dict per registration, either
+``{"registration", "price", "low", "high", "currency", "weights", "explanation", "model_version"}``
+(prices in whole pounds) or ``{"registration", "error": {"code", "message"}}``.
+
+* :class:`InProcessBackend` calls ``services.valuation.service.value_many`` when that module is
+  importable. Until it is, it answers with :func:`fallback_estimate`, a deliberately simple,
+  documented heuristic (model version ``fallback-heuristic-1``) so the local stack and the API's tests
+  run end to end without the model.
+* :class:`LambdaBackend` invokes the valuation function (``{"registrations": [...]}`` in,
+  ``{"results": [...]}`` out) with a 2 s connect and 10 s read timeout and exactly one retry; a second
+  failure raises :class:`ValuationUnavailable`, which the API answers with a 503 and a clear body.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, cast
+
+from services.core.registration import InvalidRegistration, PlateFormat, parse
+
+log = logging.getLogger("reggie.api.valuation")
+
+FALLBACK_MODEL_VERSION = "fallback-heuristic-1"
+MAX_BATCH = 100
+
+
+class ValuationUnavailable(Exception):
+    """The valuation service did not answer (timeout, error, throttling) even after one retry."""
+
+
+class ValuationBackend(Protocol):
+    def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+# Base prices (GBP) by format and multipliers by mark length, from the rough shape of DVLA auction
+# results: dateless and short marks fetch the most. Only used until the real model is importable.
+_FALLBACK_BASE = {
+    PlateFormat.DATELESS: 2500,
+    PlateFormat.NORTHERN_IRELAND: 450,
+    PlateFormat.SUFFIX: 500,
+    PlateFormat.PREFIX: 400,
+    PlateFormat.CURRENT: 300,
+}
+_FALLBACK_LENGTH_FACTOR = {2: 8.0, 3: 4.0, 4: 2.0, 5: 1.3}
+
+
+def fallback_estimate(registration: str) -> dict[str, Any]:
+    """A heuristic valuation in the valuation service's shape (see the module docstring)."""
+    try:
+        mark = parse(registration)
+    except InvalidRegistration as exc:
+        return {"registration": registration, "error": {"code": "invalid_registration", "message": exc.reason}}
+    factor = _FALLBACK_LENGTH_FACTOR.get(len(mark.normalized), 1.0)
+    price = int(round(_FALLBACK_BASE[mark.format] * factor, -1))
+    low, high = int(round(price * 0.7, -1)), int(math.ceil(price * 1.4 / 10) * 10)
+    return {
+        "registration": mark.normalized,
+        "price": price,
+        "low": low,
+        "high": high,
+        "currency": "GBP",
+        "weights": {"model": 0.0, "rules": 1.0},
+        "explanation": (
+            f"{mark.display} is a {len(mark.normalized)}-character {mark.format.value.replace('_', ' ')} mark; "
+            f"this is a rough rule-of-thumb estimate (the valuation model is not available here)."
+        ),
+        "model_version": FALLBACK_MODEL_VERSION,
+    }
+
+
+class InProcessBackend:
+    """Calls the valuation service's code in this process (local stage and tests)."""
+
+    def __init__(self, value_many: Callable[[list[str]], list[dict[str, Any]]] | None = None) -> None:
+        self._value_many = value_many if value_many is not None else _load_service()
+
+    @property
+    def uses_fallback(self) -> bool:
+        return self._value_many is None
+
+    def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]:
+        if self._value_many is None:
+            return [fallback_estimate(r) for r in registrations]
+        try:
+            return list(self._value_many(list(registrations)))
+        except Exception as exc:
+            log.exception("the in-process valuation service failed")
+            raise ValuationUnavailable(f"the valuation service failed: {type(exc).__name__}") from exc
+
+
+def _load_service() -> Callable[[list[str]], list[dict[str, Any]]] | None:
+    if importlib.util.find_spec("services.valuation.service") is None:
+        return None
+    try:
+        module = importlib.import_module("services.valuation.service")
+    except Exception:
+        log.exception("services.valuation.service exists but does not import; using the fallback estimate")
+        return None
+    value_many: Any = getattr(module, "value_many", None)
+    if not callable(value_many):
+        return None
+    return cast("Callable[[list[str]], list[dict[str, Any]]]", value_many)
+
+
+class LambdaBackend:
+    """Invokes the deployed valuation function synchronously, retrying exactly once."""
+
+    def __init__(self, client: Any, function_name: str) -> None:
+        self._client = client
+        self._function_name = function_name
+
+    def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]:
+        payload = json.dumps({"registrations": list(registrations)}).encode()
+        last_error = "no attempt made"
+        for attempt in (1, 2):
+            try:
+                response = self._client.invoke(
+                    FunctionName=self._function_name, InvocationType="RequestResponse", Payload=payload
+                )
+                body = response["Payload"].read()
+                if response.get("FunctionError"):
+                    last_error = f"the function raised ({response['FunctionError']})"
+                else:
+                    results = json.loads(body)["results"]
+                    if isinstance(results, list) and len(results) == len(registrations):
+                        return results  # type: ignore[return-value]
+                    last_error = "the function returned a malformed answer"
+            except Exception as exc:  # botocore errors, timeouts, bad JSON: all mean "try once more"
+                last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("valuation invoke attempt %d failed: %s", attempt, last_error)
+        raise ValuationUnavailable(last_error)
+
+
+class ValuationClient:
+    def __init__(self, backend: ValuationBackend) -> None:
+        self.backend = backend
+
+    def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]:
+        if len(registrations) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} registrations per call")
+        if not registrations:
+            return []
+        return self.backend.value_many(registrations)
+
+    def ping(self) -> None:
+        """Value one known mark end to end (the deep health check)."""
+        result = self.value_many(["A1"])[0]
+        if "error" in result:
+            raise ValuationUnavailable(f"the valuation service refused a known mark: {result['error']}")
