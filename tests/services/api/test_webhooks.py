@@ -1,0 +1,160 @@
+"""Clerk (Svix) and Stripe webhooks: signatures, tolerance, replay, idempotency, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from services.api.signatures import BadSignature, sign_stripe, sign_svix, verify_stripe, verify_svix
+from tests.services.api.conftest import bearer
+from tests.services.api.support import CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, Signer
+from tests.services.api.test_health_plates import assert_error
+
+
+def _svix_headers(body: bytes, msg_id: str, timestamp: int | None = None, secret: str = CLERK_WEBHOOK_SECRET) -> dict:
+    ts = int(time.time()) if timestamp is None else timestamp
+    return {"svix-id": msg_id, "svix-timestamp": str(ts), "svix-signature": sign_svix(secret, msg_id, ts, body)}
+
+
+def _user_event(kind: str, clerk_id: str, email: str = "dee@example.com") -> bytes:
+    data = {
+        "id": clerk_id,
+        "first_name": "Dee",
+        "last_name": "Lux",
+        "primary_email_address_id": "idn_2",
+        "email_addresses": [
+            {"id": "idn_1", "email_address": "old@example.com"},
+            {"id": "idn_2", "email_address": email},
+        ],
+        "public_metadata": {},
+    }
+    return json.dumps({"type": kind, "object": "event", "data": data}).encode()
+
+
+def _user(engine: Engine, clerk_id: str) -> tuple | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT email, display_name, deleted_at FROM users WHERE clerk_user_id = :c"), {"c": clerk_id}
+        ).first()
+    return tuple(row) if row else None
+
+
+def _processed(engine: Engine, provider: str, event_id: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM processed_webhook_events WHERE provider = :p AND event_id = :e"),
+                {"p": provider, "e": event_id},
+            ).scalar_one()
+        )
+
+
+def test_clerk_user_lifecycle_and_replay(client: httpx.Client, engine: Engine, signer: Signer) -> None:
+    clerk_id = f"user_{uuid.uuid4().hex[:12]}"
+    body = _user_event("user.created", clerk_id)
+    msg = f"msg_{uuid.uuid4().hex}"
+    first = client.post("/webhooks/clerk", content=body, headers=_svix_headers(body, msg))
+    assert first.status_code == 200, first.text
+    assert first.json()["duplicate"] is False
+    assert _user(engine, clerk_id) == ("dee@example.com", "Dee Lux", None)
+    # The same delivery again (a retry, or a replay within the tolerance) changes nothing.
+    update = _user_event("user.updated", clerk_id, email="new@example.com")
+    replayed = client.post("/webhooks/clerk", content=update, headers=_svix_headers(update, msg))
+    assert replayed.json()["duplicate"] is True
+    assert _user(engine, clerk_id)[0] == "dee@example.com"
+    updated = client.post("/webhooks/clerk", content=update, headers=_svix_headers(update, msg + "-2"))
+    assert updated.json()["duplicate"] is False
+    assert _user(engine, clerk_id)[0] == "new@example.com"
+    deleted = _user_event("user.deleted", clerk_id)
+    client.post("/webhooks/clerk", content=deleted, headers=_svix_headers(deleted, msg + "-3"))
+    assert _user(engine, clerk_id)[2] is not None
+    # A deleted account's still-valid session token no longer acts.
+    assert_error(client.get("/offers", headers=bearer(signer.mint(sub=clerk_id))), 403, "account_deleted")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["wrong secret", "changed body", "stale timestamp", "future timestamp", "missing headers", "v2 scheme only"],
+)
+def test_clerk_bad_signatures_are_400_and_store_nothing(client: httpx.Client, engine: Engine, tamper: str) -> None:
+    clerk_id = f"user_{uuid.uuid4().hex[:12]}"
+    body = _user_event("user.created", clerk_id)
+    msg = f"msg_{uuid.uuid4().hex}"
+    headers = _svix_headers(body, msg)
+    sent = body
+    if tamper == "wrong secret":
+        headers = _svix_headers(body, msg, secret="whsec_" + "QUFBQUFBQUFBQUFBQUFBQQ==")
+    elif tamper == "changed body":
+        sent = _user_event("user.created", clerk_id, email="evil@example.com")
+    elif tamper == "stale timestamp":
+        headers = _svix_headers(body, msg, timestamp=int(time.time()) - 301)
+    elif tamper == "future timestamp":
+        headers = _svix_headers(body, msg, timestamp=int(time.time()) + 301)
+    elif tamper == "missing headers":
+        headers = {}
+    elif tamper == "v2 scheme only":
+        headers["svix-signature"] = headers["svix-signature"].replace("v1,", "v2,")
+    response = client.post("/webhooks/clerk", content=sent, headers=headers)
+    assert_error(response, 400, "invalid_signature")
+    assert _user(engine, clerk_id) is None
+    assert _processed(engine, "clerk", msg) == 0
+
+
+def test_stripe_bad_signatures_are_400_and_store_nothing(client: httpx.Client, engine: Engine) -> None:
+    event_id = f"evt_{uuid.uuid4().hex}"
+    body = json.dumps({"id": event_id, "type": "payment_intent.created", "data": {"object": {}}}).encode()
+    now = int(time.time())
+    bad = [
+        {},
+        {"Stripe-Signature": sign_stripe("whsec_other", now, body)},
+        {"Stripe-Signature": sign_stripe(STRIPE_WEBHOOK_SECRET, now - 301, body)},
+        {"Stripe-Signature": f"t={now},v0=abc"},
+        {"Stripe-Signature": "garbage"},
+        {"Stripe-Signature": sign_stripe(STRIPE_WEBHOOK_SECRET, now, body + b" ")},
+    ]
+    for headers in bad:
+        assert_error(client.post("/webhooks/stripe", content=body, headers=headers), 400, "invalid_signature")
+    assert _processed(engine, "stripe", event_id) == 0
+    good = client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": sign_stripe(STRIPE_WEBHOOK_SECRET, now, body)}
+    )
+    assert good.json()["duplicate"] is False
+    assert _processed(engine, "stripe", event_id) == 1
+
+
+def test_signed_but_malformed_events_are_400(client: httpx.Client) -> None:
+    now = int(time.time())
+    for body in (b"not json", b"[1, 2]", b'{"type": "x"}'):
+        headers = {"Stripe-Signature": sign_stripe(STRIPE_WEBHOOK_SECRET, now, body)}
+        assert client.post("/webhooks/stripe", content=body, headers=headers).status_code == 400
+    body = b"not json"
+    assert client.post("/webhooks/clerk", content=body, headers=_svix_headers(body, "msg_bad")).status_code == 400
+
+
+def test_signature_functions_directly() -> None:
+    body, now = b'{"a": 1}', 1_700_000_000
+    verify_svix(
+        CLERK_WEBHOOK_SECRET,
+        msg_id="m",
+        timestamp=str(now),
+        signature="v1,bad " + sign_svix(CLERK_WEBHOOK_SECRET, "m", now, body),
+        body=body,
+        now=now,
+    )
+    with pytest.raises(BadSignature):
+        verify_svix(
+            CLERK_WEBHOOK_SECRET,
+            msg_id="m2",
+            timestamp=str(now),
+            signature=sign_svix(CLERK_WEBHOOK_SECRET, "m", now, body),
+            body=body,
+            now=now,
+        )
+    verify_stripe("s", header=f"{sign_stripe('s', now, body)},v1=00", body=body, now=now + 299)
+    with pytest.raises(BadSignature):
+        verify_stripe("s", header=sign_stripe("s", now, body), body=body, now=now + 301)
