@@ -39,7 +39,7 @@ def comparable_sales(session: Session, registration: str, limit: int = 5) -> lis
         .order_by(desc(Sale.registration == mark.normalized), desc(similarity), desc(Sale.sold_on), desc(Sale.id))
         .limit(min(limit, 50))
     )
-    return [_as_dict(sale, float(score)) for sale, score in session.execute(query).tuples()]
+    return [_as_dict(sale, float(score)) for sale, score in session.execute(query).all()]
 
 
 def _as_dict(sale: Sale, similarity: float) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""Features and the fast parser on known marks."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.core.registration import InvalidRegistration, PlateFormat, parse
+from services.valuation.features import BASE_FEATURES, base_row, describe, keys_of, parse_fast, pattern_flags
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["AB12 CDE", "ab12cde", "A123 BCD", "ABC 123D", "1 A", "ABC 1234", "1234 AB", "IAZ 123", "S1 MON", "AB1O CDE"],
+)
+def test_parse_fast_agrees_with_parse(text: str) -> None:
+    assert parse_fast(text) == parse(text)
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -", min_size=1, max_size=9))
+@settings(max_examples=400, deadline=None)
+def test_parse_fast_agrees_with_parse_on_anything(text: str) -> None:
+    try:
+        expected: object = parse(text)
+    except InvalidRegistration as exc:
+        expected = exc.reason
+    try:
+        got: object = parse_fast(text)
+    except InvalidRegistration as exc:
+        got = exc.reason
+    assert got == expected
+
+
+def test_invalid_mark_raises_with_reason() -> None:
+    with pytest.raises(InvalidRegistration, match="no digit"):
+        describe("HELLO")
+
+
+def test_reads_as_digits_as_letters() -> None:
+    assert describe("S1 MON").reads_as == "SIMON"
+    assert describe("JAM 35").reads_as == "JAMES"
+
+
+def test_groups_by_format() -> None:
+    current = describe("AB12 CDE")
+    assert (current.tag, current.serial, current.segment) == ("AB", "CDE", "current:L5D2")
+    prefix = describe("A123 BCD")
+    assert (prefix.tag, prefix.serial) == ("A", "BCD")
+    suffix = describe("ABC 123D")
+    assert (suffix.tag, suffix.serial) == ("D", "ABC")
+    dateless = describe("1 A")
+    assert dateless.segment == "dateless:L1D1r"
+    assert keys_of(dateless)["number"] == "dateless:L1D1r:1"
+
+
+def test_pattern_flags_on_known_marks() -> None:
+    one = pattern_flags(describe("1 A"))
+    assert one["number_one"]
+    assert one["single_digit"]
+    assert one["single_letter"]
+    assert not one["repeated_digits"]
+    assert pattern_flags(describe("AAA 111"))["repeated_letters"]
+    assert pattern_flags(describe("AAA 111"))["repeated_digits"]
+    assert pattern_flags(describe("ABC 123"))["letter_run"]
+    assert pattern_flags(describe("ABC 123"))["digit_run"]
+    assert pattern_flags(describe("500 A"))["round_number"]
+    assert not pattern_flags(describe("AB12 CDE"))["number_one"]
+
+
+def test_base_row_values() -> None:
+    row = dict(zip(BASE_FEATURES, base_row(describe("1234 AB")), strict=True))
+    assert row["format"] == 3
+    assert row["length"] == 6
+    assert (row["letters"], row["digits"], row["number"]) == (2, 4, 1234)
+    assert row["letters_first"] == 0
+    assert row["earliest_year"] == 0
+    current = dict(zip(BASE_FEATURES, base_row(describe("AB51 CDE")), strict=True))
+    assert current["earliest_year"] == 2001
+    assert describe("ABZ 1234").registration.format is PlateFormat.NORTHERN_IRELAND
