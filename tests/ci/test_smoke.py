@@ -1,0 +1,109 @@
+"""scripts/smoke.py against a real HTTP server on loopback that plays the deployed API."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_smoke() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("smoke", REPO / "scripts" / "smoke.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["smoke"] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+smoke = _load_smoke()
+
+
+class FakeApi:
+    """Answers by path; ``health`` is a list of (status, body) served in turn, the last one repeated."""
+
+    def __init__(self) -> None:
+        self.health: list[tuple[int, object]] = [(200, {"status": "ok", "database": {"ok": True}})]
+        self.read: tuple[int, object | str] = (200, {"items": [{"registration": "AB12 CDE"}]})
+        self.seen: list[str] = []
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[str, FakeApi]]:
+    state = FakeApi()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.seen.append(self.path)
+            if self.path == "/api/v1/health/deep":
+                status, body = state.health.pop(0) if len(state.health) > 1 else state.health[0]
+            elif self.path.startswith("/api/v1/plates"):
+                status, body = state.read
+            else:
+                status, body = 404, {"error": "not found"}
+            raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_healthy_api_passes(api: tuple[str, FakeApi], capsys: pytest.CaptureFixture[str]) -> None:
+    url, state = api
+    assert smoke.main([url, "--wait", "5"]) == 0
+    assert state.seen == ["/api/v1/health/deep", "/api/v1/plates?limit=1"]
+    assert "smoke: OK" in capsys.readouterr().out
+
+
+def test_deep_health_is_retried_while_the_stage_wakes_up(api: tuple[str, FakeApi]) -> None:
+    url, state = api
+    state.health = [(503, {"database": "resuming"}), (503, {"database": "resuming"}), (200, {"status": "ok"})]
+    assert smoke.check_health(url.rstrip("/"), wait_s=30, sleep=lambda _s: None) is None
+    assert state.seen.count("/api/v1/health/deep") == 3
+
+
+def test_unhealthy_api_fails_with_its_answer(api: tuple[str, FakeApi], capsys: pytest.CaptureFixture[str]) -> None:
+    url, state = api
+    state.health = [(503, {"database": {"ok": False, "error": "timeout"}})]
+    assert smoke.main([url, "--wait", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "FAIL /api/v1/health/deep answered 503" in err
+    assert "timeout" in err
+
+
+def test_a_failing_read_fails(api: tuple[str, FakeApi], capsys: pytest.CaptureFixture[str]) -> None:
+    url, state = api
+    state.read = (500, "<html>oops</html>")
+    assert smoke.main([url, "--wait", "1", "--read", "/api/v1/plates/AB12CDE"]) == 1
+    assert "FAIL /api/v1/plates/AB12CDE answered 500" in capsys.readouterr().err
+    assert state.seen[-1] == "/api/v1/plates/AB12CDE"
+
+
+def test_unreachable_and_bad_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke.main(["", "--wait", "0"]) == 1
+    assert "is not an http(s) URL" in capsys.readouterr().err
+    assert smoke.main(["http://127.0.0.1:9/", "--wait", "0"]) == 1  # the discard port: nothing listens
+    assert "unreachable" in capsys.readouterr().err
