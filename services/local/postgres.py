@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -86,6 +87,7 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Initialize the data folder on first use, start the server and wait until it accepts connections."""
+        self.stop_orphan()
         if not port_is_free(self.host, self.port):
             raise PostgresStartError(
                 f"port {self.host}:{self.port} is taken: stop whatever listens there, or set DATABASE_URL "
@@ -107,6 +109,9 @@ class EmbeddedPostgres:
                 stderr=subprocess.STDOUT,
                 **self._drop_privileges(),
                 stdin=subprocess.DEVNULL,
+                # Its own session: a terminal's Ctrl-C reaches the owner, which stops the server last,
+                # after everything that uses it.
+                start_new_session=True,
             )
         finally:
             os.close(log_fd)
@@ -123,6 +128,24 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def stop_orphan(self, timeout_s: float = 10.0) -> bool:
+        """Stop a server left running on this data folder by an earlier process that died without
+        stopping it (``postmaster.pid`` names it); True if there was one. Makes reruns idempotent."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+            process = psutil.Process(pid)
+            running_here = process.name() == "postgres" and str(self.data) in process.cmdline()
+        except (OSError, ValueError, psutil.Error):
+            return False
+        if not running_here:
+            return False
+        process.send_signal(2)  # SIGINT: fast shutdown
+        try:
+            process.wait(timeout_s)
+        except psutil.TimeoutExpired:
+            process.kill()
+        return True
 
     @property
     def pid(self) -> int | None:

@@ -1,0 +1,373 @@
+"""``make dev``: the whole platform on this machine, on real parts, in seconds.
+
+Start order (each step needs the one before):
+
+1. check every port is free and the state folder is sound, so a problem ends in one clear line
+   before anything starts;
+2. PostgreSQL: the embedded server on 127.0.0.1:54322 with its data in ``.local/postgres``, or
+   whatever ``DATABASE_URL`` names (any PostgreSQL 15+), and the ``reggie`` database;
+3. migrations to head (the same Alembic revisions the migrator Lambda runs), then the seed data;
+   the DVLA auction results import into ``sales`` runs in the background from here on;
+4. the token issuer's JWKS and the R2 stand-in (moto) with the bucket and its CORS;
+5. the API (uvicorn on ``services.api.app:app``) as a child process, with the same environment
+   variables the infra sets on Lambda; the stack is up when ``/api/v1/health/deep`` answers 200.
+
+Ctrl-C (or SIGTERM) stops the API, the servers and PostgreSQL, in that order. Rerunning reuses
+``.local/`` (no initdb, no new key, no duplicate rows) and stops a PostgreSQL an earlier run left
+behind on the same data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.core.db import build_engine
+from services.core.schema import REPO_ROOT, upgrade_to_head
+from services.core.settings import SettingsError, load_settings
+from services.local.issuer import IssuerStateError, LocalIssuer
+from services.local.postgres import EmbeddedPostgres, PostgresStartError, port_is_free
+from services.local.r2 import LOCAL_ACCESS_KEY_ID, LOCAL_BUCKET, LOCAL_SECRET_ACCESS_KEY, LocalR2
+
+__all__ = ["DEFAULT_AUCTION_CSV", "Options", "StackError", "main"]
+
+DEFAULT_AUCTION_CSV = REPO_ROOT.parent / "shared" / "data" / "dvla-auctions-2021-2024" / "combined_auction_results.csv"
+DATABASE_NAME = "reggie"
+ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
+_HEALTH_TIMEOUT_S = 60.0
+_MIN_SERVER_VERSION = 150000
+
+
+class StackError(RuntimeError):
+    """A problem the developer must fix; printed as one line, without a traceback."""
+
+
+@dataclass(frozen=True)
+class Options:
+    state_dir: Path = REPO_ROOT / ".local"
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    postgres_port: int = 54322
+    r2_port: int = 54323
+    issuer_port: int = 54324
+    auction_csv: Path | None = DEFAULT_AUCTION_CSV
+    plates: int = 300
+    database_url: str | None = None
+    """``DATABASE_URL`` from the environment: replaces the embedded server."""
+
+
+def _parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m services.local", description="Run the Reggie platform locally.")
+    parser.add_argument("--state-dir", type=Path, default=Options.state_dir, help="where local state lives")
+    parser.add_argument("--api-port", type=int, default=Options.api_port)
+    parser.add_argument("--postgres-port", type=int, default=Options.postgres_port)
+    parser.add_argument("--r2-port", type=int, default=Options.r2_port)
+    parser.add_argument("--issuer-port", type=int, default=Options.issuer_port)
+    parser.add_argument("--plates", type=int, default=Options.plates, help="how many sample plates to list")
+    parser.add_argument(
+        "--auction-csv", type=Path, default=DEFAULT_AUCTION_CSV, help="DVLA results to import (skipped if absent)"
+    )
+    args = parser.parse_args(argv)
+    return Options(
+        state_dir=args.state_dir.resolve(),
+        api_port=args.api_port,
+        postgres_port=args.postgres_port,
+        r2_port=args.r2_port,
+        issuer_port=args.issuer_port,
+        plates=args.plates,
+        auction_csv=args.auction_csv,
+        database_url=os.environ.get("DATABASE_URL") or None,
+    )
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+@dataclass
+class LocalStack:
+    options: Options
+    started_at: float = field(default_factory=time.monotonic)
+    postgres: EmbeddedPostgres | None = None
+    r2: LocalR2 = field(init=False)
+    issuer_server: Any = None
+    api: subprocess.Popen[bytes] | None = None
+    importer: subprocess.Popen[bytes] | None = None
+    engine: Engine | None = None
+    database_url: str = ""
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._preflight()
+        issuer = self._start_issuer()
+        # moto takes a second to import: it starts in a thread while PostgreSQL starts and migrates.
+        r2_failure: list[BaseException] = []
+        r2_thread = threading.Thread(target=self._start_r2, args=(r2_failure,), name="r2-start", daemon=True)
+        r2_thread.start()
+        self.database_url = self._start_database()
+        self.engine = build_engine(self.database_url, on_lambda=False, application_name="local-stack")
+        self._migrate_and_seed()
+        self._start_api(issuer)
+        r2_thread.join()
+        if r2_failure:
+            raise StackError(f"the R2 stand-in did not start: {r2_failure[0]}")
+        self._wait_healthy()
+        # After health: the import's CPU would otherwise slow the API's start.
+        self._start_auction_import()
+
+    def __post_init__(self) -> None:
+        self.r2 = LocalR2(self.options.host, self.options.r2_port)
+
+    def _preflight(self) -> None:
+        o = self.options
+        if o.state_dir.exists() and not o.state_dir.is_dir():
+            raise StackError(f"{o.state_dir} is corrupt: it is a file, not a folder; delete it to start afresh")
+        ports = {"the API": o.api_port, "the R2 stand-in": o.r2_port, "the token issuer": o.issuer_port}
+        if o.database_url is None:
+            ports["PostgreSQL"] = o.postgres_port
+        if len(set(ports.values())) != len(ports):
+            raise StackError(f"two services were given the same port: {ports}")
+        for what, port in ports.items():
+            if what == "PostgreSQL":
+                # A server an earlier run left behind on our own data folder is ours to stop.
+                self._embedded().stop_orphan()
+            if not port_is_free(o.host, port):
+                raise StackError(f"port {o.host}:{port} is taken, so {what} cannot start; stop whatever listens there")
+        o.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def _embedded(self) -> EmbeddedPostgres:
+        if self.postgres is None:
+            self.postgres = EmbeddedPostgres(self.options.state_dir / "postgres", port=self.options.postgres_port)
+        return self.postgres
+
+    def _start_database(self) -> str:
+        if self.options.database_url is not None:
+            return self._external_database(self.options.database_url)
+        postgres = self._embedded()
+        postgres.start()
+        postgres.create_database(DATABASE_NAME)
+        return postgres.url(DATABASE_NAME)
+
+    def _external_database(self, url: str) -> str:
+        try:
+            settings = load_settings({"STAGE": "local", "SERVICE_NAME": "local", "DATABASE_URL": url})
+        except SettingsError as exc:
+            raise StackError(str(exc)) from None
+        assert settings.database is not None
+        assert settings.database.url is not None
+        libpq = "postgresql://" + settings.database.url.split("://", 1)[1]
+        try:
+            with psycopg.connect(libpq, connect_timeout=5) as conn:
+                version = conn.info.server_version
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StackError(f"cannot reach the database DATABASE_URL names: {reason}") from None
+        if version < _MIN_SERVER_VERSION:
+            raise StackError(f"DATABASE_URL points at PostgreSQL {version // 10000}; version 15 or newer is needed")
+        return settings.database.url
+
+    def _migrate_and_seed(self) -> None:
+        from services.local.seed import seed  # noqa: PLC0415 - keeps `--help` fast
+
+        assert self.engine is not None
+        before, after = upgrade_to_head(self.database_url)
+        _say(f"database: migrated {before or 'empty'} -> {after}" if before != after else f"database: at {after}")
+        result = seed(self.engine, count=self.options.plates)
+        if result.plates_inserted:
+            _say(f"database: seeded {result.plates_inserted} listed plates")
+
+    def _start_auction_import(self) -> None:
+        path = self.options.auction_csv
+        if path is None or not path.is_file():
+            _say(f"sales: no auction results at {path}; skipping the import")
+            return
+        # A child process: parsing every mark takes seconds of CPU that would otherwise slow the stack's start.
+        self.importer = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "services.core.auction_import", str(path), "--database-url", self.database_url],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the stack, which then stops the import itself
+        )
+
+    def _start_issuer(self) -> LocalIssuer:
+        o = self.options
+        issuer = LocalIssuer(o.state_dir / "issuer", issuer_url=f"http://{o.host}:{o.issuer_port}")
+        self.issuer_server = issuer.serve(o.host, o.issuer_port)
+        issuer.record_issuer_url()
+        return issuer
+
+    def _start_r2(self, failures: list[BaseException]) -> None:
+        try:
+            self.r2.start(bucket=LOCAL_BUCKET, allowed_origins=ALLOWED_ORIGINS)
+        except Exception as exc:  # reported by start() on the main thread
+            failures.append(exc)
+
+    def api_environment(self, issuer: LocalIssuer) -> dict[str, str]:
+        """What the API process sees: the Lambda environment contract, pointed at the local parts."""
+        o = self.options
+        return {
+            "STAGE": "local",
+            "SERVICE_NAME": "api",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+            "DATABASE_URL": self.database_url,
+            "ALLOWED_ORIGINS": ",".join(ALLOWED_ORIGINS),
+            "CLERK_ISSUER": issuer.issuer_url,
+            "CLERK_JWKS_URL": issuer.jwks_url,
+            "BUCKET_NAME": LOCAL_BUCKET,
+            "BUCKET_ENDPOINT": self.r2.endpoint,
+            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "R2_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+            "R2_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
+            "LOCAL_ISSUER_DIR": str(issuer.directory),
+            "API_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
+        }
+
+    def _start_api(self, issuer: LocalIssuer) -> None:
+        o = self.options
+        if not (REPO_ROOT / "services" / "api" / "app.py").is_file():
+            raise StackError("services/api/app.py is missing: the API cannot start")
+        environment = {**os.environ, **self.api_environment(issuer)}
+        environment.pop("AWS_PROFILE", None)  # the local credentials above must win
+        self.api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.api.app:app",
+                "--host",
+                o.host,
+                "--port",
+                str(o.api_port),
+                "--no-server-header",
+            ],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the stack only, which stops the API with SIGTERM
+        )
+
+    def _wait_healthy(self) -> None:
+        assert self.api is not None
+        url = f"http://{self.options.host}:{self.options.api_port}/api/v1/health/deep"
+        deadline = time.monotonic() + _HEALTH_TIMEOUT_S
+        while time.monotonic() < deadline:
+            code = self.api.poll()
+            if code is not None:
+                raise StackError(f"the API exited with code {code} while starting (its output is above)")
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError),
+                urllib.request.urlopen(url, timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.05)
+        raise StackError(f"the API did not report healthy at {url} within {_HEALTH_TIMEOUT_S:.0f} s")
+
+    # -- run and stop ----------------------------------------------------------------------------
+
+    def banner(self) -> str:
+        o = self.options
+        api = f"http://{o.host}:{o.api_port}"
+        database = self.database_url.replace("postgresql+psycopg://", "postgresql://")
+        where = f"data in {self.postgres.data}" if self.postgres is not None else "from DATABASE_URL"
+        mint = (
+            '.venv/bin/python -c "from services.local.issuer import mint_token; '
+            "print(mint_token(subject='user_local_seller'))\""
+        )
+        return "\n".join(
+            [
+                f"Reggie local stack is up in {time.monotonic() - self.started_at:.1f} s (Ctrl-C stops everything)",
+                f"  API           {api}/api/v1   OpenAPI docs: {api}/api/v1/schema",
+                f"  PostgreSQL    {database}   ({where})",
+                f"  R2 stand-in   {self.r2.endpoint}   bucket {LOCAL_BUCKET}",
+                f"  token issuer  http://{o.host}:{o.issuer_port}   JWKS: http://{o.host}:{o.issuer_port}/.well-known/jwks.json",
+                "Try:",
+                f"  curl -s {api}/api/v1/health/deep",
+                f'  TOKEN=$({mint}) && curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/offers',
+            ]
+        )
+
+    def wait(self) -> int:
+        """Block until Ctrl-C / SIGTERM (returns 0) or the API dies (returns its exit code)."""
+        assert self.api is not None
+        while True:
+            code = self.api.poll()
+            if code is not None:
+                _say(f"the API exited with code {code}; stopping the stack")
+                return code or 1
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for child in (self.api, self.importer):
+            if child is not None and child.poll() is None:
+                child.terminate()  # SIGTERM: uvicorn shuts down gracefully; the import rolls back
+        for child in (self.api, self.importer):
+            if child is not None:
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        self.api = self.importer = None
+        self.r2.stop()
+        if self.issuer_server is not None:
+            self.issuer_server.shutdown()
+            self.issuer_server.server_close()
+        if self.engine is not None:
+            self.engine.dispose()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stack until interrupted; returns the process exit code."""
+    options = _parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    stack = LocalStack(options)
+    code = 0
+    try:
+        stack.start()
+        _say(stack.banner())
+        code = stack.wait()
+    except KeyboardInterrupt:
+        _say("\nstopping the local stack")
+    except (StackError, PostgresStartError, IssuerStateError, SettingsError) as exc:
+        print(f"make dev: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"make dev: database error: {reason}", file=sys.stderr, flush=True)
+        code = 1
+    except Exception as exc:
+        if os.environ.get("REGGIE_DEBUG"):
+            raise
+        print(f"make dev: unexpected {type(exc).__name__}: {exc} (REGGIE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        code = 1
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            stack.stop()
+    return code
