@@ -1,0 +1,274 @@
+"""AuroraPostgres: an encrypted Aurora Serverless v2 PostgreSQL cluster with one writer.
+
+Secure by default: customer KMS key with rotation, SSL forced, not publicly accessible, RDS-managed
+master password (never in Pulumi state), IAM database authentication, PostgreSQL logs exported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import (
+    ComponentArgsError,
+    Transforms,
+    check_transform_keys,
+    child_args,
+    child_opts,
+    no_tags,
+    no_transforms,
+    with_name_tag,
+)
+
+ENGINE = "aurora-postgresql"
+ENGINE_VERSION = "17.4"
+"""Pinned: a minor upgrade is a reviewed change, not a surprise on the next deploy."""
+PARAMETER_GROUP_FAMILY = "aurora-postgresql17"
+PORT = 5432
+ROLES = ("kms_key", "subnet_group", "security_group", "parameter_group", "cluster", "writer")
+_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
+_WINDOW = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_MAINTENANCE_WINDOW = re.compile(rf"^{_DAY}:\d{{2}}:\d{{2}}-{_DAY}:\d{{2}}:\d{{2}}$")
+
+
+def _valid_acu(value: float) -> bool:
+    return 0 <= value <= 256 and float(value * 2).is_integer()
+
+
+@dataclass(frozen=True, slots=True)
+class AuroraPostgresArgs:
+    """Arguments of :class:`AuroraPostgres`."""
+
+    cluster_identifier: str
+    """Physical cluster name: lowercase letters, digits and single hyphens, at most 63 characters."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the cluster's security group."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets for the subnet group (at least two AZs)."""
+    database_name: str = "reggie"
+    """The initial database."""
+    master_username: str = "reggie_admin"
+    """The master user; its password is generated and rotated by RDS in Secrets Manager."""
+    min_acu: float = 0.5
+    """Serverless v2 minimum capacity; 0 lets the cluster pause when idle."""
+    max_acu: float = 4
+    """Serverless v2 maximum capacity (1 to 256, in steps of 0.5)."""
+    seconds_until_auto_pause: int = 300
+    """Idle time before pausing; only sent when ``min_acu`` is 0 (AWS rejects it otherwise)."""
+    backup_retention_days: int = 7
+    """Automated backup retention, 1 to 35 days."""
+    preferred_backup_window: str = "02:00-03:00"
+    """UTC window for the daily backup."""
+    preferred_maintenance_window: str = "sun:03:30-sun:04:30"
+    """UTC weekly maintenance window; must not overlap the backup window."""
+    deletion_protection: bool = True
+    """Refuse DeleteDBCluster while on."""
+    skip_final_snapshot: bool = False
+    """Skip the snapshot on delete; only where the stage allows losing the data."""
+    idle_session_timeout_ms: int = 300_000
+    """Server-side ``idle_session_timeout``: idle client connections close, so a cluster that may pause can."""
+    allowed_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Security groups admitted on 5432 (more can be added with :meth:`AuroraPostgres.allow_from`)."""
+    retain_on_delete: bool = False
+    """Keep the cluster (and key) in AWS when removed from the program."""
+    tags: Mapping[str, str] = field(default_factory=no_tags)
+    """Tags applied to every taggable child."""
+    transforms: Transforms = field(default_factory=no_transforms)
+    """Per-child hooks keyed by role: ``kms_key``, ``subnet_group``, ``security_group``, ``parameter_group``,
+    ``cluster``, ``writer``."""
+
+    def __post_init__(self) -> None:
+        if not _IDENTIFIER.match(self.cluster_identifier):
+            raise ComponentArgsError(
+                f"AuroraPostgresArgs.cluster_identifier: {self.cluster_identifier!r} must start with a letter, use "
+                "lowercase letters, digits and single hyphens, not end with a hyphen, and be at most 63 characters"
+            )
+        if not _valid_acu(self.min_acu):
+            raise ComponentArgsError("AuroraPostgresArgs.min_acu: must be 0 to 256 in steps of 0.5")
+        if not (_valid_acu(self.max_acu) and self.max_acu >= 1):
+            raise ComponentArgsError("AuroraPostgresArgs.max_acu: must be 1 to 256 in steps of 0.5")
+        if self.max_acu < self.min_acu:
+            raise ComponentArgsError("AuroraPostgresArgs.max_acu: must be at least min_acu")
+        if not 300 <= self.seconds_until_auto_pause <= 86_400:
+            raise ComponentArgsError("AuroraPostgresArgs.seconds_until_auto_pause: must be 300 to 86400")
+        if not 1 <= self.backup_retention_days <= 35:
+            raise ComponentArgsError("AuroraPostgresArgs.backup_retention_days: must be 1 to 35")
+        if not _WINDOW.match(self.preferred_backup_window):
+            raise ComponentArgsError("AuroraPostgresArgs.preferred_backup_window: use hh24:mi-hh24:mi (UTC)")
+        if not _MAINTENANCE_WINDOW.match(self.preferred_maintenance_window):
+            raise ComponentArgsError(
+                "AuroraPostgresArgs.preferred_maintenance_window: use ddd:hh24:mi-ddd:hh24:mi (UTC)"
+            )
+        if self.idle_session_timeout_ms <= 0:
+            raise ComponentArgsError("AuroraPostgresArgs.idle_session_timeout_ms: must be positive")
+        check_transform_keys("AuroraPostgres", self.transforms, ROLES)
+
+    @property
+    def final_snapshot_identifier(self) -> str:
+        return f"{self.cluster_identifier}-final"
+
+
+class AuroraPostgres(pulumi.ComponentResource):
+    """Aurora Serverless v2 PostgreSQL 17: key, subnet group, security group, parameter group, cluster, writer."""
+
+    endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    port: pulumi.Output[int]
+    database_name: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    cluster_resource_id: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AuroraPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reggie:components:AuroraPostgres", name, None, opts)
+        self._name = name
+        t = args.transforms
+        ident = args.cluster_identifier
+        key = aws.kms.Key(
+            f"{name}-key",
+            **child_args(
+                t,
+                "kms_key",
+                description=f"Aurora storage of {ident}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                tags=with_name_tag(args.tags, ident),
+            ),
+            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+        )
+        aws.kms.Alias(f"{name}-key", name=f"alias/{ident}", target_key_id=key.key_id, opts=child_opts(self))
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            **child_args(
+                t,
+                "subnet_group",
+                name=ident,
+                description=f"Private subnets of {ident}",
+                subnet_ids=args.subnet_ids,
+                tags=args.tags,
+            ),
+            opts=child_opts(self),
+        )
+        self._security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            **child_args(
+                t,
+                "security_group",
+                vpc_id=args.vpc_id,
+                description=f"PostgreSQL clients of {ident}",
+                tags=with_name_tag(args.tags, ident),
+            ),
+            opts=child_opts(self),
+        )
+        for i, source in enumerate(args.allowed_security_group_ids):
+            self.allow_from(f"client-{i}", source)
+        parameter_group = aws.rds.ClusterParameterGroup(
+            f"{name}-params",
+            **child_args(
+                t,
+                "parameter_group",
+                name=ident,
+                family=PARAMETER_GROUP_FAMILY,
+                description=f"SSL-only, idle sessions closed ({ident})",
+                parameters=[
+                    {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+                    {"name": "idle_session_timeout", "value": str(args.idle_session_timeout_ms)},
+                    {"name": "log_min_duration_statement", "value": "1000"},
+                ],
+                tags=args.tags,
+            ),
+            opts=child_opts(self),
+        )
+        scaling: dict[str, float | int] = {"min_capacity": args.min_acu, "max_capacity": args.max_acu}
+        if args.min_acu == 0:
+            scaling["seconds_until_auto_pause"] = args.seconds_until_auto_pause
+        cluster = aws.rds.Cluster(
+            f"{name}-cluster",
+            **child_args(
+                t,
+                "cluster",
+                cluster_identifier=ident,
+                engine=ENGINE,
+                engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
+                engine_version=ENGINE_VERSION,
+                database_name=args.database_name,
+                master_username=args.master_username,
+                manage_master_user_password=True,
+                port=PORT,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[self._security_group.id],
+                db_cluster_parameter_group_name=parameter_group.name,
+                storage_encrypted=True,
+                kms_key_id=key.arn,
+                serverlessv2_scaling_configuration=scaling,
+                backup_retention_period=args.backup_retention_days,
+                preferred_backup_window=args.preferred_backup_window,
+                preferred_maintenance_window=args.preferred_maintenance_window,
+                deletion_protection=args.deletion_protection,
+                skip_final_snapshot=args.skip_final_snapshot,
+                final_snapshot_identifier=None if args.skip_final_snapshot else args.final_snapshot_identifier,
+                copy_tags_to_snapshot=True,
+                enabled_cloudwatch_logs_exports=["postgresql"],
+                iam_database_authentication_enabled=True,
+                tags=with_name_tag(args.tags, ident),
+            ),
+            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+        )
+        aws.rds.ClusterInstance(
+            f"{name}-writer",
+            **child_args(
+                t,
+                "writer",
+                identifier=f"{ident[:56]}-writer",
+                cluster_identifier=cluster.id,
+                instance_class="db.serverless",
+                engine=ENGINE,
+                engine_version=cluster.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=False,  # the engine version is pinned above
+                copy_tags_to_snapshot=True,
+                tags=with_name_tag(args.tags, f"{ident}-writer"),
+            ),
+            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+        )
+
+        self.endpoint = cluster.endpoint
+        self.reader_endpoint = cluster.reader_endpoint
+        self.port = cluster.port
+        self.database_name = cluster.database_name
+        self.master_secret_arn = cluster.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn or "")
+        self.security_group_id = self._security_group.id
+        self.cluster_arn = cluster.arn
+        self.cluster_resource_id = cluster.cluster_resource_id
+        self.kms_key_arn = key.arn
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "port": self.port,
+                "database_name": self.database_name,
+                "master_secret_arn": self.master_secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def allow_from(self, label: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit PostgreSQL (5432/tcp) from one security group, e.g. a function's."""
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-in-{label}",
+            security_group_id=self._security_group.id,
+            referenced_security_group_id=security_group_id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description=f"PostgreSQL from {label}",
+            opts=child_opts(self),
+        )

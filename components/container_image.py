@@ -1,0 +1,152 @@
+"""ContainerImage: an ECR repository and one image built for one platform and pushed with an ECR token.
+
+Tags are immutable, so each build needs a tag that changes with its content (the caller passes a
+source hash); Lambda receives the digest-pinned reference (``repo@sha256:...``), never a tag.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from components._common import (
+    ComponentArgsError,
+    Transforms,
+    check_transform_keys,
+    child_args,
+    child_opts,
+    no_tags,
+    no_transforms,
+)
+
+Platform = Literal["linux/arm64", "linux/amd64"]
+PLATFORMS: tuple[Platform, ...] = ("linux/arm64", "linux/amd64")
+ROLES = ("repository", "lifecycle_policy", "image")
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def _no_build_args() -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerImageArgs:
+    """Arguments of :class:`ContainerImage`."""
+
+    repository_name: str
+    """ECR repository name (lowercase, 2-256 characters)."""
+    context: str
+    """The build context directory."""
+    dockerfile: str
+    """The Dockerfile path."""
+    tag: str
+    """The image tag; must change whenever the content does (tags are immutable)."""
+    platform: Platform = "linux/arm64"
+    """The one platform the image is built for; it must match the Lambda's architecture."""
+    build_args: Mapping[str, str] = field(default_factory=_no_build_args)
+    """Docker build arguments."""
+    keep_images: int = 10
+    """The lifecycle policy keeps this many most recent images."""
+    tags: Mapping[str, str] = field(default_factory=no_tags)
+    """Tags applied to the repository."""
+    transforms: Transforms = field(default_factory=no_transforms)
+    """Per-child hooks keyed by role: ``repository``, ``lifecycle_policy``, ``image``."""
+
+    def __post_init__(self) -> None:
+        if not (2 <= len(self.repository_name) <= 256 and _REPOSITORY.match(self.repository_name)):
+            raise ComponentArgsError(
+                f"ContainerImageArgs.repository_name: {self.repository_name!r} is not a valid ECR repository name"
+            )
+        if self.platform not in PLATFORMS:
+            raise ComponentArgsError(f"ContainerImageArgs.platform: use one of {', '.join(PLATFORMS)}")
+        if not _TAG.match(self.tag):
+            raise ComponentArgsError(f"ContainerImageArgs.tag: {self.tag!r} is not a valid image tag")
+        if self.keep_images < 1:
+            raise ComponentArgsError("ContainerImageArgs.keep_images: must be at least 1")
+        check_transform_keys("ContainerImage", self.transforms, ROLES)
+
+
+def lifecycle_policy(keep: int) -> str:
+    """An ECR lifecycle policy expiring all but the ``keep`` most recent images."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"keep the last {keep} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
+
+
+class ContainerImage(pulumi.ComponentResource):
+    """An ECR repository (immutable tags, scan on push, lifecycle) and one pushed image."""
+
+    repository_url: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+    image_uri: pulumi.Output[str]
+    """The digest-pinned reference, ``<repository>@sha256:<digest>``."""
+
+    def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reggie:components:ContainerImage", name, None, opts)
+        t = args.transforms
+        repository = aws.ecr.Repository(
+            f"{name}-repo",
+            **child_args(
+                t,
+                "repository",
+                name=args.repository_name,
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration={"scan_on_push": True},
+                encryption_configurations=[{"encryption_type": "AES256"}],
+                force_delete=False,
+                tags=args.tags,
+            ),
+            opts=child_opts(self),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            **child_args(t, "lifecycle_policy", repository=repository.name, policy=lifecycle_policy(args.keep_images)),
+            opts=child_opts(self),
+        )
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        image = docker.Image(
+            f"{name}-image",
+            **child_args(
+                t,
+                "image",
+                image_name=repository.repository_url.apply(lambda url: f"{url}:{args.tag}"),
+                build=docker.DockerBuildArgs(
+                    context=args.context,
+                    dockerfile=args.dockerfile,
+                    platform=args.platform,
+                    args=dict(args.build_args) or None,
+                ),
+                registry=docker.RegistryArgs(
+                    server=repository.repository_url,
+                    username=token.user_name,
+                    password=pulumi.Output.secret(token.password),
+                ),
+                skip_push=False,
+            ),
+            opts=child_opts(self),
+        )
+        self.repository_url = repository.repository_url
+        self.repository_arn = repository.arn
+        self.image_uri = image.repo_digest
+        self.register_outputs(
+            {"repository_url": self.repository_url, "repository_arn": self.repository_arn, "image_uri": self.image_uri}
+        )

@@ -1,0 +1,347 @@
+"""Function: one Lambda (zip or container image) with its own role, log group and security group.
+
+The role starts with only what running needs (writing to its own log group, VPC network interfaces
+when in a VPC, X-Ray when traced); everything else is an explicit grant (`grant_*`), each naming
+exact actions on exact resources, never ``*`` actions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import (
+    ComponentArgsError,
+    Transforms,
+    check_transform_keys,
+    child_args,
+    child_opts,
+    no_tags,
+    no_transforms,
+    with_name_tag,
+)
+
+Architecture = Literal["arm64", "x86_64"]
+ROLES = ("log_group", "role", "security_group", "function")
+RUNTIME = "python3.12"
+VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+XRAY_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+"""The retention values CloudWatch Logs accepts."""
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED_ENV = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_ACCESS_KEY_ID"})
+
+
+def _empty_env() -> dict[str, pulumi.Input[str]]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class ZipCode:
+    """A zip package: the archive and the handler's dotted path."""
+
+    archive: pulumi.Input[pulumi.Archive]
+    handler: str
+    runtime: str = RUNTIME
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCode:
+    """A container image package: a digest-pinned image URI and optionally the CMD override."""
+
+    image_uri: pulumi.Input[str]
+    command: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VpcPlacement:
+    """Where a function runs inside a VPC."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionArgs:
+    """Arguments of :class:`Function`."""
+
+    function_name: str
+    """Physical name, at most 64 letters, digits, hyphens and underscores; also names the role and log group."""
+    code: ZipCode | ImageCode
+    """The package: :class:`ZipCode` or :class:`ImageCode`."""
+    log_retention_days: int
+    """Retention of the function's own log group (a CloudWatch-accepted value)."""
+    architecture: Architecture = "arm64"
+    """CPU architecture; arm64 is cheaper per GB-second."""
+    memory_mb: int = 512
+    """Memory, 128 to 10240 MB (CPU scales with it)."""
+    timeout_s: int = 30
+    """Timeout, 1 to 900 seconds."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=_empty_env)
+    """Environment variables (names, ARNs, endpoints; never secret values)."""
+    reserved_concurrency: int | None = None
+    """Reserved concurrent executions; ``None`` uses the account's unreserved pool."""
+    tracing: bool = True
+    """X-Ray active tracing."""
+    vpc: VpcPlacement | None = None
+    """Run inside these private subnets with an egress-only security group."""
+    description: str = ""
+    """Shown in the console."""
+    tags: Mapping[str, str] = field(default_factory=no_tags)
+    """Tags applied to every taggable child."""
+    transforms: Transforms = field(default_factory=no_transforms)
+    """Per-child hooks keyed by role: ``log_group``, ``role``, ``security_group``, ``function``."""
+
+    def __post_init__(self) -> None:
+        if not _FUNCTION_NAME.match(self.function_name):
+            raise ComponentArgsError(
+                f"FunctionArgs.function_name: {self.function_name!r} must be 1-64 letters, digits, '-' or '_'"
+            )
+        if not 128 <= self.memory_mb <= 10_240:
+            raise ComponentArgsError(f"FunctionArgs.memory_mb: {self.memory_mb} is outside 128-10240 MB")
+        if not 1 <= self.timeout_s <= 900:
+            raise ComponentArgsError(f"FunctionArgs.timeout_s: {self.timeout_s} is outside 1-900 s")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ComponentArgsError(
+                f"FunctionArgs.log_retention_days: {self.log_retention_days} is not a CloudWatch retention value "
+                f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+            )
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 0:
+            raise ComponentArgsError("FunctionArgs.reserved_concurrency: must be 0 or more")
+        for key in self.environment:
+            if not _ENV_NAME.match(key) or key in _RESERVED_ENV:
+                raise ComponentArgsError(f"FunctionArgs.environment: {key!r} is not a settable variable name")
+        check_transform_keys("Function", self.transforms, ROLES)
+
+
+def _policy(statements: list[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+class Function(pulumi.ComponentResource):
+    """One Lambda function with least-privilege role, its own log group and (in a VPC) security group."""
+
+    function_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    last_modified: pulumi.Output[str]
+    """Changes with every code or configuration update (triggers run-on-deploy invocations)."""
+    security_group_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reggie:components:Function", name, None, opts)
+        self._name = name
+        t = args.transforms
+        fname = args.function_name
+        # Created before the function, so Lambda never auto-creates an unmanaged group without retention.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            **child_args(
+                t, "log_group", name=f"/aws/lambda/{fname}", retention_in_days=args.log_retention_days, tags=args.tags
+            ),
+            opts=child_opts(self),
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            **child_args(
+                t,
+                "role",
+                name=fname,
+                description=f"Execution role of {fname}",
+                assume_role_policy=_policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ]
+                ),
+                tags=args.tags,
+            ),
+            opts=child_opts(self),
+        )
+        self._role = role
+        logs_policy = aws.iam.RolePolicy(
+            f"{name}-logs",
+            role=role.id,
+            policy=log_group.arn.apply(
+                lambda arn: _policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": [f"{arn}:*"],
+                        }
+                    ]
+                )
+            ),
+            opts=child_opts(self),
+        )
+        depends: list[pulumi.Resource] = [log_group, logs_policy]
+        if args.tracing:
+            depends.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-xray", role=role.name, policy_arn=XRAY_POLICY, opts=child_opts(self)
+                )
+            )
+
+        vpc_config: dict[str, Any] | None = None
+        self.security_group_id = None
+        if args.vpc is not None:
+            security_group = aws.ec2.SecurityGroup(
+                f"{name}-sg",
+                **child_args(
+                    t,
+                    "security_group",
+                    vpc_id=args.vpc.vpc_id,
+                    description=f"Lambda {fname}: egress only",
+                    tags=with_name_tag(args.tags, fname),
+                ),
+                opts=child_opts(self),
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-out",
+                security_group_id=security_group.id,
+                ip_protocol="-1",
+                cidr_ipv4="0.0.0.0/0",
+                description="outbound through the NAT",
+                opts=child_opts(self),
+            )
+            depends.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-vpc", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child_opts(self)
+                )
+            )
+            vpc_config = {"subnet_ids": args.vpc.subnet_ids, "security_group_ids": [security_group.id]}
+            self.security_group_id = security_group.id
+
+        code_args: dict[str, Any]
+        if isinstance(args.code, ZipCode):
+            code_args = {
+                "package_type": "Zip",
+                "code": args.code.archive,
+                "handler": args.code.handler,
+                "runtime": args.code.runtime,
+            }
+        else:
+            code_args = {"package_type": "Image", "image_uri": args.code.image_uri}
+            if args.code.command:
+                code_args["image_config"] = {"commands": list(args.code.command)}
+
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            **child_args(
+                t,
+                "function",
+                name=fname,
+                description=args.description,
+                role=role.arn,
+                architectures=[args.architecture],
+                memory_size=args.memory_mb,
+                timeout=args.timeout_s,
+                environment={"variables": dict(args.environment)} if args.environment else None,
+                reserved_concurrent_executions=args.reserved_concurrency,
+                tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
+                logging_config={"log_format": "JSON", "log_group": log_group.name},
+                vpc_config=vpc_config,
+                tags=args.tags,
+                **code_args,
+            ),
+            opts=child_opts(self, depends_on=depends),
+        )
+
+        self.function_name = function.name
+        self.arn = function.arn
+        self.invoke_arn = function.invoke_arn
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.log_group_name = log_group.name
+        self.last_modified = function.last_modified
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "arn": self.arn,
+                "role_arn": self.role_arn,
+                "log_group_name": self.log_group_name,
+            }
+        )
+
+    def _grant(self, label: str, statements: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        return aws.iam.RolePolicy(
+            f"{self._name}-grant-{label}", role=self._role.id, policy=statements, opts=child_opts(self)
+        )
+
+    def grant_secret_read(self, label: str, secret_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Read one Secrets Manager secret (e.g. the database's RDS-managed master secret)."""
+        return self._grant(
+            label,
+            pulumi.Output.from_input(secret_arn).apply(
+                lambda arn: _policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                            "Resource": [arn],
+                        }
+                    ]
+                )
+            ),
+        )
+
+    def grant_bucket_read_write(self, label: str, bucket_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Read and write objects of one S3 bucket (R2 buckets are reached with R2 keys instead)."""
+        return self._grant(
+            label,
+            pulumi.Output.from_input(bucket_arn).apply(
+                lambda arn: _policy(
+                    [
+                        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [arn]},
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                            "Resource": [f"{arn}/*"],
+                        },
+                    ]
+                )
+            ),
+        )
+
+    def grant_invoke(self, label: str, function_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Invoke exactly one other function."""
+        return self._grant(
+            label,
+            pulumi.Output.from_input(function_arn).apply(
+                lambda arn: _policy([{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [arn]}])
+            ),
+        )
+
+    def grant_parameters_read(self, label: str, parameter_arns: Sequence[pulumi.Input[str]]) -> aws.iam.RolePolicy:
+        """Read the named SSM parameters (SecureStrings under the AWS-managed SSM key decrypt via SSM)."""
+        return self._grant(
+            label,
+            pulumi.Output.all(*parameter_arns).apply(
+                lambda arns: _policy(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+                            "Resource": sorted(str(a) for a in arns),
+                        }
+                    ]
+                )
+            ),
+        )

@@ -1,0 +1,107 @@
+"""R2Bucket: a Cloudflare R2 bucket in one jurisdiction, with CORS for presigned uploads from browsers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+from components._common import (
+    ComponentArgsError,
+    Transforms,
+    check_transform_keys,
+    child_args,
+    child_opts,
+    no_transforms,
+)
+
+Jurisdiction = Literal["default", "eu", "fedramp"]
+ROLES = ("bucket", "cors")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def s3_endpoint(account_id: str, jurisdiction: Jurisdiction) -> str:
+    """The S3-compatible endpoint of an account's buckets in a jurisdiction."""
+    if jurisdiction == "default":
+        return f"https://{account_id}.r2.cloudflarestorage.com"
+    return f"https://{account_id}.{jurisdiction}.r2.cloudflarestorage.com"
+
+
+@dataclass(frozen=True, slots=True)
+class R2BucketArgs:
+    """Arguments of :class:`R2Bucket`."""
+
+    bucket_name: str
+    """3-63 lowercase letters, digits and hyphens."""
+    account_id: str
+    """The Cloudflare account id."""
+    allowed_origins: Sequence[str]
+    """Browser origins allowed to PUT (presigned) and GET objects; explicit, never ``*``."""
+    jurisdiction: Jurisdiction = "eu"
+    """Where objects are guaranteed to be stored."""
+    retain_on_delete: bool = False
+    """Keep the bucket (and its objects) when removed from the program."""
+    transforms: Transforms = field(default_factory=no_transforms)
+    """Per-child hooks keyed by role: ``bucket``, ``cors``."""
+
+    def __post_init__(self) -> None:
+        if not _BUCKET.match(self.bucket_name):
+            raise ComponentArgsError(f"R2BucketArgs.bucket_name: {self.bucket_name!r} is not a valid R2 bucket name")
+        if not self.account_id:
+            raise ComponentArgsError("R2BucketArgs.account_id: required")
+        for origin in self.allowed_origins:
+            if origin == "*" or not origin.startswith(("https://", "http://localhost")):
+                raise ComponentArgsError(f"R2BucketArgs.allowed_origins: {origin!r} must be an explicit https origin")
+        check_transform_keys("R2Bucket", self.transforms, ROLES)
+
+
+class R2Bucket(pulumi.ComponentResource):
+    """An R2 bucket with a CORS rule for presigned uploads."""
+
+    bucket_name: pulumi.Output[str]
+    s3_endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: R2BucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reggie:components:R2Bucket", name, None, opts)
+        bucket = cloudflare.R2Bucket(
+            f"{name}-bucket",
+            **child_args(
+                args.transforms,
+                "bucket",
+                account_id=args.account_id,
+                name=args.bucket_name,
+                jurisdiction=args.jurisdiction,
+                storage_class="Standard",
+            ),
+            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+        )
+        if args.allowed_origins:
+            cloudflare.R2BucketCors(
+                f"{name}-cors",
+                **child_args(
+                    args.transforms,
+                    "cors",
+                    account_id=args.account_id,
+                    bucket_name=bucket.name,
+                    jurisdiction=args.jurisdiction,
+                    rules=[
+                        {
+                            "allowed": {
+                                "methods": ["GET", "PUT", "HEAD"],
+                                "origins": list(args.allowed_origins),
+                                "headers": ["content-type", "content-md5", "x-amz-checksum-sha256"],
+                            },
+                            "expose_headers": ["ETag"],
+                            "max_age_seconds": 3600,
+                        }
+                    ],
+                ),
+                opts=child_opts(self),
+            )
+        self.bucket_name = bucket.name
+        self.s3_endpoint = pulumi.Output.from_input(s3_endpoint(args.account_id, args.jurisdiction))
+        self.register_outputs({"bucket_name": self.bucket_name, "s3_endpoint": self.s3_endpoint})

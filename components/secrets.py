@@ -1,0 +1,81 @@
+"""Secrets: one SSM Parameter Store SecureString per secret, encrypted with KMS.
+
+Functions receive the parameter *names* (and IAM read on exactly those ARNs), never the values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import (
+    ComponentArgsError,
+    Transforms,
+    check_transform_keys,
+    child_args,
+    child_opts,
+    no_tags,
+    no_transforms,
+)
+
+ROLES = ("parameter",)
+_PATH = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsArgs:
+    """Arguments of :class:`Secrets`."""
+
+    path: str
+    """The parameter hierarchy, e.g. ``/reggie/production``; each secret becomes ``<path>/<key>``."""
+    values: Mapping[str, pulumi.Input[str]]
+    """Secret values keyed by snake_case key (from Pulumi secret config; kept secret in state)."""
+    kms_key_id: str = "alias/aws/ssm"
+    """The KMS key encrypting the SecureStrings."""
+    tags: Mapping[str, str] = field(default_factory=no_tags)
+    """Tags applied to every parameter."""
+    transforms: Transforms = field(default_factory=no_transforms)
+    """Per-child hooks keyed by role: ``parameter``."""
+
+    def __post_init__(self) -> None:
+        if not _PATH.match(self.path):
+            raise ComponentArgsError(f"SecretsArgs.path: {self.path!r} must look like /reggie/production")
+        for key in self.values:
+            if not _KEY.match(key):
+                raise ComponentArgsError(f"SecretsArgs.values: key {key!r} must be snake_case")
+        check_transform_keys("Secrets", self.transforms, ROLES)
+
+
+class Secrets(pulumi.ComponentResource):
+    """SecureString parameters; exposes their names and ARNs."""
+
+    parameter_names: dict[str, pulumi.Output[str]]
+    parameter_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reggie:components:Secrets", name, None, opts)
+        self.parameter_names = {}
+        self.parameter_arns = {}
+        for key, value in sorted(args.values.items()):
+            parameter = aws.ssm.Parameter(
+                f"{name}-{key.replace('_', '-')}",
+                **child_args(
+                    args.transforms,
+                    "parameter",
+                    name=f"{args.path}/{key}",
+                    type="SecureString",
+                    value=pulumi.Output.secret(value),
+                    key_id=args.kms_key_id,
+                    tier="Standard",
+                    tags=args.tags,
+                ),
+                opts=child_opts(self),
+            )
+            self.parameter_names[key] = parameter.name
+            self.parameter_arns[key] = parameter.arn
+        self.register_outputs({"parameter_names": self.parameter_names})

@@ -1,0 +1,309 @@
+"""The stage: every deploy-time setting, read once from `pulumi.Config` into one frozen object.
+
+A stack's name decides its kind (`production`, `staging`, anything else is a personal stage) and the
+kind decides the defaults of the stage matrix in DESIGN.md; config keys may override them within the
+limits AWS and this platform accept. A bad value raises :class:`StageConfigError`, one line naming the
+key, the value and what is allowed (a `pulumi.RunError`, so `pulumi up` prints it without a traceback).
+Nothing else in the program reads config or the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
+
+import pulumi
+
+from infra.service_spec import SecretName
+
+PROJECT = "reggie"
+StageKind = Literal["production", "staging", "personal"]
+NatMode = Literal["instance", "gateway", "none"]
+NetworkMode = Literal["own"]
+"""How a stage gets its network. Only ``own`` today; a personal stage will be able to use ``shared``
+(another stack's VPC through a StackReference) without changing anything else here."""
+NAT_MODES: tuple[NatMode, ...] = ("instance", "gateway", "none")
+NETWORK_MODES: tuple[NetworkMode, ...] = ("own",)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+SECRET_NAMES: tuple[SecretName, ...] = (
+    "clerk_secret_key",
+    "clerk_webhook_secret",
+    "stripe_secret_key",
+    "stripe_webhook_secret",
+    "r2_access_key_id",
+    "r2_secret_access_key",
+    "resend_api_key",
+    "dvla_api_key",
+    "app_signing_key",
+)
+PLACEHOLDER_SECRET = "unset"  # noqa: S105 - a marker, not a credential
+"""The value a personal stage stores for a secret it was not given (set the real one with
+`pulumi config set --secret reggie:<key> ...` when the stage needs that integration)."""
+_STACK = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class StageConfigError(pulumi.RunError):
+    """A config value the platform cannot use; the message is one line naming the key and what is allowed."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        qualified = key if ":" in key else f"{PROJECT}:{key}"
+        super().__init__(f"config {qualified}={value}: not allowed; {allowed}")
+
+
+class ConfigSource(Protocol):
+    """What the stage reads: `pulumi.Config("reggie")` satisfies it."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def get_secret(self, key: str) -> pulumi.Output[str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Everything that differs between stacks, decided once."""
+
+    name: str
+    """The stack name, also the ``<stage>`` of physical names."""
+    kind: StageKind
+    region: str
+    availability_zones: tuple[str, ...]
+    domain: str
+    """The apex domain (its zone is in Cloudflare)."""
+    api_domain: str | None
+    """The API's custom domain, or ``None`` for the execute-api URL."""
+    cloudflare_zone_id: str
+    cloudflare_account_id: str
+    allowed_origins: tuple[str, ...]
+    clerk_issuer: str
+    aurora_min_acu: float
+    aurora_max_acu: float
+    backup_retention_days: int
+    deletion_protection: bool
+    skip_final_snapshot: bool
+    retain_on_delete: bool
+    network_mode: NetworkMode
+    nat_mode: NatMode
+    nat_count: int
+    nat_instance_type: str
+    nat_ami: str | None
+    flow_logs: bool
+    log_retention_days: int
+    secrets: Mapping[SecretName, pulumi.Input[str]]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": PROJECT, "stage": self.name, "managed-by": "pulumi"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    min_acu: float
+    max_acu: float
+    backup_days: int
+    protect: bool
+    retain: bool
+    nat_count: int
+    log_days: int
+    flow_logs: bool
+
+
+_MATRIX: dict[StageKind, _Defaults] = {
+    "production": _Defaults(0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True),
+    "staging": _Defaults(0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False),
+    "personal": _Defaults(0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False),
+}
+
+
+def stage_kind(stack: str) -> StageKind:
+    """The kind a stack name implies."""
+    if stack == "production":
+        return "production"
+    if stack == "staging":
+        return "staging"
+    return "personal"
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads one typed key at a time, with the default of the stage matrix and a clear error."""
+
+    def __init__(self, source: ConfigSource) -> None:
+        self._source = source
+
+    def value(self, key: str, default: T, parse: Callable[[str], T], allowed: str) -> T:
+        raw = self._source.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except ValueError:
+            raise StageConfigError(key, raw, allowed) from None
+
+
+def _acu(raw: str, *, minimum: float) -> float:
+    value = float(raw)
+    if not (minimum <= value <= 256 and (value * 2).is_integer()):
+        raise ValueError(raw)
+    return value
+
+
+def _choice(options: tuple[T, ...]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        for option in options:
+            if option == raw:
+                return option
+        raise ValueError(raw)
+
+    return parse
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _int_of(options: tuple[int, ...]) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if value not in options:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise ValueError(raw)
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not pattern.match(raw):
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*" or not re.match(r"^(https://[a-z0-9.-]+|http://localhost(:\d+)?)$", origin):
+            raise ValueError(raw)
+    return origins
+
+
+def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws_region: str | None = None) -> Stage:
+    """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
+    ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``)."""
+    source = source if source is not None else pulumi.Config(PROJECT)
+    if aws_region is None:
+        aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
+    stack = stack if stack is not None else pulumi.get_stack()
+    if not _STACK.match(stack):
+        raise StageConfigError(
+            "stack", stack, "stack names are lowercase letters, digits and hyphens, starting with a letter, ≤ 31 chars"
+        )
+    kind = stage_kind(stack)
+    d = _MATRIX[kind]
+    r = _Reader(source)
+
+    region = aws_region
+    if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
+        raise StageConfigError("aws:region", region, "an AWS region like eu-west-2")
+    domain = r.value("domain", "reggie.co.uk", _matching(_DOMAIN), "a lowercase domain name like reggie.co.uk")
+    personal_domain = r.value("personalApiDomain", False, _bool, "true or false")
+    api_domain = {
+        "production": f"api.{domain}",
+        "staging": f"staging-api.{domain}",
+        "personal": f"{stack}-api.{domain}" if personal_domain else None,
+    }[kind]
+    default_origins = {
+        "production": (f"https://{domain}", f"https://admin.{domain}"),
+        "staging": (f"https://staging.{domain}", f"https://staging-admin.{domain}"),
+        "personal": ("http://localhost:3000", "http://localhost:5173"),
+    }[kind]
+
+    min_acu = r.value(
+        "auroraMinAcu", d.min_acu, lambda v: _acu(v, minimum=0), "a multiple of 0.5 from 0 to 256 (0 = auto-pause)"
+    )
+    max_acu = r.value("auroraMaxAcu", d.max_acu, lambda v: _acu(v, minimum=1), "a multiple of 0.5 from 1 to 256")
+    if max_acu < min_acu:
+        raise StageConfigError("auroraMaxAcu", max_acu, f"at least auroraMinAcu ({min_acu})")
+    if kind != "personal" and min_acu == 0:
+        raise StageConfigError("auroraMinAcu", min_acu, "auto-pause (0) only in personal stages; use 0.5 or more")
+
+    min_backup = {"production": 14, "staging": 7, "personal": 1}[kind]
+    backup_days = r.value(
+        "backupRetentionDays", d.backup_days, _int_in(min_backup, 35), f"a whole number of days from {min_backup} to 35"
+    )
+    nat_mode: NatMode = r.value("natMode", NAT_MODES[0], _choice(NAT_MODES), f"one of {', '.join(NAT_MODES)}")
+    nat_count = r.value("natCount", d.nat_count, _int_in(1, 2), "1 (shared) or 2 (one per AZ)")
+    network_mode: NetworkMode = r.value("network", "own", _choice(NETWORK_MODES), f"one of {', '.join(NETWORK_MODES)}")
+    log_days = r.value(
+        "logRetentionDays", d.log_days, _int_of(LOG_RETENTION_DAYS), "a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)"
+    )
+    secrets: dict[SecretName, pulumi.Input[str]] = {}
+    for name in SECRET_NAMES:
+        key = _camel(name)
+        value = source.get_secret(key)
+        if value is None:
+            if kind != "personal":
+                raise StageConfigError(key, "<unset>", f"set it with `pulumi config set --secret {PROJECT}:{key} ...`")
+            value = pulumi.Output.secret(PLACEHOLDER_SECRET)
+        secrets[name] = value
+
+    return Stage(
+        name=stack,
+        kind=kind,
+        region=region,
+        availability_zones=(f"{region}a", f"{region}b"),
+        domain=domain,
+        api_domain=api_domain,
+        cloudflare_zone_id=r.value("cloudflareZoneId", "0" * 32, _matching(_HEX32), "a 32-character hex zone id"),
+        cloudflare_account_id=r.value(
+            "cloudflareAccountId", "0" * 32, _matching(_HEX32), "a 32-character hex account id"
+        ),
+        allowed_origins=r.value("allowedOrigins", default_origins, _origins, "comma-separated https origins, no *"),
+        clerk_issuer=r.value(
+            "clerkIssuer", f"https://clerk.{domain}", _matching(re.compile(r"^https://[a-z0-9.-]+$")), "an https URL"
+        ),
+        aurora_min_acu=min_acu,
+        aurora_max_acu=max_acu,
+        backup_retention_days=backup_days,
+        deletion_protection=d.protect,
+        skip_final_snapshot=not d.protect,
+        retain_on_delete=d.retain,
+        network_mode=network_mode,
+        nat_mode=nat_mode,
+        nat_count=nat_count,
+        nat_instance_type=r.value(
+            "natInstanceType", "t4g.nano", _matching(re.compile(r"^[a-z]+\d+[a-z-]*\.[a-z0-9]+$")), "an instance type"
+        ),
+        nat_ami=r.value("natAmi", None, _matching(re.compile(r"^ami-[0-9a-f]{8,17}$")), "an AMI id like ami-0123abcd"),
+        flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
+        log_retention_days=log_days,
+        secrets=secrets,
+    )
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)

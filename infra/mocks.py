@@ -1,0 +1,184 @@
+"""Running a Pulumi program offline: the SDK's mock monitor, with every registration recorded.
+
+`run_program` executes any program function under `pulumi.runtime.set_mocks` in a fresh context and
+returns one :class:`~infra.planned.PlannedResource` per registered resource (the stack, components and
+provider resources), in registration order. The mocks answer with plausible computed outputs (ARNs,
+endpoints, digests) so the program runs exactly as under `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
+
+from infra.planned import PlannedResource
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-2"
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912 - a case per type
+    """Computed outputs a real provider would return for ``typ`` (only those the program reads)."""
+    physical = str(inputs.get("name") or name)
+    out: dict[str, Any] = {"name": physical}
+    module = typ.split(":")[1].split("/", maxsplit=1)[0] if typ.count(":") >= 2 else ""
+    out["arn"] = _arn(module, f"{typ.rsplit(':', 1)[-1].lower()}/{physical}")
+    match typ:
+        case "aws:lambda/function:Function":
+            arn = _arn("lambda", f"function:{physical}")
+            out |= {
+                "arn": arn,
+                "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                "lastModified": "2026-01-01T00:00:00.000+0000",
+            }
+        case "aws:iam/role:Role":
+            out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+        case "aws:cloudwatch/logGroup:LogGroup":
+            out["arn"] = _arn("logs", f"log-group:{physical}")
+        case "aws:ssm/parameter:Parameter":
+            out["arn"] = _arn("ssm", f"parameter{physical}")
+        case "aws:kms/key:Key":
+            out |= {"keyId": f"key-{_digest(name)[:12]}", "arn": _arn("kms", f"key/{_digest(name)[:12]}")}
+        case "aws:ec2/instance:Instance":
+            out["primaryNetworkInterfaceId"] = f"eni-{_digest(name)[:12]}"
+        case "aws:ec2/eip:Eip":
+            out["publicIp"] = f"203.0.113.{int(_digest(name)[:2], 16) % 250 + 1}"
+        case "aws:rds/cluster:Cluster":
+            ident = inputs.get("clusterIdentifier") or name
+            out |= {
+                "endpoint": f"{ident}.cluster-abc123.{REGION}.rds.amazonaws.com",
+                "readerEndpoint": f"{ident}.cluster-ro-abc123.{REGION}.rds.amazonaws.com",
+                "port": inputs.get("port", 5432),
+                "clusterResourceId": f"cluster-{_digest(name)[:12]}",
+                "masterUserSecrets": [{"secretArn": _arn("secretsmanager", f"secret:rds!cluster-{ident}")}],
+            }
+        case "aws:apigatewayv2/api:Api":
+            api_id = _digest(name)[:10]
+            out |= {
+                "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com",
+                "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}",
+            }
+        case "aws:acm/certificate:Certificate":
+            domain = inputs.get("domainName", "example.com")
+            out["domainValidationOptions"] = [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{_digest(domain)[:8]}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{_digest(domain)[8:16]}.acm-validations.aws.",
+                }
+            ]
+        case "aws:apigatewayv2/domainName:DomainName":
+            config = dict(inputs.get("domainNameConfiguration") or {})
+            config["targetDomainName"] = f"d-{_digest(name)[:10]}.execute-api.{REGION}.amazonaws.com"
+            out["domainNameConfiguration"] = config
+        case "aws:ecr/repository:Repository":
+            out |= {"repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{physical}", "registryId": ACCOUNT}
+        case "docker:index/image:Image":
+            image = str(inputs.get("imageName", name))
+            out["repoDigest"] = f"{image.rsplit(':', 1)[0]}@sha256:{_digest(image)}"
+        case _:
+            pass
+    return out
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers registrations with inputs plus computed outputs, and the few invokes the program makes."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs: dict[str, Any] = dict(args.inputs)  # pyright: ignore[reportUnknownMemberType,reportUnknownArgumentType]
+        return f"{args.name}-id", {**inputs, **_outputs(args.typ, args.name, inputs)}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:ec2/getAmi:getAmi":  # noqa: S105 - an invoke token, not a password
+            return {"id": "ami-0f0cc0ffee0000001", "imageId": "ami-0f0cc0ffee0000001", "architecture": "arm64"}, []
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":  # noqa: S105
+            return {
+                "userName": "AWS",
+                "password": "mock-token",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+                "authorizationToken": "bW9jaw==",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": REGION,
+            }, []
+        return {}, []
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as plain data: unknowns become ``None``, secrets their (mock) value."""
+    if isinstance(value, str):
+        return None if value == rpc.UNKNOWN else value
+    if isinstance(value, Mapping):
+        mapping: Mapping[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        if mapping.get(rpc._special_sig_key) == rpc._special_secret_sig:  # pyright: ignore[reportPrivateUsage]
+            return _plain(mapping.get("value"))
+        return {str(k): _plain(v) for k, v in mapping.items()}
+    if isinstance(value, list | tuple):
+        items: list[Any] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        return [_plain(v) for v in items]
+    return value
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping a :class:`PlannedResource` of each registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.planned: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)  # pyright: ignore[reportUnknownMemberType]
+        inputs: Mapping[str, Any] = rpc.deserialize_properties(request.object)  # pyright: ignore[reportUnknownMemberType]
+        self.planned.append(
+            PlannedResource(
+                urn=str(response.urn),
+                type=str(request.type),
+                name=str(request.name),
+                inputs=_plain(inputs),
+                parent=str(request.parent) or None,
+                custom=bool(request.custom),
+            )
+        )
+        return response
+
+
+def run_program(
+    program: Callable[[], object],
+    *,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    project: str = "reggie",
+) -> list[PlannedResource]:
+    """Run ``program`` under mocks as stack ``stack`` with ``config`` (``"reggie:key": value``); return the
+    recorded resources. Exceptions the program raises propagate unchanged."""
+
+    def run() -> list[PlannedResource]:
+        pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
+        monitor = RecordingMonitor(PlanMocks())
+        pulumi.runtime.set_mocks(PlanMocks(), project=project, stack=stack, preview=False, monitor=monitor)
+
+        def body() -> None:
+            program()
+
+        _sync_await(run_pulumi_func(body))
+        return monitor.planned
+
+    # A fresh context: no root stack, config or settings leak from one run into the next.
+    return contextvars.Context().run(run)

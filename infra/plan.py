@@ -1,0 +1,253 @@
+"""The offline plan: run `__main__.py` under mocks for a stack, print the resource tree and the policy report.
+
+`python -m infra plan --stack production [--config key=value]...` (what `make plan` runs). Config comes
+from `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then `--config`; secrets a fresh clone cannot
+decrypt are replaced by placeholders (nothing is deployed). Exit status: 0 clean, 1 a mandatory policy
+violation, 2 bad config or arguments (one line on stderr, no traceback).
+
+Public API for other tools (cost model, diagram, preview JSON): :func:`run_plan` and :func:`load_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from components import ComponentArgsError
+from infra.config import PROJECT, SECRET_NAMES, StageConfigError, stage_kind
+from infra.mocks import run_program
+from infra.planned import PlannedResource
+from infra.policy.rules import Violation, evaluate
+from infra.registry import REPO_ROOT, ServiceSpecError
+
+PROGRAM = REPO_ROOT / "__main__.py"
+PLACEHOLDER_SECRET_VALUE = "plan-placeholder"  # noqa: S105 - stands in for a secret offline
+
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "aws:ec2/vpc:Vpc": ("cidrBlock", "enableDnsHostnames"),
+    "aws:ec2/subnet:Subnet": ("availabilityZone", "cidrBlock"),
+    "aws:ec2/instance:Instance": ("instanceType", "ami", "sourceDestCheck", "metadataOptions.httpTokens"),
+    "aws:ec2/route:Route": ("destinationCidrBlock",),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
+    "aws:ec2/flowLog:FlowLog": ("trafficType",),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("ipProtocol", "fromPort", "cidrIpv4"),
+    "aws:rds/cluster:Cluster": (
+        "clusterIdentifier",
+        "engineVersion",
+        "serverlessv2ScalingConfiguration",
+        "backupRetentionPeriod",
+        "deletionProtection",
+        "skipFinalSnapshot",
+    ),
+    "aws:rds/clusterInstance:ClusterInstance": ("instanceClass", "publiclyAccessible"),
+    "aws:kms/key:Key": ("enableKeyRotation",),
+    "aws:lambda/function:Function": (
+        "name",
+        "packageType",
+        "architectures",
+        "memorySize",
+        "timeout",
+        "reservedConcurrentExecutions",
+    ),
+    "aws:lambda/permission:Permission": ("principal",),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:cloudwatch/eventRule:EventRule": ("scheduleExpression",),
+    "aws:apigatewayv2/route:Route": ("routeKey",),
+    "aws:apigatewayv2/stage:Stage": ("name", "defaultRouteSettings.throttlingRateLimit"),
+    "aws:apigatewayv2/domainName:DomainName": ("domainName",),
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
+    "aws:ssm/parameter:Parameter": ("name", "type"),
+    "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
+    "cloudflare:index/r2Bucket:R2Bucket": ("name", "jurisdiction"),
+}
+"""The inputs the tree shows per resource type."""
+
+
+class PlanUsageError(ValueError):
+    """A malformed command line or stack file."""
+
+
+def _namespaced(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _yaml_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    loaded: Any = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(loaded, dict):
+        raise PlanUsageError(f"{path.name}: expected a mapping at the top level")
+    section: Any = loaded.get("config") or {}  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+    if not isinstance(section, dict):
+        raise PlanUsageError(f"{path.name}: 'config' must be a mapping")
+    return {str(k): v for k, v in section.items()}  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return None  # {secure: ...}: encrypted with the stack's key, unreadable offline
+    return str(value)
+
+
+def _project_value(spec: Any) -> Any:
+    """A Pulumi.yaml config entry's value: ``value`` (provider keys) or ``default`` (project keys)."""
+    entry: dict[str, Any] = spec
+    return entry.get("value", entry.get("default"))
+
+
+def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The config a stack would run with: ``Pulumi.yaml`` defaults, ``Pulumi.<stack>.yaml``, then ``overrides``.
+    Returns the namespaced config and the keys that are secret (placeholders for secrets offline)."""
+    config: dict[str, str] = {}
+    for key, spec in _yaml_config(REPO_ROOT / "Pulumi.yaml").items():
+        value = _scalar(_project_value(spec)) if isinstance(spec, dict) else _scalar(spec)
+        if value is not None:
+            config[_namespaced(key)] = value
+    for key, value in _yaml_config(REPO_ROOT / f"Pulumi.{stack}.yaml").items():
+        scalar = _scalar(value)
+        if scalar is not None:
+            config[_namespaced(key)] = scalar
+    config |= {_namespaced(k): v for k, v in (overrides or {}).items()}
+    secret_keys: list[str] = []
+    for name in SECRET_NAMES:
+        head, *rest = name.split("_")
+        key = f"{PROJECT}:{head}{''.join(p.title() for p in rest)}"
+        if key not in config and stage_kind(stack) != "personal":
+            config[key] = PLACEHOLDER_SECRET_VALUE
+        if key in config:
+            secret_keys.append(key)
+    return config, secret_keys
+
+
+def run_plan(stack: str, config: Mapping[str, str] | None = None) -> list[PlannedResource]:
+    """Run ``__main__.py`` for ``stack`` under mocks and return every declared resource, in declaration
+    order (the stack first). ``config`` overrides the stack files (``"key"`` or ``"reggie:key"``).
+    Raises :class:`infra.config.StageConfigError` (and the registry's / components' argument errors)
+    on bad input."""
+    full, secret_keys = load_config(stack, config)
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__pulumi_main__")
+
+    recorded = run_program(program, stack=stack, config=full, secret_keys=tuple(secret_keys), project=PROJECT)
+    return tree_order(recorded)
+
+
+def tree_order(resources: Sequence[PlannedResource]) -> list[PlannedResource]:
+    """Parents before children, siblings by type then name: registrations complete in whatever order the
+    SDK's threads finish, and the plan's output must not change between identical runs."""
+    children: dict[str | None, list[PlannedResource]] = {}
+    for res in resources:
+        children.setdefault(res.parent, []).append(res)
+    ordered: list[PlannedResource] = []
+
+    def walk(parent: str | None) -> None:
+        for res in sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name)):
+            ordered.append(res)
+            walk(res.urn)
+
+    walk(None)
+    return ordered
+
+
+def _setting(inputs: Mapping[str, Any], path: str) -> Any:
+    node: Any = inputs
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]  # pyright: ignore[reportUnknownVariableType]
+    return node  # pyright: ignore[reportUnknownVariableType]
+
+
+def _integral(value: Any) -> Any:
+    """The engine sends every number as a float; show 90.0 as 90."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        mapping: Mapping[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return {k: _integral(v) for k, v in mapping.items()}
+    if isinstance(value, list):
+        items: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return [_integral(v) for v in items]
+    return value
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(_integral(value), separators=(",", ":"), sort_keys=True)
+
+
+def render_tree(resources: Sequence[PlannedResource]) -> str:
+    """The resources as an indented tree (children under their parent) with each one's key settings."""
+    children: dict[str | None, list[PlannedResource]] = {}
+    for res in resources:
+        children.setdefault(res.parent, []).append(res)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for res in sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name)):
+            settings = [
+                f"{key.rsplit('.', 1)[-1]}={_format_value(v)}"
+                for key in KEY_SETTINGS.get(res.type, ())
+                if (v := _setting(res.inputs, key)) is not None
+            ]
+            detail = f"  [{', '.join(settings)}]" if settings else ""
+            lines.append(f"{'  ' * depth}{res.type.rsplit(':', 1)[-1]} {res.name}{detail}")
+            walk(res.urn, depth + 1)
+
+    walk(None, 0)
+    return "\n".join(lines)
+
+
+def render_report(violations: Sequence[Violation]) -> str:
+    """The policy report: mandatory violations, then advisories, then a one-line summary."""
+    mandatory = [v for v in violations if v.enforcement == "mandatory"]
+    advisory = [v for v in violations if v.enforcement == "advisory"]
+    lines = ["Policy report (infra/policy):"]
+    for v in [*mandatory, *advisory]:
+        lines.append(f"  {v.enforcement.upper():9} {v.rule}: {v.urn.rsplit('::', 1)[-1]}: {v.message}")
+    lines.append(f"  {len(mandatory)} mandatory violation(s), {len(advisory)} advisory")
+    return "\n".join(lines)
+
+
+def _parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PlanUsageError(f"--config {pair!r}: use key=value, e.g. reggie:auroraMaxAcu=4")
+        overrides[key] = value
+    return overrides
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The `python -m infra plan` command; returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = argparse.ArgumentParser(prog="python -m infra plan", description="Offline plan of a stack under mocks")
+    parser.add_argument("--stack", required=True, help="production, staging or a personal stack like dev-demo")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    args = parser.parse_args(argv)
+    try:
+        resources = run_plan(args.stack, _parse_overrides(args.config))
+    except (StageConfigError, ServiceSpecError, ComponentArgsError, PlanUsageError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    violations = evaluate(resources)
+    custom = sum(1 for r in resources if r.custom)
+    print(f"Stack {args.stack}: {custom} resources in {len(resources) - custom} components", file=out)
+    print(render_tree(resources), file=out)
+    print(render_report(violations), file=out)
+    return 1 if any(v.enforcement == "mandatory" for v in violations) else 0

@@ -1,0 +1,375 @@
+"""The platform's policy rules, written once and run two ways.
+
+* Offline, by `evaluate` over the resources the plan harness captured (`infra.planned.PlannedResource`).
+* By the Pulumi policy engine, through `policies()` which wraps each rule in a `pulumi_policy`
+  `ResourceValidationPolicy` / `StackValidationPolicy` (see `__main__.py` beside this file).
+
+Rules read properties the way the engine sends them (camelCase), apply the provider's default when a
+property is absent, and treat an unknown value (``None`` offline; the engine raises its own
+``UnknownValueError`` on access) as "cannot judge yet", never as a violation or a crash.
+
+This module is self-contained (standard library only, `pulumi_policy` imported lazily) because the
+policy pack runs in its own environment with only `pulumi` and `pulumi-policy` installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Props = Mapping[str, Any]
+PUBLIC_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+DEFAULT_CONFIG: dict[str, Any] = {
+    "minBackupRetentionDays": 7,
+    "productionMinBackupRetentionDays": 14,
+    "personalMinBackupRetentionDays": 1,
+}
+"""Policy configuration (the engine's policy config overrides it per policy)."""
+
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+DB_INSTANCE = "aws:rds/instance:Instance"
+KMS_KEY = "aws:kms/key:Key"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+API_V2_STAGE = "aws:apigatewayv2/stage:Stage"
+API_V1_STAGE = "aws:apigateway/stage:Stage"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule knows besides the resource: the stack (from the URN) and the policy config."""
+
+    stack: str
+    config: Mapping[str, Any]
+
+    @property
+    def personal(self) -> bool:
+        """Personal stages are every stack other than production and staging."""
+        return self.stack not in ("production", "staging")
+
+    @property
+    def min_backup_days(self) -> int:
+        if self.stack == "production":
+            key = "productionMinBackupRetentionDays"
+        elif self.personal:
+            key = "personalMinBackupRetentionDays"
+        else:
+            key = "minBackupRetentionDays"
+        return int(self.config.get(key, DEFAULT_CONFIG[key]))
+
+
+def stack_of(urn: str) -> str:
+    """The stack name inside a URN: ``urn:pulumi:<stack>::<project>::<type>::<name>``."""
+    parts = urn.split(":", 2)
+    return parts[2].split("::", 1)[0] if len(parts) == 3 else ""
+
+
+ResourceCheck = Callable[[Props, Context], Iterator[str]]
+StackCheck = Callable[[Sequence[tuple[str, Props]], Context], Iterator[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy: a name, why it exists, how strict, and the check producing violation messages."""
+
+    name: str
+    description: str
+    enforcement: Literal["mandatory", "advisory"]
+    types: tuple[str, ...] = ()
+    """Resource types a resource rule applies to (empty for stack rules)."""
+    check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
+
+
+def _get(props: Props, path: str, default: Any = None) -> Any:
+    """A nested property by dotted path; the provider's ``default`` when absent, ``None`` when unknown."""
+    node: Any = props
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return default
+        mapping: Mapping[str, Any] = node  # pyright: ignore[reportUnknownVariableType]
+        if part not in mapping:
+            return default
+        node = mapping[part]
+    return node
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []  # pyright: ignore[reportUnknownArgumentType]
+
+
+# --- mandatory -------------------------------------------------------------------------------------
+
+
+def _aurora_encrypted(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "storageEncrypted", False) is False:
+        yield "storage is not encrypted (storageEncrypted defaults to false)"
+    if "kmsKeyId" not in props:
+        yield "storage is not encrypted with a customer KMS key (kmsKeyId is unset, so the AWS-managed key is used)"
+
+
+def _aurora_backups(props: Props, ctx: Context) -> Iterator[str]:
+    days = _get(props, "backupRetentionPeriod", 1)
+    if days is not None and int(days) < ctx.min_backup_days:
+        yield f"backup retention is {int(days)} day(s); at least {ctx.min_backup_days} required on stack {ctx.stack}"
+
+
+def _aurora_protected(props: Props, ctx: Context) -> Iterator[str]:
+    if ctx.personal:
+        return
+    if _get(props, "deletionProtection", False) is False:
+        yield f"deletion protection is off on stack {ctx.stack}"
+    if _get(props, "skipFinalSnapshot", False) is True:
+        yield f"the final snapshot is skipped on stack {ctx.stack}"
+    elif "finalSnapshotIdentifier" not in props:
+        yield "no finalSnapshotIdentifier: deleting the cluster would fail or lose the snapshot name"
+
+
+def _aurora_copy_tags(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "copyTagsToSnapshot", False) is False:
+        yield "copyTagsToSnapshot is off: snapshots lose cost and ownership tags"
+
+
+def _not_public(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "publiclyAccessible", False) is True:
+        yield "the database instance is publicly accessible"
+
+
+def _managed_password(props: Props, _: Context) -> Iterator[str]:
+    if props.get("masterPassword") or props.get("masterPasswordWo"):
+        yield "a master password is set in the program: it would live in Pulumi state"
+    elif _get(props, "manageMasterUserPassword", False) is False and "snapshotIdentifier" not in props:
+        yield "manageMasterUserPassword is off: let RDS manage and rotate the master password"
+
+
+def _kms_rotation(props: Props, _: Context) -> Iterator[str]:
+    spec = _get(props, "customerMasterKeySpec", "SYMMETRIC_DEFAULT")
+    if spec == "SYMMETRIC_DEFAULT" and _get(props, "enableKeyRotation", False) is False:
+        yield "key rotation is off (enableKeyRotation defaults to false)"
+
+
+def _imdsv2(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "metadataOptions.httpTokens", "optional") == "optional":
+        yield "IMDSv2 is not required (metadataOptions.httpTokens must be 'required')"
+
+
+def _encrypted_volumes(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "rootBlockDevice.encrypted", False) is False:
+        yield "the root volume is not encrypted"
+    for device in _list(props.get("ebsBlockDevices")):
+        if _get(device, "encrypted", False) is False:
+            yield f"EBS volume {_get(device, 'deviceName', '?')} is not encrypted"
+
+
+def _public_cidrs(*values: Any) -> list[str]:
+    found: list[str] = []
+    for value in values:
+        items = _list(value) if isinstance(value, list | tuple) else [value]
+        found += [str(v) for v in items if v in PUBLIC_CIDRS]
+    return found
+
+
+def _no_public_ingress(props: Props, _: Context) -> Iterator[str]:
+    # 1. inline ingress blocks of aws.ec2.SecurityGroup
+    for rule in _list(props.get("ingress")):
+        for cidr in _public_cidrs(_get(rule, "cidrBlocks"), _get(rule, "ipv6CidrBlocks")):
+            yield f"inline ingress {_get(rule, 'fromPort', '?')}-{_get(rule, 'toPort', '?')} is open to {cidr}"
+    # 2. aws.ec2.SecurityGroupRule of type ingress
+    if "type" in props and props.get("type") == "ingress":
+        for cidr in _public_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks")):
+            yield f"ingress rule is open to {cidr}"
+    # 3. aws.vpc.SecurityGroupIngressRule
+    if "cidrIpv4" in props or "cidrIpv6" in props:
+        for cidr in _public_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6")):
+            yield f"ingress rule is open to {cidr}"
+
+
+def _api_access_logs(props: Props, _: Context) -> Iterator[str]:
+    if "accessLogSettings" not in props:
+        yield "access logging is off (no accessLogSettings)"
+    elif props["accessLogSettings"] is not None and "destinationArn" not in props["accessLogSettings"]:
+        yield "access logging has no destinationArn"
+
+
+def _permission_scoped(props: Props, _: Context) -> Iterator[str]:
+    principal = props.get("principal")
+    if isinstance(principal, str) and principal.endswith(".amazonaws.com") and "sourceArn" not in props:
+        yield f"lambda permission for {principal} has no sourceArn: any account's {principal} resource could invoke"
+
+
+def _log_retention(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "retentionInDays", 0) == 0:
+        yield "the log group never expires (retentionInDays unset or 0)"
+
+
+# --- advisory --------------------------------------------------------------------------------------
+
+
+def _lambda_in_vpc(props: Props, _: Context) -> Iterator[str]:
+    if "vpcConfig" not in props:
+        yield "the function runs outside the VPC"
+
+
+def _lambda_tracing(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "tracingConfig.mode", "PassThrough") == "PassThrough":
+        yield "X-Ray active tracing is off"
+
+
+def _lambda_concurrency(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "reservedConcurrentExecutions", -1) == -1:
+        yield "no reserved concurrency: a burst can starve other functions (and the database)"
+
+
+def _ecr_scan(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "imageScanningConfiguration.scanOnPush", False) is False:
+        yield "images are not scanned on push"
+
+
+def _ecr_immutable(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "imageTagMutability", "MUTABLE") == "MUTABLE":
+        yield "image tags are mutable"
+
+
+def _flow_logs(resources: Sequence[tuple[str, Props]], _: Context) -> Iterator[str]:
+    vpcs = sum(1 for typ, _props in resources if typ == VPC)
+    flow_logs = sum(1 for typ, props in resources if typ == FLOW_LOG and "vpcId" in props)
+    if vpcs > flow_logs:
+        yield f"{vpcs - flow_logs} VPC(s) without flow logs"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("aurora-encrypted-customer-key", "Aurora storage encrypted with a customer KMS key", "mandatory",
+         (CLUSTER,), _aurora_encrypted),
+    Rule("aurora-backup-retention", "Aurora backups kept 7 days (14 in production, 1 in personal stages)", "mandatory",
+         (CLUSTER,), _aurora_backups),
+    Rule("aurora-deletion-protection", "Deletion protection and a final snapshot outside personal stages",
+         "mandatory", (CLUSTER,), _aurora_protected),
+    Rule("aurora-copy-tags-to-snapshot", "Snapshots inherit the cluster's tags", "mandatory",
+         (CLUSTER,), _aurora_copy_tags),
+    Rule("rds-not-publicly-accessible", "Database instances are never publicly accessible", "mandatory",
+         (CLUSTER_INSTANCE, DB_INSTANCE), _not_public),
+    Rule("rds-managed-master-password", "The master password is managed by RDS, never in state", "mandatory",
+         (CLUSTER,), _managed_password),
+    Rule("kms-key-rotation", "Customer KMS keys rotate yearly", "mandatory", (KMS_KEY,), _kms_rotation),
+    Rule("ec2-imdsv2-required", "EC2 instances require IMDSv2", "mandatory", (EC2_INSTANCE,), _imdsv2),
+    Rule("ec2-encrypted-volumes", "EC2 root and EBS volumes are encrypted", "mandatory",
+         (EC2_INSTANCE,), _encrypted_volumes),
+    Rule("no-public-ingress", "No security-group ingress from 0.0.0.0/0 or ::/0, however it is written",
+         "mandatory", (SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE), _no_public_ingress),
+    Rule("api-stage-access-logging", "API stages write access logs", "mandatory",
+         (API_V2_STAGE, API_V1_STAGE), _api_access_logs),
+    Rule("lambda-permission-source-arn", "Service principals may invoke a function only from a named source",
+         "mandatory", (LAMBDA_PERMISSION,), _permission_scoped),
+    Rule("log-group-retention", "Every log group has a retention", "mandatory", (LOG_GROUP,), _log_retention),
+    Rule("lambda-in-vpc", "Functions run inside the VPC", "advisory", (LAMBDA_FUNCTION,), _lambda_in_vpc),
+    Rule("lambda-tracing", "Functions trace with X-Ray", "advisory", (LAMBDA_FUNCTION,), _lambda_tracing),
+    Rule("lambda-reserved-concurrency", "Functions reserve their concurrency", "advisory",
+         (LAMBDA_FUNCTION,), _lambda_concurrency),
+    Rule("ecr-scan-on-push", "ECR scans images on push", "advisory", (ECR_REPOSITORY,), _ecr_scan),
+    Rule("ecr-immutable-tags", "ECR tags are immutable", "advisory", (ECR_REPOSITORY,), _ecr_immutable),
+    Rule("vpc-flow-logs", "Every VPC has flow logs", "advisory", stack_check=_flow_logs),
+)  # fmt: skip
+
+
+class ResourceLike(Protocol):
+    """What `evaluate` needs of a resource (`infra.planned.PlannedResource` has it)."""
+
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str
+    enforcement: Literal["mandatory", "advisory"]
+    urn: str
+    """The offending resource, or the stack's URN for stack rules."""
+    message: str
+
+
+def evaluate(
+    resources: Iterable[ResourceLike], config: Mapping[str, Any] | None = None, rules: Sequence[Rule] = RULES
+) -> list[Violation]:
+    """Every violation of ``rules`` in ``resources`` (the offline twin of the policy engine)."""
+    items = list(resources)
+    if not items:
+        return []
+    ctx = Context(stack_of(items[0].urn), {**DEFAULT_CONFIG, **(config or {})})
+    found: list[Violation] = []
+    for rule in rules:
+        if rule.check is not None:
+            for res in items:
+                if res.type in rule.types:
+                    found += [Violation(rule.name, rule.enforcement, res.urn, m) for m in rule.check(res.inputs, ctx)]
+        if rule.stack_check is not None:
+            pairs = [(res.type, res.inputs) for res in items]
+            found += [Violation(rule.name, rule.enforcement, items[0].urn, m) for m in rule.stack_check(pairs, ctx)]
+    return found
+
+
+def policies() -> list[Any]:
+    """The same rules as `pulumi_policy` policies, for the pack's `PolicyPack(...)`."""
+    from pulumi_policy import (  # noqa: PLC0415 - only the policy pack needs it
+        EnforcementLevel,
+        PolicyConfigSchema,
+        ReportViolation,
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+        StackValidationPolicy,
+    )
+
+    schema = PolicyConfigSchema(
+        properties={
+            "minBackupRetentionDays": {"type": "integer", "default": 7},
+            "productionMinBackupRetentionDays": {"type": "integer", "default": 14},
+            "personalMinBackupRetentionDays": {"type": "integer", "default": 1},
+        }
+    )
+
+    def level(rule: Rule) -> Any:
+        return EnforcementLevel.MANDATORY if rule.enforcement == "mandatory" else EnforcementLevel.ADVISORY
+
+    def resource_policy(rule: Rule, check: ResourceCheck) -> Any:
+        def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+            if args.resource_type in rule.types:
+                ctx = Context(stack_of(args.urn), {**DEFAULT_CONFIG, **args.get_config()})
+                for message in check(args.props, ctx):
+                    report(message, args.urn)
+
+        return ResourceValidationPolicy(
+            rule.name, rule.description, validate, enforcement_level=level(rule), config_schema=schema
+        )
+
+    def stack_policy(rule: Rule, check: StackCheck) -> Any:
+        def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+            pairs = [(r.resource_type, r.props) for r in args.resources]
+            stack = stack_of(args.resources[0].urn) if args.resources else ""
+            for message in check(pairs, Context(stack, {**DEFAULT_CONFIG, **args.get_config()})):
+                report(message, None)
+
+        return StackValidationPolicy(rule.name, rule.description, validate, enforcement_level=level(rule))
+
+    built: list[Any] = []
+    for rule in RULES:
+        if rule.check is not None:
+            built.append(resource_policy(rule, rule.check))
+        if rule.stack_check is not None:
+            built.append(stack_policy(rule, rule.stack_check))
+    return built

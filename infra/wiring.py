@@ -1,0 +1,328 @@
+"""The platform: the stage's components, and every discovered service wired into them.
+
+Order matters only through data: network → secrets, bucket, database → images → functions (a service
+after the ones it invokes) → database ingress per client → HTTP API → schedules → run-on-deploy
+invocations, which the routed functions wait for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import (
+    AuroraPostgres,
+    AuroraPostgresArgs,
+    ContainerImage,
+    ContainerImageArgs,
+    CustomDomain,
+    Function,
+    FunctionArgs,
+    HttpApi,
+    HttpApiArgs,
+    ImageCode,
+    LambdaTarget,
+    Network,
+    NetworkArgs,
+    R2Bucket,
+    R2BucketArgs,
+    Route,
+    Secrets,
+    SecretsArgs,
+    VpcPlacement,
+    ZipCode,
+)
+from infra.config import Stage
+from infra.naming import physical_name
+from infra.registry import REPO_ROOT, discover
+from infra.service_spec import ServiceSpec
+
+_DOCKER_PLATFORM = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
+_IMAGE_INPUTS = ("services/core", "migrations", "requirements.txt")
+"""Besides the Dockerfile's own folder, what every image build copies (so a change there retags images)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """What the stack exports."""
+
+    api_url: pulumi.Output[str] | None
+    database_endpoint: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+    function_names: dict[str, pulumi.Output[str]]
+    vpc_id: pulumi.Output[str]
+    nat_public_ips: pulumi.Output[list[str]]
+
+
+def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) -> Platform:
+    """Declare the whole platform of ``stage``; ``services`` defaults to every discovered deploy spec."""
+    specs = list(services) if services is not None else discover()
+    tags = stage.tags
+
+    network = Network(
+        "network",
+        NetworkArgs(
+            availability_zones=stage.availability_zones,
+            nat=stage.nat_mode,
+            nat_count=stage.nat_count if stage.nat_mode != "none" else None,
+            nat_instance_type=stage.nat_instance_type,
+            nat_ami=stage.nat_ami,
+            flow_logs=stage.flow_logs,
+            flow_log_retention_days=stage.log_retention_days,
+            name_prefix=physical_name(stage.name, "vpc"),
+            tags=tags,
+        ),
+    )
+    secrets = Secrets(
+        "secrets",
+        SecretsArgs(path=f"/reggie/{stage.name}", values={str(k): v for k, v in stage.secrets.items()}, tags=tags),
+    )
+    bucket = R2Bucket(
+        "documents",
+        R2BucketArgs(
+            bucket_name=physical_name(stage.name, "documents", "r2_bucket"),
+            account_id=stage.cloudflare_account_id,
+            allowed_origins=stage.allowed_origins,
+            jurisdiction="eu",
+            retain_on_delete=stage.retain_on_delete,
+        ),
+    )
+    database = AuroraPostgres(
+        "database",
+        AuroraPostgresArgs(
+            cluster_identifier=physical_name(stage.name, "db", "rds_cluster"),
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            min_acu=stage.aurora_min_acu,
+            max_acu=stage.aurora_max_acu,
+            backup_retention_days=stage.backup_retention_days,
+            deletion_protection=stage.deletion_protection,
+            skip_final_snapshot=stage.skip_final_snapshot,
+            retain_on_delete=stage.retain_on_delete,
+            tags=tags,
+        ),
+    )
+
+    functions: dict[str, Function] = {}
+    deploy_runs: list[pulumi.Resource] = []
+    for spec in _deploy_runs_first(specs):
+        environment = _environment(
+            stage=stage, spec=spec, database=database, bucket=bucket, secrets=secrets, functions=functions
+        )
+        opts = pulumi.ResourceOptions(depends_on=deploy_runs) if spec.routes and deploy_runs else None
+        function = Function(
+            spec.name,
+            FunctionArgs(
+                function_name=physical_name(stage.name, spec.name, "lambda"),
+                code=_code_for(stage, spec),
+                log_retention_days=stage.log_retention_days,
+                architecture=spec.architecture,
+                memory_mb=spec.memory_mb,
+                timeout_s=spec.timeout_s,
+                environment=environment,
+                reserved_concurrency=spec.reserved_concurrency,
+                tracing=True,
+                vpc=VpcPlacement(network.vpc_id, network.private_subnet_ids) if spec.needs_vpc else None,
+                description=spec.description,
+                tags={**tags, "service": spec.name},
+            ),
+            opts=opts,
+        )
+        _grant(spec, function, database, secrets, functions)
+        if spec.needs_database and function.security_group_id is not None:
+            database.allow_from(spec.name, function.security_group_id)
+        if spec.schedule is not None:
+            _schedule(stage, spec, function)
+        if spec.run_on_deploy:
+            deploy_runs.append(_run_on_deploy(spec, function))
+        functions[spec.name] = function
+
+    api_url: pulumi.Output[str] | None = None
+    targets = [
+        LambdaTarget(
+            label=spec.name,
+            function_arn=functions[spec.name].arn,
+            function_name=functions[spec.name].function_name,
+            routes=[Route(route.method, route.path) for route in spec.routes],
+        )
+        for spec in specs
+        if spec.routes
+    ]
+    if targets:
+        api = HttpApi(
+            "api",
+            HttpApiArgs(
+                api_name=physical_name(stage.name, "api", "api"),
+                targets=targets,
+                cors_allowed_origins=stage.allowed_origins,
+                access_log_retention_days=stage.log_retention_days,
+                domain=CustomDomain(stage.api_domain, stage.cloudflare_zone_id) if stage.api_domain else None,
+                tags=tags,
+            ),
+        )
+        api_url = api.url
+
+    return Platform(
+        api_url=api_url,
+        database_endpoint=database.endpoint,
+        bucket_name=bucket.bucket_name,
+        function_names={name: f.function_name for name, f in functions.items()},
+        vpc_id=network.vpc_id,
+        nat_public_ips=network.nat_public_ips,
+    )
+
+
+def _deploy_runs_first(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    """Dependency order, with run-on-deploy services (and what they invoke) first, so routed functions can
+    wait for their invocation."""
+    by_name = {s.name: s for s in specs}
+    early: set[str] = set()
+    pending = [s.name for s in specs if s.run_on_deploy]
+    while pending:
+        name = pending.pop()
+        if name not in early:
+            early.add(name)
+            pending.extend(by_name[name].invokes)
+    return [s for s in specs if s.name in early] + [s for s in specs if s.name not in early]
+
+
+def export_outputs(platform: Platform) -> None:
+    """The stack outputs CI and developers read."""
+    if platform.api_url is not None:
+        pulumi.export("apiUrl", platform.api_url)
+    pulumi.export("databaseEndpoint", platform.database_endpoint)
+    pulumi.export("bucketName", platform.bucket_name)
+    pulumi.export("functionNames", platform.function_names)
+    pulumi.export("vpcId", platform.vpc_id)
+    pulumi.export("natPublicIps", platform.nat_public_ips)
+
+
+def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
+    """The package of one service.
+
+    Images are built here. Zip services get a placeholder archive for now: THIS is the one place the
+    zip builder (``infra/artifacts.py``, issue 6) plugs in, returning ``ZipCode(<built archive>, spec.handler)``.
+    """
+    if spec.package == "image":
+        assert spec.dockerfile is not None  # the registry guarantees it
+        image = ContainerImage(
+            spec.name,
+            ContainerImageArgs(
+                repository_name=physical_name(stage.name, spec.name, "ecr_repository"),
+                context=str(REPO_ROOT),
+                dockerfile=str(REPO_ROOT / spec.dockerfile),
+                tag=source_tag(spec),
+                platform="linux/arm64" if spec.architecture == "arm64" else "linux/amd64",
+                tags={**stage.tags, "service": spec.name},
+            ),
+        )
+        return ImageCode(image_uri=image.image_uri, command=(spec.handler,))
+    placeholder = pulumi.AssetArchive({"README.txt": pulumi.StringAsset(f"{spec.name}: zip builder pending")})
+    return ZipCode(archive=placeholder, handler=spec.handler)
+
+
+def source_tag(spec: ServiceSpec) -> str:
+    """An image tag that changes whenever anything the image copies changes (ECR tags are immutable)."""
+    assert spec.dockerfile is not None
+    roots = [REPO_ROOT / spec.dockerfile, (REPO_ROOT / spec.dockerfile).parent]
+    roots += [REPO_ROOT / p for p in _IMAGE_INPUTS]
+    digest = hashlib.sha256()
+    for root in roots:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return f"src-{digest.hexdigest()[:16]}"
+
+
+def _environment(
+    *,
+    stage: Stage,
+    spec: ServiceSpec,
+    database: AuroraPostgres,
+    bucket: R2Bucket,
+    secrets: Secrets,
+    functions: dict[str, Function],
+) -> dict[str, pulumi.Input[str]]:
+    """The environment contract of ``infra/service_spec.py``."""
+    env: dict[str, pulumi.Input[str]] = {"STAGE": stage.name, "SERVICE_NAME": spec.name, "LOG_LEVEL": "INFO"}
+    if spec.needs_database:
+        env |= {
+            "DB_HOST": database.endpoint,
+            "DB_PORT": database.port.apply(str),
+            "DB_NAME": database.database_name,
+            "DB_SECRET_ARN": database.master_secret_arn,
+        }
+    if spec.needs_bucket:
+        env |= {"BUCKET_NAME": bucket.bucket_name, "BUCKET_ENDPOINT": bucket.s3_endpoint}
+    for target in spec.invokes:
+        env[f"{target.upper()}_FUNCTION_NAME"] = functions[target].function_name
+    for secret in spec.secrets:
+        env[f"{secret.upper()}_PARAMETER"] = secrets.parameter_names[secret]
+    if spec.routes:
+        env |= {
+            "ALLOWED_ORIGINS": ",".join(stage.allowed_origins),
+            "CLERK_ISSUER": stage.clerk_issuer,
+            "CLERK_JWKS_URL": f"{stage.clerk_issuer}/.well-known/jwks.json",
+        }
+    env |= spec.environment
+    return env
+
+
+def _grant(
+    spec: ServiceSpec,
+    function: Function,
+    database: AuroraPostgres,
+    secrets: Secrets,
+    functions: dict[str, Function],
+) -> None:
+    """Exactly the IAM the spec asks for."""
+    if spec.needs_database:
+        function.grant_secret_read("db-secret", database.master_secret_arn)
+    for target in spec.invokes:
+        function.grant_invoke(f"invoke-{target}", functions[target].arn)
+    if spec.secrets:
+        function.grant_parameters_read("secrets", [secrets.parameter_arns[s] for s in spec.secrets])
+
+
+def _schedule(stage: Stage, spec: ServiceSpec, function: Function) -> None:
+    """An EventBridge rule invoking the function on its schedule, allowed by a rule-scoped permission."""
+    rule = aws.cloudwatch.EventRule(
+        f"{spec.name}-schedule",
+        name=physical_name(stage.name, spec.name, "event_rule"),
+        schedule_expression=spec.schedule,
+        description=f"Runs {spec.name} on {spec.schedule}",
+        tags=stage.tags,
+        opts=pulumi.ResourceOptions(parent=function),
+    )
+    aws.cloudwatch.EventTarget(
+        f"{spec.name}-schedule",
+        rule=rule.name,
+        arn=function.arn,
+        opts=pulumi.ResourceOptions(parent=function),
+    )
+    aws.lambda_.Permission(
+        f"{spec.name}-schedule",
+        action="lambda:InvokeFunction",
+        function=function.function_name,
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=pulumi.ResourceOptions(parent=function),
+    )
+
+
+def _run_on_deploy(spec: ServiceSpec, function: Function) -> aws.lambda_.Invocation:
+    """Invoke the function during the deploy whenever its code or configuration changes (the migrator)."""
+    return aws.lambda_.Invocation(
+        f"{spec.name}-run",
+        function_name=function.function_name,
+        input=json.dumps({"action": "deploy"}),
+        triggers={"function": function.arn, "lastModified": function.last_modified},
+        opts=pulumi.ResourceOptions(parent=function),
+    )
