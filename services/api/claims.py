@@ -122,7 +122,7 @@ def confirm_document(
     if stored.size_bytes != doc.declared_size_bytes or stored.content_type != doc.content_type:
         doc.status = ClaimDocumentStatus.REJECTED.value
         doc.confirmed_size_bytes = stored.size_bytes
-        session.flush()
+        session.commit()  # the rejection must outlive the error response below
         store.delete(doc.object_key)
         raise ApiError(
             422,

@@ -82,7 +82,9 @@ class SigV4Gateway:
                 for key, value in response.getheaders():
                     if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                # A HEAD answer has no body but reports the object's length: pass that through.
+                length_header = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length_header or str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -36,12 +37,13 @@ def _user_event(kind: str, clerk_id: str, email: str = "dee@example.com") -> byt
     return json.dumps({"type": kind, "object": "event", "data": data}).encode()
 
 
-def _user(engine: Engine, clerk_id: str) -> tuple | None:
+def _user(engine: Engine, clerk_id: str) -> tuple[Any, ...]:
+    """(email, display name, deleted at) of the mirrored user, or ``()`` when there is none."""
     with engine.connect() as conn:
         row = conn.execute(
             text("SELECT email, display_name, deleted_at FROM users WHERE clerk_user_id = :c"), {"c": clerk_id}
         ).first()
-    return tuple(row) if row else None
+    return tuple(row) if row else ()
 
 
 def _processed(engine: Engine, provider: str, event_id: str) -> int:
@@ -101,7 +103,7 @@ def test_clerk_bad_signatures_are_400_and_store_nothing(client: httpx.Client, en
         headers["svix-signature"] = headers["svix-signature"].replace("v1,", "v2,")
     response = client.post("/webhooks/clerk", content=sent, headers=headers)
     assert_error(response, 400, "invalid_signature")
-    assert _user(engine, clerk_id) is None
+    assert _user(engine, clerk_id) == ()
     assert _processed(engine, "clerk", msg) == 0
 
 
