@@ -1,0 +1,16 @@
+"""Deploy spec of the scraper: imports the week's DVLA auction results into ``sales``, on a schedule."""
+
+from infra.service_spec import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="scraper",
+    package="zip",
+    handler="services.scraper.handler.handler",
+    architecture="arm64",
+    memory_mb=512,
+    timeout_s=300,
+    schedule="cron(0 4 ? * MON *)",  # weekly, Monday 04:00 UTC, after the weekend's results are published
+    needs_vpc=True,  # the database is in the private subnets; results downloads leave through the NAT
+    needs_database=True,
+    description="DVLA auction results import (Excel export or CSV) into sales, weekly",
+)
