@@ -64,11 +64,16 @@ def _label(text: str) -> str:
     return re.sub(r'["|]', "'", text)
 
 
+def _num(value: Any) -> str:
+    """``1024.0`` (how the engine sends numbers) as ``1024``, ``0.5`` as is, unknown as ``?``."""
+    return f"{value:g}" if isinstance(value, int | float) else "?"
+
+
 def _function_label(r: PlannedResource) -> str:
     kind = "image" if _get(r.inputs, "packageType") == "Image" else "zip"
     arch = (_get(r.inputs, "architectures") or ["x86_64"])[0]
     memory = _get(r.inputs, "memorySize") or 128
-    return f"λ {r.name}<br/>{kind} · {arch} · {memory} MB"
+    return f"λ {r.name}<br/>{kind} · {arch} · {_num(memory)} MB"
 
 
 def _cluster_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
@@ -77,7 +82,7 @@ def _cluster_label(r: PlannedResource, everything: Sequence[PlannedResource]) ->
     version = _get(r.inputs, "engineVersion") or ""
     writers = sum(1 for x in everything if x.type == CLUSTER_INSTANCE and x.parent == r.parent)
     pause = ", auto-pause" if low == 0 else ""
-    return f"Aurora PostgreSQL {version}<br/>{r.name} · {low}–{high} ACU{pause} · {writers} instance(s)"
+    return f"Aurora PostgreSQL {version}<br/>{r.name} · {_num(low)}–{_num(high)} ACU{pause} · {writers} instance(s)"
 
 
 def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:

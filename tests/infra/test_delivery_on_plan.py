@@ -1,0 +1,65 @@
+"""The cost model, the diagram and the preview JSON on the real offline plan of the program (under mocks),
+so they keep reading what the harness really captures (camelCase inputs, numbers as floats, real types)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import cost, diagram, preview_json
+from infra.plan import run_plan
+from infra.planned import PlannedResource
+
+pytestmark = pytest.mark.slow  # two whole-program plans under mocks, about 15 s with the provider imports
+
+
+@pytest.fixture(scope="module")
+def personal() -> list[PlannedResource]:
+    return run_plan("dev-demo")
+
+
+@pytest.fixture(scope="module")
+def production() -> list[PlannedResource]:
+    return run_plan("production")
+
+
+def test_every_declared_type_is_priced_or_known_free(personal: list[PlannedResource]) -> None:
+    assert cost.estimate(personal, cost.IDLE).unpriced == ()
+    assert cost.estimate(personal, cost.LAUNCH).unpriced == ()
+
+
+def test_personal_stage_pauses_its_database_when_idle(personal: list[PlannedResource]) -> None:
+    idle = cost.estimate(personal, cost.IDLE)
+    assert not [line for line in idle.lines if line.price_key == "aurora.acu"]
+    nat_lines = [line for line in idle.lines if line.price_key in ("ec2.t4g.nano", "ebs.gp3", "vpc.public_ipv4")]
+    # what remains once the NAT is shared is the database's key, secret and storage and the image repositories
+    assert idle.total_usd - sum(line.monthly_usd for line in nat_lines) <= 5
+
+
+def test_production_keeps_half_an_acu_and_two_nat_instances(production: list[PlannedResource]) -> None:
+    idle = cost.estimate(production, cost.IDLE)
+    acu = [line for line in idle.lines if line.price_key == "aurora.acu"]
+    assert [line.quantity for line in acu] == [0.5 * cost.HOURS_PER_MONTH]
+    assert len([line for line in idle.lines if line.price_key == "ec2.t4g.nano"]) == 2
+    assert len([line for line in idle.lines if line.price_key == "vpc.public_ipv4"]) == 2
+    assert cost.estimate(production, cost.LAUNCH).total_usd > idle.total_usd
+
+
+def test_diagram_shows_every_function_and_the_way_in(production: list[PlannedResource]) -> None:
+    text = diagram.render(production, title="reggie production")
+    functions = [r for r in production if r.type == "aws:lambda/function:Function"]
+    assert functions
+    for function in functions:
+        assert f"λ {function.name}<br/>" in text
+    assert "Aurora PostgreSQL" in text
+    assert "-->|routes|" in text
+    assert "-->|invoked on every deploy|" in text
+    assert "clients -->|HTTPS| cloudflare" in text
+
+
+def test_preview_json_has_one_create_step_per_resource(production: list[PlannedResource]) -> None:
+    doc = json.loads(preview_json.dumps(production))
+    assert doc["changeSummary"] == {"create": len(production)}
+    assert [step["urn"] for step in doc["steps"]] == [r.urn for r in production]
+    assert all(step["newState"]["type"] == r.type for step, r in zip(doc["steps"], production, strict=True))
