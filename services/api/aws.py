@@ -31,7 +31,7 @@ VALUATION_INVOKE_CONFIG = Config(
     connect_timeout=2,
     read_timeout=10,
     # Retries are the valuation client's job (exactly one, see services.api.valuation_client).
-    retries={"max_attempts": 1, "mode": "standard"},
+    retries={"total_max_attempts": 1, "mode": "standard"},
 )
 
 

@@ -79,7 +79,7 @@ def lookup(conn: Connection, mark: Registration) -> PlateView | None:
             description=row.description,
             listed_at=row.created_at,
         )
-    valuation = valuation_view(mark.normalized, row) if row.model_version is not None else None
+    valuation = valuation_view(mark.display, row) if row.model_version is not None else None
     last_sale = None
     if row.auction_name is not None:
         last_sale = LastSaleView(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.api.errors import ApiError
 from services.api.schemas import BatchItem, ItemError, ValuationView
 from services.api.valuation_client import ValuationClient, ValuationUnavailable
-from services.core.registration import InvalidRegistration, parse
+from services.core.registration import InvalidRegistration, Registration, parse
 
 _STORE = text(
     """
@@ -25,9 +25,9 @@ _STORE = text(
 )
 
 
-def _view(session: Session, result: dict[str, Any]) -> ValuationView:
-    """Cache one successful result and turn it into the API's shape (pounds become pence)."""
-    registration = str(result["registration"])
+def _view(session: Session, mark: Registration, result: dict[str, Any]) -> ValuationView:
+    """Cache one successful result under the normalized mark and turn it into the API's shape
+    (pounds become pence; the mark is shown in its DVLA spacing)."""
     estimate, low, high = (int(result[k]) * 100 for k in ("price", "low", "high"))
     low, high = min(low, estimate), max(high, estimate)
     weights = result.get("weights") if isinstance(result.get("weights"), dict) else None
@@ -35,7 +35,7 @@ def _view(session: Session, result: dict[str, Any]) -> ValuationView:
     created_at = session.execute(
         _STORE,
         {
-            "registration": registration,
+            "registration": mark.normalized,
             "model_version": str(result["model_version"])[:64],
             "estimate": estimate,
             "low": low,
@@ -44,7 +44,7 @@ def _view(session: Session, result: dict[str, Any]) -> ValuationView:
         },
     ).scalar_one()
     return ValuationView(
-        registration=registration,
+        registration=mark.display,
         estimate_pence=estimate,
         low_pence=low,
         high_pence=high,
@@ -58,17 +58,17 @@ def _view(session: Session, result: dict[str, Any]) -> ValuationView:
 def value(session: Session, client: ValuationClient, inputs: list[str]) -> list[BatchItem]:
     """Value ``inputs`` in one call to the service; invalid marks come back as per-item errors."""
     items: list[BatchItem] = [BatchItem(input=i) for i in inputs]
-    valid: list[tuple[int, str]] = []
+    valid: list[tuple[int, Registration]] = []
     for index, raw in enumerate(inputs):
         try:
-            valid.append((index, parse(raw).normalized))
+            valid.append((index, parse(raw)))
         except InvalidRegistration as exc:
             items[index].error = ItemError(
                 code="invalid_registration", message=f"Not a valid UK registration: {exc.reason}."
             )
     if valid:
         try:
-            results = client.value_many([reg for _, reg in valid])
+            results = client.value_many([mark.normalized for _, mark in valid])
         except ValuationUnavailable as exc:
             raise ApiError(
                 503,
@@ -76,12 +76,12 @@ def value(session: Session, client: ValuationClient, inputs: list[str]) -> list[
                 "The valuation service is not answering right now; try again in a minute.",
                 {"reason": str(exc)[:200]},
             ) from None
-        for (index, _), result in zip(valid, results, strict=True):
+        for (index, mark), result in zip(valid, results, strict=True):
             error = result.get("error")
             if isinstance(error, dict):
                 items[index].error = ItemError(
                     code=str(error.get("code", "valuation_failed")), message=str(error.get("message", ""))
                 )
             else:
-                items[index].valuation = _view(session, result)
+                items[index].valuation = _view(session, mark, result)
     return items

@@ -1,0 +1,124 @@
+"""Valuations over real HTTP: in process (the local backend), and through the Lambda Invoke API
+against a fake valuation function that can succeed, fail once, or be down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from services.api.valuation_client import FALLBACK_MODEL_VERSION, fallback_estimate
+from tests.services.api.support import FakeLambda, running_api
+from tests.services.api.test_health_plates import assert_error
+
+LAMBDA_MODEL = "lambda-fake-7"
+
+
+def _lambda_answer(registrations: list[str]) -> list[dict[str, Any]]:
+    return [{**fallback_estimate(r), "model_version": LAMBDA_MODEL} for r in registrations]
+
+
+def _check_valuation(body: dict[str, Any]) -> None:
+    assert body["low_pence"] <= body["estimate_pence"] <= body["high_pence"]
+    assert body["estimate_pence"] > 0
+    assert body["currency"] == "GBP"
+    assert body["explanation"]
+    assert body["model_version"]
+
+
+def test_value_one_caches_and_shows_on_the_plate(client: httpx.Client, engine: Engine) -> None:
+    response = client.post("/valuations", json={"registration": "v 4"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    _check_valuation(body)
+    assert body["registration"] == "V 4"
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT estimate_pence, model_version FROM valuations WHERE registration = 'V4'")
+        ).all()
+    assert (body["estimate_pence"], body["model_version"]) in [tuple(r) for r in stored]
+    plate = client.get("/plates/V4").json()
+    assert plate["valuation"]["estimate_pence"] == body["estimate_pence"]
+
+
+def test_value_one_errors(client: httpx.Client) -> None:
+    assert_error(client.post("/valuations", json={"registration": "ZZZZZZZZ"}), 422, "invalid_registration")
+    assert_error(client.post("/valuations", json={}), 400)
+    assert_error(client.post("/valuations", json={"registration": "A1", "extra": 1}), 400)
+    assert_error(client.post("/valuations", json={"registration": ""}), 400)
+    assert_error(client.post("/valuations", json=["A1"]), 400)
+
+
+def test_batch_keeps_order_and_reports_invalid_items(client: httpx.Client) -> None:
+    response = client.post("/valuations/batch", json={"registrations": ["A1", "nope!", "AB12 CDE"]})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["input"] for r in results] == ["A1", "nope!", "AB12 CDE"]
+    _check_valuation(results[0]["valuation"])
+    assert results[1]["valuation"] is None
+    assert results[1]["error"]["code"] == "invalid_registration"
+    assert results[2]["valuation"]["registration"] == "AB12 CDE"
+    assert_error(client.post("/valuations/batch", json={"registrations": []}), 400)
+    assert_error(client.post("/valuations/batch", json={"registrations": ["A1"] * 101}), 400)
+
+
+@pytest.fixture(scope="module")
+def fake_lambda() -> Iterator[FakeLambda]:
+    fake = FakeLambda(_lambda_answer)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def lambda_api(
+    base_env: dict[str, str], fake_lambda: FakeLambda, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    env = {
+        **base_env,
+        "VALUATION_FUNCTION_NAME": "reggie-ci-valuation",
+        "AWS_ENDPOINT_URL_LAMBDA": fake_lambda.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+    }
+    with running_api(env, Path(tmp_path_factory.mktemp("lambda-api")) / "uvicorn.log") as url:
+        yield url + "/api/v1"
+
+
+@pytest.mark.slow
+def test_lambda_backend_success_retry_and_outage(lambda_api: str, fake_lambda: FakeLambda) -> None:
+    with httpx.Client(base_url=lambda_api, timeout=60) as c:
+        fake_lambda.mode, fake_lambda.calls = "ok", 0
+        ok = c.post("/valuations", json={"registration": "SAM 1"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["model_version"] == LAMBDA_MODEL
+        assert fake_lambda.calls == 1
+
+        fake_lambda.mode, fake_lambda.calls = "flaky", 0
+        retried = c.post("/valuations/batch", json={"registrations": ["A1", "B2"]})
+        assert retried.status_code == 200, retried.text
+        assert fake_lambda.calls == 2  # the first invoke failed, the one retry succeeded
+
+        for mode in ("error", "function_error"):
+            fake_lambda.mode, fake_lambda.calls = mode, 0
+            down = c.post("/valuations", json={"registration": "A1"})
+            body = assert_error(down, 503, "valuation_unavailable")
+            assert "try again" in body["message"]
+            assert fake_lambda.calls == 2  # one retry, then give up
+            assert c.get("/health/deep").status_code == 503
+            assert c.get("/health/deep").json()["checks"]["valuation"]["status"] == "fail"
+        fake_lambda.mode = "ok"
+        assert c.get("/health/deep").status_code == 200
+
+
+def test_fallback_estimate_is_documented_and_ordered() -> None:
+    short, long = fallback_estimate("A1"), fallback_estimate("AB12 CDE")
+    assert short["model_version"] == long["model_version"] == FALLBACK_MODEL_VERSION
+    assert short["price"] > long["price"]
+    for result in (short, long):
+        assert result["low"] <= result["price"] <= result["high"]
+    assert "error" in fallback_estimate("not a plate")
