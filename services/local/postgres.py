@@ -18,7 +18,6 @@ import importlib.util
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from services.local.ports import port_is_free
+
 __all__ = ["EmbeddedPostgres", "PostgresStartError", "port_is_free"]
 
 _SERVER_USER_WHEN_ROOT = "nobody"
@@ -36,17 +37,6 @@ _READY_TIMEOUT_S = 30.0
 
 class PostgresStartError(RuntimeError):
     """The server could not start; the message names the cause (port taken, corrupt data folder...)."""
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """Whether nothing listens on ``host:port`` (checked by binding, as the server would)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _binaries() -> Path:

@@ -1,20 +1,23 @@
 """``make dev``: the whole platform on this machine, on real parts, in seconds.
 
-Start order (each step needs the one before):
+Start order, chosen so the slowest part (the API process importing its dependencies) starts first
+and everything else happens while it does:
 
-1. check every port is free and the state folder is sound, so a problem ends in one clear line
-   before anything starts;
-2. PostgreSQL: the embedded server on 127.0.0.1:54322 with its data in ``.local/postgres``, or
-   whatever ``DATABASE_URL`` names (any PostgreSQL 15+), and the ``reggie`` database;
-3. migrations to head (the same Alembic revisions the migrator Lambda runs), then the seed data;
-   the DVLA auction results import into ``sales`` runs in the background from here on;
-4. the token issuer's JWKS and the R2 stand-in (moto) with the bucket and its CORS;
-5. the API (uvicorn on ``services.api.app:app``) as a child process, with the same environment
-   variables the infra sets on Lambda; the stack is up when ``/api/v1/health/deep`` answers 200.
+1. check every port is free and the state folder is sound (standard library only), so a problem
+   ends in one clear line before anything starts;
+2. spawn the API (uvicorn on ``services.api.app:app``) with the same environment variables the
+   infra sets on Lambda, pointed at the local parts below. It connects to nothing until asked;
+3. the token issuer (an RSA key in ``.local/issuer``, its JWKS on loopback) and, in a thread, the
+   R2 stand-in (moto's S3 server) with the bucket and its CORS;
+4. PostgreSQL: the embedded server on 127.0.0.1:54322 with its data in ``.local/postgres``, or
+   whatever ``DATABASE_URL`` names (any PostgreSQL 15+); the ``reggie`` database; migrations to
+   head (the revisions the migrator Lambda runs); the seed data;
+5. wait until ``/api/v1/health/deep`` answers 200, print the URLs, then import the DVLA auction
+   results into ``sales`` in a background process.
 
-Ctrl-C (or SIGTERM) stops the API, the servers and PostgreSQL, in that order. Rerunning reuses
-``.local/`` (no initdb, no new key, no duplicate rows) and stops a PostgreSQL an earlier run left
-behind on the same data folder.
+Ctrl-C (or SIGTERM) stops the API, the import, the servers and PostgreSQL, in that order. Rerunning
+reuses ``.local/`` (no initdb, no new key, no duplicate rows) and stops a PostgreSQL an earlier run
+left behind on the same data folder.
 """
 
 from __future__ import annotations
@@ -32,21 +35,21 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from services.core.db import build_engine
-from services.core.schema import REPO_ROOT, upgrade_to_head
 from services.core.settings import SettingsError, load_settings
-from services.local.issuer import IssuerStateError, LocalIssuer
-from services.local.postgres import EmbeddedPostgres, PostgresStartError, port_is_free
+from services.local.ports import port_is_free
 from services.local.r2 import LOCAL_ACCESS_KEY_ID, LOCAL_BUCKET, LOCAL_SECRET_ACCESS_KEY, LocalR2
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from services.local.postgres import EmbeddedPostgres
 
 __all__ = ["DEFAULT_AUCTION_CSV", "Options", "StackError", "main"]
 
+# The repository root, computed here rather than imported: services.core.schema pulls in Alembic.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_AUCTION_CSV = REPO_ROOT.parent / "shared" / "data" / "dvla-auctions-2021-2024" / "combined_auction_results.csv"
 DATABASE_NAME = "reggie"
 ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
@@ -100,6 +103,11 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @dataclass
 class LocalStack:
     options: Options
@@ -112,28 +120,29 @@ class LocalStack:
     engine: Engine | None = None
     database_url: str = ""
 
+    def __post_init__(self) -> None:
+        o = self.options
+        self.r2 = LocalR2(o.host, o.r2_port)
+        self.issuer_url = f"http://{o.host}:{o.issuer_port}"
+        self.api_url = f"http://{o.host}:{o.api_port}"
+
     # -- start -----------------------------------------------------------------------------------
 
     def start(self) -> None:
         self._preflight()
-        issuer = self._start_issuer()
-        # moto takes a second to import: it starts in a thread while PostgreSQL starts and migrates.
+        self.database_url = self._database_url()
+        self._start_api()
+        self._start_issuer()
         r2_failure: list[BaseException] = []
         r2_thread = threading.Thread(target=self._start_r2, args=(r2_failure,), name="r2-start", daemon=True)
         r2_thread.start()
-        self.database_url = self._start_database()
-        self.engine = build_engine(self.database_url, on_lambda=False, application_name="local-stack")
+        self._start_database()
         self._migrate_and_seed()
-        self._start_api(issuer)
         r2_thread.join()
         if r2_failure:
-            raise StackError(f"the R2 stand-in did not start: {r2_failure[0]}")
+            raise StackError(f"the R2 stand-in did not start: {_first_line(r2_failure[0])}")
         self._wait_healthy()
-        # After health: the import's CPU would otherwise slow the API's start.
         self._start_auction_import()
-
-    def __post_init__(self) -> None:
-        self.r2 = LocalR2(self.options.host, self.options.r2_port)
 
     def _preflight(self) -> None:
         o = self.options
@@ -144,49 +153,60 @@ class LocalStack:
             ports["PostgreSQL"] = o.postgres_port
         if len(set(ports.values())) != len(ports):
             raise StackError(f"two services were given the same port: {ports}")
+        if o.database_url is None and not port_is_free(o.host, o.postgres_port):
+            # A server an earlier run left behind on our own data folder is ours to stop.
+            self._embedded().stop_orphan()
         for what, port in ports.items():
-            if what == "PostgreSQL":
-                # A server an earlier run left behind on our own data folder is ours to stop.
-                self._embedded().stop_orphan()
             if not port_is_free(o.host, port):
                 raise StackError(f"port {o.host}:{port} is taken, so {what} cannot start; stop whatever listens there")
         o.state_dir.mkdir(parents=True, exist_ok=True)
 
     def _embedded(self) -> EmbeddedPostgres:
+        from services.local.postgres import EmbeddedPostgres  # noqa: PLC0415 - after the API is spawned
+
         if self.postgres is None:
             self.postgres = EmbeddedPostgres(self.options.state_dir / "postgres", port=self.options.postgres_port)
         return self.postgres
 
-    def _start_database(self) -> str:
-        if self.options.database_url is not None:
-            return self._external_database(self.options.database_url)
-        postgres = self._embedded()
-        postgres.start()
-        postgres.create_database(DATABASE_NAME)
-        return postgres.url(DATABASE_NAME)
-
-    def _external_database(self, url: str) -> str:
+    def _database_url(self) -> str:
+        """The SQLAlchemy URL of the database the stack will use (checked for form, not yet reachability)."""
+        o = self.options
+        if o.database_url is None:
+            return f"postgresql+psycopg://postgres@{o.host}:{o.postgres_port}/{DATABASE_NAME}"
         try:
-            settings = load_settings({"STAGE": "local", "SERVICE_NAME": "local", "DATABASE_URL": url})
+            settings = load_settings({"STAGE": "local", "SERVICE_NAME": "local", "DATABASE_URL": o.database_url})
         except SettingsError as exc:
             raise StackError(str(exc)) from None
         assert settings.database is not None
         assert settings.database.url is not None
-        libpq = "postgresql://" + settings.database.url.split("://", 1)[1]
+        return settings.database.url
+
+    def _start_database(self) -> None:
+        if self.options.database_url is not None:
+            self._check_external_database()
+            return
+        postgres = self._embedded()
+        postgres.start()
+        postgres.create_database(DATABASE_NAME)
+
+    def _check_external_database(self) -> None:
+        import psycopg  # noqa: PLC0415
+
+        libpq = "postgresql://" + self.database_url.split("://", 1)[1]
         try:
             with psycopg.connect(libpq, connect_timeout=5) as conn:
                 version = conn.info.server_version
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StackError(f"cannot reach the database DATABASE_URL names: {reason}") from None
+            raise StackError(f"cannot reach the database DATABASE_URL names: {_first_line(exc)}") from None
         if version < _MIN_SERVER_VERSION:
             raise StackError(f"DATABASE_URL points at PostgreSQL {version // 10000}; version 15 or newer is needed")
-        return settings.database.url
 
     def _migrate_and_seed(self) -> None:
-        from services.local.seed import seed  # noqa: PLC0415 - keeps `--help` fast
+        from services.core.db import build_engine  # noqa: PLC0415
+        from services.core.schema import upgrade_to_head  # noqa: PLC0415
+        from services.local.seed import seed  # noqa: PLC0415
 
-        assert self.engine is not None
+        self.engine = build_engine(self.database_url, on_lambda=False, application_name="local-stack")
         before, after = upgrade_to_head(self.database_url)
         _say(f"database: migrated {before or 'empty'} -> {after}" if before != after else f"database: at {after}")
         result = seed(self.engine, count=self.options.plates)
@@ -198,7 +218,7 @@ class LocalStack:
         if path is None or not path.is_file():
             _say(f"sales: no auction results at {path}; skipping the import")
             return
-        # A child process: parsing every mark takes seconds of CPU that would otherwise slow the stack's start.
+        # A child process: parsing every mark takes seconds of CPU that the stack's threads need.
         self.importer = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "services.core.auction_import", str(path), "--database-url", self.database_url],
             cwd=REPO_ROOT,
@@ -206,12 +226,12 @@ class LocalStack:
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops the import itself
         )
 
-    def _start_issuer(self) -> LocalIssuer:
-        o = self.options
-        issuer = LocalIssuer(o.state_dir / "issuer", issuer_url=f"http://{o.host}:{o.issuer_port}")
-        self.issuer_server = issuer.serve(o.host, o.issuer_port)
+    def _start_issuer(self) -> None:
+        from services.local.issuer import LocalIssuer  # noqa: PLC0415
+
+        issuer = LocalIssuer(self.options.state_dir / "issuer", issuer_url=self.issuer_url)
+        self.issuer_server = issuer.serve(self.options.host, self.options.issuer_port)
         issuer.record_issuer_url()
-        return issuer
 
     def _start_r2(self, failures: list[BaseException]) -> None:
         try:
@@ -219,17 +239,16 @@ class LocalStack:
         except Exception as exc:  # reported by start() on the main thread
             failures.append(exc)
 
-    def api_environment(self, issuer: LocalIssuer) -> dict[str, str]:
+    def api_environment(self) -> dict[str, str]:
         """What the API process sees: the Lambda environment contract, pointed at the local parts."""
-        o = self.options
         return {
             "STAGE": "local",
             "SERVICE_NAME": "api",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "DATABASE_URL": self.database_url,
             "ALLOWED_ORIGINS": ",".join(ALLOWED_ORIGINS),
-            "CLERK_ISSUER": issuer.issuer_url,
-            "CLERK_JWKS_URL": issuer.jwks_url,
+            "CLERK_ISSUER": self.issuer_url,
+            "CLERK_JWKS_URL": f"{self.issuer_url}/.well-known/jwks.json",
             "BUCKET_NAME": LOCAL_BUCKET,
             "BUCKET_ENDPOINT": self.r2.endpoint,
             "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
@@ -237,15 +256,15 @@ class LocalStack:
             "AWS_DEFAULT_REGION": "us-east-1",
             "R2_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
             "R2_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
-            "LOCAL_ISSUER_DIR": str(issuer.directory),
-            "API_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
+            "LOCAL_ISSUER_DIR": str(self.options.state_dir / "issuer"),
+            "API_PUBLIC_URL": self.api_url,
         }
 
-    def _start_api(self, issuer: LocalIssuer) -> None:
+    def _start_api(self) -> None:
         o = self.options
         if not (REPO_ROOT / "services" / "api" / "app.py").is_file():
             raise StackError("services/api/app.py is missing: the API cannot start")
-        environment = {**os.environ, **self.api_environment(issuer)}
+        environment = {**os.environ, **self.api_environment()}
         environment.pop("AWS_PROFILE", None)  # the local credentials above must win
         self.api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -267,39 +286,44 @@ class LocalStack:
 
     def _wait_healthy(self) -> None:
         assert self.api is not None
-        url = f"http://{self.options.host}:{self.options.api_port}/api/v1/health/deep"
+        url = f"{self.api_url}/api/v1/health/deep"
         deadline = time.monotonic() + _HEALTH_TIMEOUT_S
+        last = "no answer"
         while time.monotonic() < deadline:
             code = self.api.poll()
             if code is not None:
                 raise StackError(f"the API exited with code {code} while starting (its output is above)")
-            with (
-                contextlib.suppress(urllib.error.URLError, OSError),
-                urllib.request.urlopen(url, timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError as answer:
+                last = f"{answer.code} {answer.read(300).decode(errors='replace')}"
+            except (urllib.error.URLError, OSError):
+                pass
             time.sleep(0.05)
-        raise StackError(f"the API did not report healthy at {url} within {_HEALTH_TIMEOUT_S:.0f} s")
+        raise StackError(f"the API did not report healthy at {url} within {_HEALTH_TIMEOUT_S:.0f} s (last: {last})")
 
     # -- run and stop ----------------------------------------------------------------------------
 
     def banner(self) -> str:
         o = self.options
-        api = f"http://{o.host}:{o.api_port}"
+        api = self.api_url
         database = self.database_url.replace("postgresql+psycopg://", "postgresql://")
         where = f"data in {self.postgres.data}" if self.postgres is not None else "from DATABASE_URL"
         mint = (
             '.venv/bin/python -c "from services.local.issuer import mint_token; '
             "print(mint_token(subject='user_local_seller'))\""
         )
+        if o.state_dir != Options.state_dir:
+            mint = f"LOCAL_ISSUER_DIR={o.state_dir / 'issuer'} {mint}"
         return "\n".join(
             [
                 f"Reggie local stack is up in {time.monotonic() - self.started_at:.1f} s (Ctrl-C stops everything)",
                 f"  API           {api}/api/v1   OpenAPI docs: {api}/api/v1/schema",
                 f"  PostgreSQL    {database}   ({where})",
                 f"  R2 stand-in   {self.r2.endpoint}   bucket {LOCAL_BUCKET}",
-                f"  token issuer  http://{o.host}:{o.issuer_port}   JWKS: http://{o.host}:{o.issuer_port}/.well-known/jwks.json",
+                f"  token issuer  {self.issuer_url}   JWKS: {self.issuer_url}/.well-known/jwks.json",
                 "Try:",
                 f"  curl -s {api}/api/v1/health/deep",
                 f'  TOKEN=$({mint}) && curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/offers',
@@ -343,6 +367,17 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input or state, printed as one line (imported late, like everything heavy)."""
+    import psycopg  # noqa: PLC0415
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from services.local.issuer import IssuerStateError  # noqa: PLC0415
+    from services.local.postgres import PostgresStartError  # noqa: PLC0415
+
+    return (StackError, PostgresStartError, IssuerStateError, SettingsError, SQLAlchemyError, psycopg.Error)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the stack until interrupted; returns the process exit code."""
     options = _parse_args(argv)
@@ -355,17 +390,16 @@ def main(argv: list[str] | None = None) -> int:
         code = stack.wait()
     except KeyboardInterrupt:
         _say("\nstopping the local stack")
-    except (StackError, PostgresStartError, IssuerStateError, SettingsError) as exc:
-        print(f"make dev: {exc}", file=sys.stderr, flush=True)
-        code = 1
-    except (SQLAlchemyError, psycopg.Error) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"make dev: database error: {reason}", file=sys.stderr, flush=True)
-        code = 1
     except Exception as exc:
-        if os.environ.get("REGGIE_DEBUG"):
+        if isinstance(exc, _known_errors()):
+            print(f"make dev: {_first_line(exc)}", file=sys.stderr, flush=True)
+        elif os.environ.get("REGGIE_DEBUG"):
             raise
-        print(f"make dev: unexpected {type(exc).__name__}: {exc} (REGGIE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        else:
+            print(
+                f"make dev: unexpected {type(exc).__name__}: {_first_line(exc)} (REGGIE_DEBUG=1 shows the traceback)",
+                file=sys.stderr,
+            )
         code = 1
     finally:
         with contextlib.suppress(KeyboardInterrupt):
