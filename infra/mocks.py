@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -135,19 +136,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceOptionsRecord:
+    """The resource options the engine would act on (not part of PlannedResource, which holds inputs)."""
+
+    retain_on_delete: bool
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    """URNs this resource explicitly depends on (``depends_on`` and input dependencies)."""
+
+
+@dataclass(slots=True)
+class Recording:
+    """What one offline run declared: the resources and, by URN, their options."""
+
+    resources: list[PlannedResource] = field(default_factory=list[PlannedResource])
+    options: dict[str, ResourceOptionsRecord] = field(default_factory=dict[str, ResourceOptionsRecord])
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping a :class:`PlannedResource` of each registration."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
-        self.planned: list[PlannedResource] = []
+        self.recording = Recording()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)  # pyright: ignore[reportUnknownMemberType]
         inputs: Mapping[str, Any] = rpc.deserialize_properties(request.object)  # pyright: ignore[reportUnknownMemberType]
-        self.planned.append(
+        urn = str(response.urn)
+        self.recording.options[urn] = ResourceOptionsRecord(
+            retain_on_delete=bool(request.retainOnDelete),
+            protect=bool(request.protect),
+            ignore_changes=tuple(str(x) for x in request.ignoreChanges),
+            dependencies=tuple(str(x) for x in request.dependencies),
+        )
+        self.recording.resources.append(
             PlannedResource(
-                urn=str(response.urn),
+                urn=urn,
                 type=str(request.type),
                 name=str(request.name),
                 inputs=_plain(inputs),
@@ -165,11 +192,11 @@ def run_program(
     config: Mapping[str, str] | None = None,
     secret_keys: tuple[str, ...] = (),
     project: str = "reggie",
-) -> list[PlannedResource]:
-    """Run ``program`` under mocks as stack ``stack`` with ``config`` (``"reggie:key": value``); return the
-    recorded resources. Exceptions the program raises propagate unchanged."""
+) -> Recording:
+    """Run ``program`` under mocks as stack ``stack`` with ``config`` (``"reggie:key": value``); return what
+    it declared. Exceptions the program raises propagate unchanged."""
 
-    def run() -> list[PlannedResource]:
+    def run() -> Recording:
         pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
         monitor = RecordingMonitor(PlanMocks())
         pulumi.runtime.set_mocks(PlanMocks(), project=project, stack=stack, preview=False, monitor=monitor)
@@ -178,7 +205,7 @@ def run_program(
             program()
 
         _sync_await(run_pulumi_func(body))
-        return monitor.planned
+        return monitor.recording
 
     # A fresh context: no root stack, config or settings leak from one run into the next.
     return contextvars.Context().run(run)

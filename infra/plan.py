@@ -22,7 +22,7 @@ import yaml
 
 from components import ComponentArgsError
 from infra.config import PROJECT, SECRET_NAMES, StageConfigError, stage_kind
-from infra.mocks import run_program
+from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
 from infra.policy.rules import Violation, evaluate
 from infra.registry import REPO_ROOT, ServiceSpecError
@@ -131,17 +131,22 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
 
 
 def run_plan(stack: str, config: Mapping[str, str] | None = None) -> list[PlannedResource]:
-    """Run ``__main__.py`` for ``stack`` under mocks and return every declared resource, in declaration
-    order (the stack first). ``config`` overrides the stack files (``"key"`` or ``"reggie:key"``).
-    Raises :class:`infra.config.StageConfigError` (and the registry's / components' argument errors)
-    on bad input."""
+    """Run ``__main__.py`` for ``stack`` under mocks and return every declared resource (the stack first,
+    then parents before children, siblings sorted). ``config`` overrides the stack files (``"key"`` or
+    ``"reggie:key"``). Raises :class:`infra.config.StageConfigError` (and the registry's / components'
+    argument errors) on bad input."""
+    return record_plan(stack, config).resources
+
+
+def record_plan(stack: str, config: Mapping[str, str] | None = None) -> Recording:
+    """:func:`run_plan` plus each resource's options (retain on delete, ignore changes, dependencies)."""
     full, secret_keys = load_config(stack, config)
 
     def program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__pulumi_main__")
 
-    recorded = run_program(program, stack=stack, config=full, secret_keys=tuple(secret_keys), project=PROJECT)
-    return tree_order(recorded)
+    recording = run_program(program, stack=stack, config=full, secret_keys=tuple(secret_keys), project=PROJECT)
+    return Recording(tree_order(recording.resources), recording.options)
 
 
 def tree_order(resources: Sequence[PlannedResource]) -> list[PlannedResource]:

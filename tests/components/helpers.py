@@ -1,0 +1,38 @@
+"""Queries over the resources a run under mocks recorded (shared by the component and stack tests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from infra.mocks import Recording, run_program
+from infra.planned import PlannedResource
+
+STACK = "dev-test"
+
+
+def run(program: Callable[[], object], stack: str = STACK) -> Recording:
+    return run_program(program, stack=stack)
+
+
+def of_type(resources: Sequence[PlannedResource], type_token: str) -> list[PlannedResource]:
+    return [r for r in resources if r.type == type_token]
+
+
+def one(resources: Sequence[PlannedResource], type_token: str, name: str | None = None) -> PlannedResource:
+    found = [r for r in of_type(resources, type_token) if name is None or r.name == name]
+    assert len(found) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in found]}"
+    return found[0]
+
+
+def component(resources: Sequence[PlannedResource], type_token: str) -> PlannedResource:
+    return one(resources, type_token)
+
+
+def children_of(resources: Sequence[PlannedResource], parent: PlannedResource) -> list[PlannedResource]:
+    return [r for r in resources if r.parent == parent.urn]
+
+
+def policy_doc(resource: PlannedResource) -> dict[str, Any]:
+    return json.loads(resource.inputs["policy"])

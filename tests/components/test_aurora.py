@@ -1,0 +1,110 @@
+"""AuroraPostgres under mocks: encryption, scaling, backups, protection, SSL, access, validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import AuroraPostgres, AuroraPostgresArgs, ComponentArgsError
+from tests.components.helpers import children_of, component, of_type, one, run
+
+
+def _args(**overrides: object) -> AuroraPostgresArgs:
+    base: dict[str, object] = {
+        "cluster_identifier": "reggie-test-db",
+        "vpc_id": "vpc-1",
+        "subnet_ids": ["subnet-a", "subnet-b"],
+        "allowed_security_group_ids": ["sg-api"],
+    }
+    return AuroraPostgresArgs(**(base | overrides))  # type: ignore[arg-type]
+
+
+def test_cluster_is_encrypted_protected_and_never_holds_a_password() -> None:
+    seen: dict[str, str] = {}
+
+    def program() -> None:
+        db = AuroraPostgres("db", _args(retain_on_delete=True))
+        db.master_secret_arn.apply(lambda v: seen.__setitem__("secret", v))
+        db.endpoint.apply(lambda v: seen.__setitem__("endpoint", v))
+
+    rec = run(program)
+    res = rec.resources
+    comp = component(res, "reggie:components:AuroraPostgres")
+    assert {r.urn for r in res if r.custom} == {r.urn for r in children_of(res, comp)}
+
+    key = one(res, "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    cluster = one(res, "aws:rds/cluster:Cluster")
+    i = cluster.inputs
+    assert i["engine"] == "aurora-postgresql"
+    assert i["engineVersion"].startswith("17.")
+    assert i["storageEncrypted"] is True
+    assert i["kmsKeyId"].startswith("arn:aws:kms:")
+    assert i["manageMasterUserPassword"] is True
+    assert "masterPassword" not in i
+    assert i["serverlessv2ScalingConfiguration"] == {"minCapacity": 0.5, "maxCapacity": 4}
+    assert i["deletionProtection"] is True
+    assert i["skipFinalSnapshot"] is False
+    assert i["finalSnapshotIdentifier"] == "reggie-test-db-final"
+    assert i["copyTagsToSnapshot"] is True
+    assert i["enabledCloudwatchLogsExports"] == ["postgresql"]
+    assert i["iamDatabaseAuthenticationEnabled"] is True
+    assert i["backupRetentionPeriod"] == 7
+    assert i["preferredBackupWindow"] == "02:00-03:00"
+    assert rec.options[cluster.urn].retain_on_delete is True
+
+    writer = one(res, "aws:rds/clusterInstance:ClusterInstance")
+    assert writer.inputs["instanceClass"] == "db.serverless"
+    assert writer.inputs["publiclyAccessible"] is False
+
+    params = {
+        p["name"]: p["value"]
+        for p in one(res, "aws:rds/clusterParameterGroup:ClusterParameterGroup").inputs["parameters"]
+    }
+    assert params["rds.force_ssl"] == "1"
+    assert params["idle_session_timeout"] == "300000"
+
+    (ingress,) = of_type(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress.inputs["referencedSecurityGroupId"] == "sg-api"
+    assert (ingress.inputs["fromPort"], ingress.inputs["toPort"], ingress.inputs["ipProtocol"]) == (5432, 5432, "tcp")
+    assert "cidrIpv4" not in ingress.inputs
+    assert seen["secret"].startswith("arn:aws:secretsmanager:")
+    assert seen["endpoint"].startswith("reggie-test-db.cluster-")
+
+
+def test_auto_pause_only_when_minimum_is_zero_and_snapshot_skipped_where_allowed() -> None:
+    res = run(
+        lambda: AuroraPostgres("db", _args(min_acu=0, max_acu=2, deletion_protection=False, skip_final_snapshot=True))
+    ).resources
+    i = one(res, "aws:rds/cluster:Cluster").inputs
+    assert i["serverlessv2ScalingConfiguration"] == {"minCapacity": 0, "maxCapacity": 2, "secondsUntilAutoPause": 300}
+    assert i["skipFinalSnapshot"] is True
+    assert "finalSnapshotIdentifier" not in i
+    assert i["deletionProtection"] is False
+
+
+def test_allow_from_adds_one_ingress_rule_per_client() -> None:
+    def program() -> None:
+        db = AuroraPostgres("db", _args(allowed_security_group_ids=[]))
+        db.allow_from("worker", "sg-worker")
+
+    res = run(program).resources
+    (rule,) = of_type(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.name == "db-in-worker"
+    assert rule.inputs["referencedSecurityGroupId"] == "sg-worker"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"max_acu": 0.25}, "max_acu"),
+        ({"min_acu": 0.3}, "min_acu"),
+        ({"min_acu": 4, "max_acu": 2}, "max_acu"),
+        ({"cluster_identifier": "Reggie_DB"}, "cluster_identifier"),
+        ({"backup_retention_days": 36}, "backup_retention_days"),
+        ({"preferred_maintenance_window": "sunday"}, "preferred_maintenance_window"),
+        ({"transforms": {"clusters": lambda _: None}}, "clusters"),
+    ],
+)
+def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:
+    with pytest.raises(ComponentArgsError, match=field):
+        _args(**overrides)

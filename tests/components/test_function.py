@@ -1,0 +1,125 @@
+"""Function under mocks: role and grants without wildcards, log group first, VPC placement, packaging."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components import ComponentArgsError, Function, FunctionArgs, ImageCode, VpcPlacement, ZipCode
+from tests.components.helpers import children_of, component, of_type, one, policy_doc, run
+
+
+def _zip() -> ZipCode:
+    return ZipCode(pulumi.AssetArchive({"a.py": pulumi.StringAsset("x = 1")}), "services.api.handler.handler")
+
+
+def test_zip_function_in_a_vpc_with_grants() -> None:
+    def program() -> None:
+        fn = Function(
+            "api",
+            FunctionArgs(
+                function_name="reggie-test-api",
+                code=_zip(),
+                log_retention_days=30,
+                memory_mb=1024,
+                timeout_s=29,
+                environment={"STAGE": "dev-test"},
+                vpc=VpcPlacement("vpc-1", ["subnet-a", "subnet-b"]),
+                reserved_concurrency=5,
+            ),
+        )
+        fn.grant_invoke("invoke-valuation", "arn:aws:lambda:eu-west-2:123456789012:function:val")
+        fn.grant_secret_read("db", "arn:aws:secretsmanager:eu-west-2:123456789012:secret:db")
+        fn.grant_parameters_read("secrets", ["arn:aws:ssm:eu-west-2:123456789012:parameter/reggie/x"])
+
+    rec = run(program)
+    res = rec.resources
+    comp = component(res, "reggie:components:Function")
+    assert {r.urn for r in res if r.custom} == {r.urn for r in children_of(res, comp)}
+
+    logs = one(res, "aws:cloudwatch/logGroup:LogGroup")
+    assert logs.inputs["name"] == "/aws/lambda/reggie-test-api"
+    assert logs.inputs["retentionInDays"] == 30
+    fn = one(res, "aws:lambda/function:Function")
+    i = fn.inputs
+    assert i["packageType"] == "Zip"
+    assert i["runtime"] == "python3.12"
+    assert i["handler"] == "services.api.handler.handler"
+    assert i["architectures"] == ["arm64"]
+    assert (i["memorySize"], i["timeout"], i["reservedConcurrentExecutions"]) == (1024, 29, 5)
+    assert i["tracingConfig"] == {"mode": "Active"}
+    assert i["loggingConfig"]["logGroup"] == "/aws/lambda/reggie-test-api"
+    assert i["environment"] == {"variables": {"STAGE": "dev-test"}}
+    assert i["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"]
+    assert logs.urn in rec.options[fn.urn].dependencies  # the log group exists before the function
+
+    role = one(res, "aws:iam/role:Role")
+    assume = json.loads(role.inputs["assumeRolePolicy"])
+    assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policies = {p.name: policy_doc(p) for p in of_type(res, "aws:iam/rolePolicy:RolePolicy")}
+    assert set(policies) == {"api-logs", "api-grant-invoke-valuation", "api-grant-db", "api-grant-secrets"}
+    for doc in policies.values():
+        for statement in doc["Statement"]:
+            assert all("*" not in action for action in statement["Action"])
+            assert statement["Resource"] != "*"
+    assert policies["api-grant-invoke-valuation"]["Statement"][0] == {
+        "Effect": "Allow",
+        "Action": ["lambda:InvokeFunction"],
+        "Resource": ["arn:aws:lambda:eu-west-2:123456789012:function:val"],
+    }
+    assert policies["api-logs"]["Statement"][0]["Resource"] == [
+        "arn:aws:logs:eu-west-2:123456789012:log-group:/aws/lambda/reggie-test-api:*"
+    ]
+    attachments = {
+        a.inputs["policyArn"].rsplit("/", 1)[-1]
+        for a in of_type(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    assert attachments == {"AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess"}
+
+    one(res, "aws:ec2/securityGroup:SecurityGroup")
+    assert of_type(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
+    one(res, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+
+
+def test_image_function_outside_the_vpc() -> None:
+    image = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/r@sha256:" + "0" * 64
+    res = run(
+        lambda: Function(
+            "valuation",
+            FunctionArgs(
+                function_name="reggie-test-valuation",
+                code=ImageCode(image, ("services.valuation.handler.handler",)),
+                log_retention_days=7,
+                architecture="arm64",
+                memory_mb=1536,
+                tracing=False,
+            ),
+        )
+    ).resources
+    i = one(res, "aws:lambda/function:Function").inputs
+    assert i["packageType"] == "Image"
+    assert i["imageUri"] == image
+    assert i["imageConfig"] == {"commands": ["services.valuation.handler.handler"]}
+    assert "handler" not in i
+    assert "vpcConfig" not in i
+    assert i["tracingConfig"] == {"mode": "PassThrough"}
+    assert of_type(res, "aws:ec2/securityGroup:SecurityGroup") == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"memory_mb": 64}, "memory_mb"),
+        ({"timeout_s": 901}, "timeout_s"),
+        ({"log_retention_days": 10}, "log_retention_days"),
+        ({"function_name": "x" * 65}, "function_name"),
+        ({"environment": {"AWS_REGION": "x"}}, "environment"),
+        ({"environment": {"1BAD": "x"}}, "environment"),
+    ],
+)
+def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:
+    base: dict[str, object] = {"function_name": "f", "code": ImageCode("img"), "log_retention_days": 7}
+    with pytest.raises(ComponentArgsError, match=field):
+        FunctionArgs(**(base | overrides))  # type: ignore[arg-type]

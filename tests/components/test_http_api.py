@@ -1,0 +1,111 @@
+"""HttpApi under mocks: explicit routes, proxy integrations, scoped permissions, logs, the custom domain."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import ComponentArgsError, CustomDomain, HttpApi, HttpApiArgs, LambdaTarget, Route
+from tests.components.helpers import children_of, component, of_type, one, run
+
+FN_ARN = "arn:aws:lambda:eu-west-2:123456789012:function:reggie-test-api"
+
+
+def _args(**overrides: object) -> HttpApiArgs:
+    base: dict[str, object] = {
+        "api_name": "reggie-test-api",
+        "targets": [
+            LambdaTarget("api", FN_ARN, "reggie-test-api", [Route("GET", "/health"), Route("POST", "/offers/{id}")])
+        ],
+        "cors_allowed_origins": ["https://reggie.co.uk"],
+        "access_log_retention_days": 30,
+    }
+    return HttpApiArgs(**(base | overrides))  # type: ignore[arg-type]
+
+
+def test_api_without_domain_keeps_execute_api_endpoint() -> None:
+    seen: dict[str, str] = {}
+
+    def program() -> None:
+        api = HttpApi("http", _args())
+        api.url.apply(lambda v: seen.__setitem__("url", v))
+
+    res = run(program).resources
+    comp = component(res, "reggie:components:HttpApi")
+    assert {r.urn for r in res if r.custom} == {r.urn for r in children_of(res, comp)}
+    api = one(res, "aws:apigatewayv2/api:Api").inputs
+    assert api["protocolType"] == "HTTP"
+    assert api["disableExecuteApiEndpoint"] is False
+    assert api["corsConfiguration"]["allowOrigins"] == ["https://reggie.co.uk"]
+    assert api["corsConfiguration"]["allowMethods"] == ["GET", "POST", "OPTIONS"]
+
+    stage = one(res, "aws:apigatewayv2/stage:Stage").inputs
+    assert stage["name"] == "$default"
+    assert stage["autoDeploy"] is True
+    assert stage["accessLogSettings"]["destinationArn"].startswith("arn:aws:logs:")
+    assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
+    assert stage["defaultRouteSettings"]["throttlingBurstLimit"] == 200
+    assert one(res, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
+
+    integration = one(res, "aws:apigatewayv2/integration:Integration").inputs
+    assert integration["integrationType"] == "AWS_PROXY"
+    assert integration["payloadFormatVersion"] == "2.0"
+    assert integration["integrationUri"] == FN_ARN
+    routes = {r.inputs["routeKey"]: r.inputs["target"] for r in of_type(res, "aws:apigatewayv2/route:Route")}
+    assert set(routes) == {"GET /health", "POST /offers/{id}"}
+    assert all(t.startswith("integrations/") for t in routes.values())
+
+    permission = one(res, "aws:lambda/permission:Permission").inputs
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["sourceArn"].startswith("arn:aws:execute-api:eu-west-2:123456789012:")
+    assert permission["sourceArn"].endswith("/*/*")
+    assert of_type(res, "cloudflare:index/dnsRecord:DnsRecord") == []
+    assert seen["url"].startswith("https://")
+    assert "execute-api" in seen["url"]
+
+
+def test_custom_domain_is_validated_through_cloudflare_and_proxied() -> None:
+    seen: dict[str, str] = {}
+
+    def program() -> None:
+        api = HttpApi("http", _args(domain=CustomDomain("api.reggie.co.uk", "a" * 32)))
+        api.url.apply(lambda v: seen.__setitem__("url", v))
+
+    res = run(program).resources
+    assert one(res, "aws:apigatewayv2/api:Api").inputs["disableExecuteApiEndpoint"] is True
+    cert = one(res, "aws:acm/certificate:Certificate").inputs
+    assert cert["domainName"] == "api.reggie.co.uk"
+    assert cert["validationMethod"] == "DNS"
+    records = {r.name: r.inputs for r in of_type(res, "cloudflare:index/dnsRecord:DnsRecord")}
+    validation = records["http-cert-validation"]
+    assert validation["proxied"] is False
+    assert validation["type"] == "CNAME"
+    assert validation["content"].endswith("acm-validations.aws")
+    cname = records["http-cname"]
+    assert cname["proxied"] is True
+    assert cname["name"] == "api.reggie.co.uk"
+    assert cname["content"].startswith("d-")
+    assert cname["zoneId"] == "a" * 32
+    one(res, "aws:acm/certificateValidation:CertificateValidation")
+    domain = one(res, "aws:apigatewayv2/domainName:DomainName").inputs
+    assert domain["domainNameConfiguration"]["endpointType"] == "REGIONAL"
+    assert domain["domainNameConfiguration"]["securityPolicy"] == "TLS_1_2"
+    one(res, "aws:apigatewayv2/apiMapping:ApiMapping")
+    assert seen["url"] == "https://api.reggie.co.uk"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cors_allowed_origins": ["*"]}, "cors_allowed_origins"),
+        ({"targets": [LambdaTarget("a", FN_ARN, "f", [Route("ANY", "/x")])]}, "not ANY"),
+        ({"targets": [LambdaTarget("a", FN_ARN, "f", [Route("GET", "/x"), Route("GET", "/x")])]}, "twice"),
+        ({"targets": [LambdaTarget("a", FN_ARN, "f", [Route("GET", "no-slash")])]}, "route path"),
+        ({"access_log_retention_days": 0}, "access_log_retention_days"),
+        ({"domain": CustomDomain("Not A Domain", "z")}, "domain"),
+    ],
+)
+def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ComponentArgsError, match=message):
+        _args(**overrides)

@@ -1,0 +1,135 @@
+"""Network under mocks: subnets, NAT modes, the S3 endpoint, flow logs, validation and transforms."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import ComponentArgsError, Network, NetworkArgs
+from components.network import instance_architecture, subnet_cidrs
+from tests.components.helpers import children_of, component, of_type, one, run
+
+AZS = ("eu-west-2a", "eu-west-2b")
+
+
+def test_default_network_has_sst_compatible_subnets_and_a_nat_instance_per_az() -> None:
+    rec = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_ami="ami-0123456789abcdef0")))
+    res = rec.resources
+    net = component(res, "reggie:components:Network")
+    assert {r.urn for r in res if r.custom} == {r.urn for r in children_of(res, net)}  # every child parented
+
+    vpc = one(res, "aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == "10.0.0.0/16"
+    assert vpc.inputs["enableDnsSupport"] is True
+    assert vpc.inputs["enableDnsHostnames"] is True
+    subnets = {
+        r.name: (r.inputs["availabilityZone"], r.inputs["cidrBlock"]) for r in of_type(res, "aws:ec2/subnet:Subnet")
+    }
+    assert subnets == {
+        "net-public-0": ("eu-west-2a", "10.0.0.0/22"),
+        "net-private-0": ("eu-west-2a", "10.0.4.0/22"),
+        "net-public-1": ("eu-west-2b", "10.0.8.0/22"),
+        "net-private-1": ("eu-west-2b", "10.0.12.0/22"),
+    }
+    one(res, "aws:ec2/internetGateway:InternetGateway")
+
+    instances = of_type(res, "aws:ec2/instance:Instance")
+    assert len(instances) == 2
+    for nat in instances:
+        assert nat.inputs["ami"] == "ami-0123456789abcdef0"
+        assert nat.inputs["instanceType"] == "t4g.nano"
+        assert nat.inputs["sourceDestCheck"] is False
+        assert nat.inputs["metadataOptions"]["httpTokens"] == "required"
+        assert nat.inputs["rootBlockDevice"] == {"encrypted": True, "volumeType": "gp3", "volumeSize": 8}
+        assert rec.options[nat.urn].ignore_changes == ()  # pinned AMI: a change is a reviewed replacement
+    assert len(of_type(res, "aws:ec2/eip:Eip")) == 2
+    assert all(e.inputs["domain"] == "vpc" for e in of_type(res, "aws:ec2/eip:Eip"))
+
+    ingress = one(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress.inputs["cidrIpv4"] == "10.0.0.0/16"  # only the VPC may use the NAT
+    private_routes = [r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")]
+    enis = {r.inputs["networkInterfaceId"] for r in private_routes}
+    assert len(private_routes) == 2
+    assert len(enis) == 2  # one NAT per AZ
+
+    endpoint = one(res, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.eu-west-2.s3"
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert len(endpoint.inputs["routeTableIds"]) == 2
+    assert of_type(res, "aws:ec2/flowLog:FlowLog") == []
+
+
+def test_one_shared_nat_instance_serves_both_private_route_tables() -> None:
+    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1))).resources
+    assert len(of_type(res, "aws:ec2/instance:Instance")) == 1
+    routes = [r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")]
+    assert len(routes) == 2
+    assert len({r.inputs["networkInterfaceId"] for r in routes}) == 1
+
+
+def test_unpinned_ami_is_looked_up_once_and_then_ignored() -> None:
+    rec = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1)))
+    nat = one(rec.resources, "aws:ec2/instance:Instance")
+    assert nat.inputs["ami"].startswith("ami-")
+    assert rec.options[nat.urn].ignore_changes == ("ami",)  # a new fck-nat release never replaces the NAT
+
+
+def test_gateway_mode_uses_managed_nat_gateways() -> None:
+    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat="gateway"))).resources
+    assert of_type(res, "aws:ec2/instance:Instance") == []
+    gateways = of_type(res, "aws:ec2/natGateway:NatGateway")
+    assert len(gateways) == 2
+    routes = [r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")]
+    assert all("natGatewayId" in r.inputs for r in routes)
+
+
+def test_none_mode_leaves_private_subnets_without_a_default_route() -> None:
+    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat="none"))).resources
+    assert of_type(res, "aws:ec2/instance:Instance") == []
+    assert of_type(res, "aws:ec2/eip:Eip") == []
+    assert [r.name for r in of_type(res, "aws:ec2/route:Route")] == ["net-public-default"]
+
+
+def test_flow_logs_go_to_a_log_group_with_retention() -> None:
+    res = run(
+        lambda: Network("net", NetworkArgs(availability_zones=AZS, flow_logs=True, flow_log_retention_days=90))
+    ).resources
+    flow = one(res, "aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL"
+    group = one(res, "aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["retentionInDays"] == 90
+
+
+def test_transform_hook_adjusts_a_child_without_forking() -> None:
+    def bigger(kwargs: dict[str, object]) -> None:
+        kwargs["instance_type"] = "t4g.micro"
+
+    res = run(
+        lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1, transforms={"nat_instance": bigger}))
+    ).resources
+    assert one(res, "aws:ec2/instance:Instance").inputs["instanceType"] == "t4g.micro"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"cidr_block": "10.0.0.0/24"}, "cidr_block"),
+        ({"nat": "box"}, "nat"),
+        ({"nat_count": 3}, "nat_count"),
+        ({"nat_instance_type": "nano"}, "nat_instance_type"),
+        ({"transforms": {"natinstance": lambda _: None}}, "natinstance"),
+    ],
+)
+def test_bad_arguments_are_rejected_up_front(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ComponentArgsError, match=field):
+        NetworkArgs(availability_zones=AZS, **kwargs)  # type: ignore[arg-type]
+
+
+def test_architecture_follows_the_instance_family() -> None:
+    assert instance_architecture("t4g.nano") == "arm64"
+    assert instance_architecture("c7gn.large") == "arm64"
+    assert instance_architecture("t3.nano") == "x86_64"
+    assert instance_architecture("m7i-flex.large") == "x86_64"
+
+
+def test_subnet_plan_matches_sst() -> None:
+    assert subnet_cidrs("10.0.0.0/16", 2) == ("10.0.16.0/22", "10.0.20.0/22")

@@ -1,0 +1,104 @@
+"""The stage object: the DESIGN.md matrix per stack kind, overrides within limits, one clear error otherwise."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from infra.config import SECRET_NAMES, StageConfigError, load_stage
+
+
+class FakeConfig:
+    """A `pulumi.Config`-shaped source over a plain dict (secrets included)."""
+
+    def __init__(self, values: dict[str, str] | None = None, with_secrets: bool = True) -> None:
+        self.values = dict(values or {})
+        self.with_secrets = with_secrets
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def get_secret(self, key: str) -> pulumi.Output[str] | None:
+        if key in self.values:
+            return pulumi.Output.secret(self.values[key])
+        return pulumi.Output.secret("s3cret") if self.with_secrets else None
+
+
+def _stage(stack: str, values: dict[str, str] | None = None, with_secrets: bool = True):
+    return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2")
+
+
+def test_production_row_of_the_matrix() -> None:
+    s = _stage("production")
+    assert s.kind == "production"
+    assert (s.aurora_min_acu, s.aurora_max_acu) == (0.5, 4)
+    assert s.backup_retention_days == 14
+    assert s.deletion_protection is True
+    assert s.skip_final_snapshot is False
+    assert s.retain_on_delete is True
+    assert (s.nat_mode, s.nat_count) == ("instance", 2)
+    assert s.log_retention_days == 90
+    assert s.api_domain == "api.reggie.co.uk"
+    assert s.availability_zones == ("eu-west-2a", "eu-west-2b")
+
+
+def test_staging_row_of_the_matrix() -> None:
+    s = _stage("staging")
+    assert (s.aurora_min_acu, s.aurora_max_acu) == (0.5, 2)
+    assert s.backup_retention_days == 7
+    assert (s.deletion_protection, s.skip_final_snapshot, s.retain_on_delete) == (True, False, False)
+    assert s.nat_count == 2
+    assert s.log_retention_days == 30
+    assert s.api_domain == "staging-api.reggie.co.uk"
+
+
+def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
+    s = _stage("dev-demo", with_secrets=False)
+    assert s.kind == "personal"
+    assert (s.aurora_min_acu, s.aurora_max_acu) == (0, 2)
+    assert s.backup_retention_days == 1
+    assert (s.deletion_protection, s.skip_final_snapshot, s.retain_on_delete) == (False, True, False)
+    assert s.nat_count == 1
+    assert s.log_retention_days == 7
+    assert s.api_domain is None
+    assert s.network_mode == "own"
+    assert set(s.secrets) == set(SECRET_NAMES)
+    assert _stage("dev-demo", {"personalApiDomain": "true"}).api_domain == "dev-demo-api.reggie.co.uk"
+
+
+def test_overrides_within_limits_are_honoured() -> None:
+    s = _stage("production", {"auroraMaxAcu": "8", "natMode": "gateway", "natCount": "1", "logRetentionDays": "365"})
+    assert (s.aurora_max_acu, s.nat_mode, s.nat_count, s.log_retention_days) == (8, "gateway", 1, 365)
+
+
+@pytest.mark.parametrize(
+    ("stack", "values", "key", "allowed"),
+    [
+        ("production", {"auroraMaxAcu": "0.25"}, "reggie:auroraMaxAcu=0.25", "multiple of 0.5 from 1 to 256"),
+        ("production", {"auroraMaxAcu": "lots"}, "reggie:auroraMaxAcu=lots", "multiple of 0.5"),
+        ("production", {"auroraMinAcu": "0"}, "reggie:auroraMinAcu=0", "only in personal stages"),
+        ("staging", {"auroraMinAcu": "2", "auroraMaxAcu": "1"}, "reggie:auroraMaxAcu=1", "at least auroraMinAcu"),
+        ("production", {"natMode": "box"}, "reggie:natMode=box", "instance, gateway, none"),
+        ("production", {"natCount": "3"}, "reggie:natCount=3", "1 (shared) or 2"),
+        ("production", {"backupRetentionDays": "7"}, "reggie:backupRetentionDays=7", "from 14 to 35"),
+        ("dev-demo", {"logRetentionDays": "10"}, "reggie:logRetentionDays=10", "CloudWatch retention"),
+        ("dev-demo", {"network": "shared"}, "reggie:network=shared", "one of own"),
+        ("dev-demo", {"allowedOrigins": "*"}, "reggie:allowedOrigins=*", "no *"),
+        ("dev-demo", {"cloudflareZoneId": "zone"}, "reggie:cloudflareZoneId=zone", "32-character hex"),
+        ("Dev_Demo", {}, "reggie:stack=Dev_Demo", "lowercase"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(
+    stack: str, values: dict[str, str], key: str, allowed: str
+) -> None:
+    with pytest.raises(StageConfigError) as caught:
+        _stage(stack, values)
+    message = str(caught.value)
+    assert key in message
+    assert allowed in message
+    assert "\n" not in message
+
+
+def test_shared_stages_require_every_secret() -> None:
+    with pytest.raises(StageConfigError, match=r"reggie:clerkSecretKey=<unset>.*--secret"):
+        _stage("staging", with_secrets=False)

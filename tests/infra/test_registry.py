@@ -1,0 +1,64 @@
+"""The service registry: discovery of services/*/deploy.py and validation of each spec."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from infra.registry import ServiceSpecError, discover, validate
+from infra.service_spec import HttpRoute, ServiceSpec
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
+
+
+def test_discovers_every_deploy_spec_in_dependency_order() -> None:
+    specs = discover()
+    names = [s.name for s in specs]
+    on_disk = {p.parent.name for p in SERVICES.glob("*/deploy.py")}
+    assert set(names) == on_disk
+    assert {"api", "valuation", "migrator"} <= on_disk
+    assert names.index("valuation") < names.index("api")  # the API invokes valuation
+
+
+def _spec(**overrides: object) -> ServiceSpec:
+    base = ServiceSpec(name="svc", package="zip", handler="services.svc.handler.handler")
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"memory_mb": 64}, "memory_mb"),
+        ({"memory_mb": 20_000}, "memory_mb"),
+        ({"timeout_s": 901}, "timeout_s"),
+        ({"timeout_s": 30, "routes": (HttpRoute("GET", "/x"),)}, "under API Gateway's 30 s"),
+        ({"package": "image"}, "dockerfile"),
+        ({"dockerfile": "Dockerfile"}, "zip service"),
+        ({"handler": "not a path"}, "handler"),
+        ({"schedule": "every day"}, "schedule"),
+        ({"needs_database": True}, "needs_vpc"),
+        ({"invokes": ("ghost",)}, "unknown service"),
+        ({"reserved_concurrency": 0}, "reserved_concurrency"),
+        ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
+        ({"timeout_s": 10, "routes": (HttpRoute("GET", "x"),)}, "path"),
+    ],
+)
+def test_invalid_specs_name_the_service_and_field(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ServiceSpecError, match=message) as caught:
+        validate([_spec(**overrides)])
+    assert "svc" in str(caught.value)
+
+
+def test_duplicate_routes_and_invoke_cycles_are_rejected() -> None:
+    route = (HttpRoute("GET", "/x"),)
+    with pytest.raises(ServiceSpecError, match="already served"):
+        validate([_spec(name="a", routes=route, timeout_s=10), _spec(name="b", routes=route, timeout_s=10)])
+    with pytest.raises(ServiceSpecError, match="cycle"):
+        validate([_spec(name="a", invokes=("b",)), _spec(name="b", invokes=("a",))])
+
+
+def test_a_scheduled_service_is_valid() -> None:
+    (spec,) = validate([_spec(schedule="cron(0 3 ? * MON *)")])
+    assert spec.schedule == "cron(0 3 ? * MON *)"
