@@ -32,6 +32,7 @@ small placeholder archive and no hash.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import shutil
@@ -191,6 +192,7 @@ def _python_version(python: Path) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+@functools.cache
 def _compiler_id(python: Path | None) -> str:
     """The compiler's full version (part of the cache key), or ``source`` when shipping sources only."""
     if python is None:
@@ -231,10 +233,14 @@ def _digest(parts: Iterable[bytes]) -> str:
     return sha.hexdigest()
 
 
-def _install_dependencies(requirements: Path, architecture: Architecture, cache_dir: Path) -> Path:
-    """Install ``requirements`` for Lambda's runtime into a cached folder named by its inputs; return it."""
+def _install_dependencies(
+    requirements: Path, architecture: Architecture, cache_dir: Path, compiler: Path | None
+) -> Path:
+    """Install ``requirements`` for Lambda's runtime (byte-compiled when ``compiler`` is given) into a cached
+    folder named by its inputs; return it. Code-only changes reuse it, compiled, as it is."""
     platforms = [platform.encode() for platform in PLATFORMS[architecture]]
-    key = _digest([FORMAT_VERSION.encode(), LAMBDA_PYTHON.encode(), *platforms, requirements.read_bytes()])
+    compiled_by = _compiler_id(compiler).encode()
+    key = _digest([FORMAT_VERSION.encode(), LAMBDA_PYTHON.encode(), *platforms, compiled_by, requirements.read_bytes()])
     target = cache_dir / "deps" / f"{architecture}-{key[:24]}"
     if target.is_dir():
         return target
@@ -256,6 +262,8 @@ def _install_dependencies(requirements: Path, architecture: Architecture, cache_
         # Console scripts carry the build machine's interpreter in their shebang and are never run on Lambda.
         shutil.rmtree(staging / "bin", ignore_errors=True)
         _check_no_forbidden(staging)
+        if compiler is not None:
+            _byte_compile(compiler, staging)
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -337,7 +345,8 @@ def build_zip(
     build_dir.mkdir(parents=True, exist_ok=True)
     destination = build_dir / f"{spec.name}-{spec.architecture}-{key[:24]}.zip"
     if not destination.is_file():
-        _assemble(sources, _install_dependencies(requirements, spec.architecture, build_dir), compiler, destination)
+        deps = _install_dependencies(requirements, spec.architecture, build_dir, compiler)
+        _assemble(sources, deps, compiler, destination)
     with zipfile.ZipFile(destination) as archive:
         unzipped = sum(info.file_size for info in archive.infolist())
     if unzipped > LAMBDA_MAX_UNZIPPED_BYTES:
@@ -349,19 +358,18 @@ def build_zip(
 
 
 def _assemble(sources: Sequence[tuple[str, Path]], deps: Path, compiler: Path | None, destination: Path) -> None:
+    """Zip the (cached, already compiled) dependencies with the service's sources, compiled here."""
     with tempfile.TemporaryDirectory(prefix=destination.stem + ".", dir=destination.parent) as scratch:
-        tree = Path(scratch) / "task"
-        shutil.copytree(deps, tree)
+        code = Path(scratch) / "task"
         for name, path in sources:
-            target = tree / name
-            if target.exists():
+            if (deps / name).exists():
                 raise ArtifactError(f"{name} is shipped both by a dependency and by the service's code")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, code / name)
         if compiler is not None:
-            _byte_compile(compiler, tree)
+            _byte_compile(compiler, code)
         partial = Path(scratch) / destination.name
-        _write_zip(_files_under(tree), partial)
+        _write_zip([*_files_under(deps), *_files_under(code)], partial)
         partial.replace(destination)  # atomic: a cached zip is always complete
 
 
