@@ -22,7 +22,7 @@ from services.api.errors import ApiError
 from services.api.secrets import SecretUnavailable, secret
 from services.api.settings import ApiSettings
 from services.api.storage import DocumentStore
-from services.api.valuation_client import InProcessBackend, LambdaBackend, ValuationClient
+from services.api.valuation_client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
 from services.core.db import build_engine, database_url
 
 log = logging.getLogger("reggie.api")
@@ -84,7 +84,13 @@ def build_dependencies(settings: ApiSettings) -> Dependencies:
             aws.r2_client(core.bucket_endpoint, access_key_id=key_id, secret_access_key=key_secret), core.bucket_name
         )
     function = core.function_names.get("valuation")
-    backend = LambdaBackend(aws.lambda_client(), function) if function else InProcessBackend()
+    backend: ValuationBackend
+    if function:
+        backend = LambdaBackend(aws.lambda_client(), function)
+    elif settings.valuation_backend == "fallback":
+        backend = InProcessBackend(None)
+    else:
+        backend = InProcessBackend.discover()
     return Dependencies(
         settings=settings,
         engine=engine,

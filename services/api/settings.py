@@ -8,6 +8,8 @@ module adds the API's own knobs:
 | `APP_VERSION`, `GIT_COMMIT` | reported by `/health/version` (set by the build; defaults for local runs) |
 | `LOCAL_ISSUER_DIR` | local stage only: where the local token issuer keeps its key (for `/dev/info`) |
 | `API_PUBLIC_URL` | local stage only: the URL `/dev/info` prints in its examples |
+| `VALUATION_BACKEND` | without `VALUATION_FUNCTION_NAME`: `auto` (the valuation service in process when |
+|   | importable, else the fallback estimate) or `fallback` (always the documented heuristic) |
 
 ``SERVICE_NAME`` defaults to ``api`` here because this module only ever runs as the API.
 """
@@ -17,8 +19,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
-from services.core.settings import Settings, get_settings
+from services.core.settings import Settings, SettingsError, get_settings
 
 DEFAULT_VERSION = "0.1.0"
 
@@ -30,6 +33,7 @@ class ApiSettings:
     commit: str
     local_issuer_dir: str | None
     public_url: str
+    valuation_backend: Literal["auto", "fallback"] = "auto"
 
     @property
     def stage(self) -> str:
@@ -51,4 +55,13 @@ def get_api_settings() -> ApiSettings:
         commit=env.get("GIT_COMMIT", "unknown"),
         local_issuer_dir=env.get("LOCAL_ISSUER_DIR") or None,
         public_url=env.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        valuation_backend=_valuation_backend(env.get("VALUATION_BACKEND", "auto")),
     )
+
+
+def _valuation_backend(value: str) -> Literal["auto", "fallback"]:
+    if value == "auto":
+        return "auto"
+    if value == "fallback":
+        return "fallback"
+    raise SettingsError(f"VALUATION_BACKEND={value!r} is malformed: expected 'auto' or 'fallback'")

@@ -78,8 +78,14 @@ def fallback_estimate(registration: str) -> dict[str, Any]:
 class InProcessBackend:
     """Calls the valuation service's code in this process (local stage and tests)."""
 
-    def __init__(self, value_many: Callable[[list[str]], list[dict[str, Any]]] | None = None) -> None:
-        self._value_many = value_many if value_many is not None else _load_service()
+    def __init__(self, value_many: Callable[[list[str]], list[dict[str, Any]]] | None) -> None:
+        """``value_many=None``: the fallback estimate (see :meth:`discover` for the usual choice)."""
+        self._value_many = value_many
+
+    @classmethod
+    def discover(cls) -> InProcessBackend:
+        """The valuation service's ``value_many`` when it is importable, else the fallback estimate."""
+        return cls(_load_service())
 
     @property
     def uses_fallback(self) -> bool:

@@ -80,6 +80,7 @@ def base_env(migrated_database_url: str, jwks: JwksServer, r2: SigV4Gateway) -> 
         R2_SECRET_ACCESS_KEY=S3_SECRET,
         CLERK_WEBHOOK_SECRET=CLERK_WEBHOOK_SECRET,
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        VALUATION_BACKEND="fallback",  # the API, not the model under development, is under test here
         APP_VERSION="9.9.9",
         GIT_COMMIT="abc1234",
     )
