@@ -455,12 +455,15 @@ def report(resources: Sequence[PlannedResource], profiles: Sequence[LoadProfile]
     for profile in profiles:
         result = estimate(resources, profile)
         out.append(f"Monthly cost estimate, {REGION}, {profile.name}: USD {result.total_usd:,.2f}")
-        for line in sorted(result.lines, key=lambda x: -x.monthly_usd):
+        shown = [line for line in result.lines if line.monthly_usd >= 0.005]
+        for line in sorted(shown, key=lambda x: -x.monthly_usd):
             price = PRICES[line.price_key]
             out.append(
                 f"  {line.monthly_usd:>9.2f}  {line.resource:<28} {line.item:<44} "
                 f"{line.quantity:>12,.3f} x {_plain(price.usd)}/{price.unit}"
             )
+        if len(shown) < len(result.lines):
+            out.append(f"  ({len(result.lines) - len(shown)} more lines under one cent each)")
         if result.unpriced:
             out.append(f"  not priced: {', '.join(result.unpriced)}")
     sources = sorted({(p.source, p.as_of) for p in PRICES.values()})

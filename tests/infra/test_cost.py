@@ -181,3 +181,12 @@ def test_report_shows_both_profiles_lines_and_sources() -> None:
     assert "t4g.nano on-demand" in text
     assert "https://aws.amazon.com/rds/aurora/pricing/" in text
     assert all(price.source.startswith("https://") and price.as_of for price in cost.PRICES.values())
+
+
+def test_report_folds_sub_cent_lines() -> None:
+    migrator = res("aws:lambda/function:Function", "migrator", memorySize=512)
+    profile = cost.LoadProfile(name="deploys", functions={"migrator": cost.FunctionLoad(30, 1_000)})
+    text = cost.report([migrator], [profile])
+    # 30 requests (0.000006) and 15 GB-s (0.00025): both real, both under a cent
+    assert "Monthly cost estimate, eu-west-2, deploys: USD 0.00" in text
+    assert "(2 more lines under one cent each)" in text
