@@ -13,7 +13,7 @@ as the CLI does without ``--show-secrets``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 from infra.planned import PlannedResource
@@ -50,8 +50,15 @@ def _provider(resource: PlannedResource) -> str:
     return f"{'::'.join(stack_and_project)}::pulumi:providers:{package}::default::{UNKNOWN}"
 
 
-def document(resources: Sequence[PlannedResource], config: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The preview document: one ``create`` step per resource, in declaration order."""
+def document(
+    resources: Sequence[PlannedResource],
+    config: Mapping[str, str] | None = None,
+    secret_keys: Collection[str] = (),
+) -> dict[str, Any]:
+    """The preview document: one ``create`` step per resource, in declaration order.
+
+    ``config`` and ``secret_keys`` are what ``infra.plan.load_config`` returns; secret values are masked.
+    """
     steps: list[dict[str, Any]] = []
     for resource in resources:
         state: dict[str, Any] = {
@@ -67,13 +74,19 @@ def document(resources: Sequence[PlannedResource], config: Mapping[str, str] | N
             state["provider"] = provider
         steps.append({"op": "create", "urn": resource.urn, "provider": provider, "newState": state})
     return {
-        "config": {key: _value(value) for key, value in sorted((config or {}).items())},
+        "config": {
+            key: MASKED if key in secret_keys else _value(value) for key, value in sorted((config or {}).items())
+        },
         "steps": steps,
         "changeSummary": {"create": len(steps)} if steps else {},
         "duration": 0,
     }
 
 
-def dumps(resources: Sequence[PlannedResource], config: Mapping[str, str] | None = None) -> str:
+def dumps(
+    resources: Sequence[PlannedResource],
+    config: Mapping[str, str] | None = None,
+    secret_keys: Collection[str] = (),
+) -> str:
     """:func:`document` as indented JSON text, stable for a given resource list."""
-    return json.dumps(document(resources, config), indent=2) + "\n"
+    return json.dumps(document(resources, config, secret_keys), indent=2) + "\n"

@@ -161,10 +161,11 @@ def test_diagram_of_a_personal_stage_on_the_shared_network() -> None:
 
 def test_preview_json_has_the_cli_shape() -> None:
     resources = staging()
-    doc = json.loads(preview_json.dumps(resources, {"reggie:domain": "reggie.example"}))
+    config = {"reggie:domain": "reggie.example", "reggie:clerkSecretKey": "sk_live_y"}
+    doc = json.loads(preview_json.dumps(resources, config, secret_keys=["reggie:clerkSecretKey"]))
     assert set(doc) == {"config", "steps", "changeSummary", "duration"}
     assert doc["changeSummary"] == {"create": len(resources)}
-    assert doc["config"] == {"reggie:domain": "reggie.example"}
+    assert doc["config"] == {"reggie:domain": "reggie.example", "reggie:clerkSecretKey": "[secret]"}
     assert [step["urn"] for step in doc["steps"]] == [r.urn for r in resources]
     assert {step["op"] for step in doc["steps"]} == {"create"}
 
@@ -185,6 +186,7 @@ def test_preview_json_has_the_cli_shape() -> None:
     parameter = next(s for s in doc["steps"] if s["newState"]["type"] == "aws:ssm/parameter:Parameter")
     assert parameter["newState"]["inputs"]["value"] == "[secret]"
     assert "sk_live_x" not in json.dumps(doc)
+    assert "sk_live_y" not in json.dumps(doc)
 
     bucket = next(s for s in doc["steps"] if s["newState"]["type"].startswith("cloudflare:"))
     assert "::pulumi:providers:cloudflare::default::" in bucket["provider"]
