@@ -21,8 +21,11 @@ build says so; the compile mode is part of the cache key, so each mode is determ
 Determinism: entries sorted by path, every timestamp 1980-01-01, permissions 0644, no directory entries,
 no pip console scripts (their shebangs name the build machine's interpreter), deflate at a fixed level.
 The same inputs give a byte-identical zip, hence the same ``source_code_hash``, so an unchanged service
-never updates. Builds are cached under ``build/lambda/`` by a hash of every input (requirements,
-target platform, compiler, source files), and the dependency install by the hash of its own inputs, so a
+never updates (on the same toolchain: another zlib may deflate differently, another 3.12 patch release may
+compile differently, and a change of either makes one update, after which the hash is stable again).
+
+Builds are cached under ``build/lambda/`` by a hash of every input (requirements, target platform,
+compiler, source files), and the compiled dependency install by the hash of its own inputs, so a
 code-only change re-zips without touching the registry.
 
 Under the SDK's mocks (the offline plan, the tests) nothing is built: :func:`lambda_code` returns a
@@ -264,7 +267,11 @@ def _install_dependencies(
         _check_no_forbidden(staging)
         if compiler is not None:
             _byte_compile(compiler, staging)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # not a concurrent build that got there first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
