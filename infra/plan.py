@@ -24,7 +24,7 @@ from components import ComponentArgsError
 from infra.config import PROJECT, SECRET_NAMES, StageConfigError, stage_kind
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
-from infra.policy.rules import Violation, evaluate
+from infra.policy.rules import DEFAULT_CONFIG, Violation, evaluate
 from infra.registry import REPO_ROOT, ServiceSpecError
 
 PROGRAM = REPO_ROOT / "__main__.py"
@@ -237,6 +237,18 @@ def _parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def _parse_policy_config(pairs: Sequence[str]) -> dict[str, int]:
+    parsed: dict[str, int] = {}
+    for key, value in _parse_overrides(pairs).items():
+        if key not in DEFAULT_CONFIG:
+            raise PlanUsageError(f"--policy-config {key}: unknown; known: {', '.join(sorted(DEFAULT_CONFIG))}")
+        try:
+            parsed[key] = int(value)
+        except ValueError:
+            raise PlanUsageError(f"--policy-config {key}={value}: must be a whole number") from None
+    return parsed
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The `python -m infra plan` command; returns the exit status."""
     out = out or sys.stdout
@@ -244,13 +256,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     parser = argparse.ArgumentParser(prog="python -m infra plan", description="Offline plan of a stack under mocks")
     parser.add_argument("--stack", required=True, help="production, staging or a personal stack like dev-demo")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    parser.add_argument(
+        "--policy-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="policy configuration, e.g. productionMinBackupRetentionDays=30 (integers)",
+    )
     args = parser.parse_args(argv)
     try:
+        policy_config = _parse_policy_config(args.policy_config)
         resources = run_plan(args.stack, _parse_overrides(args.config))
     except (StageConfigError, ServiceSpecError, ComponentArgsError, PlanUsageError) as exc:
         print(f"error: {exc}", file=err)
         return 2
-    violations = evaluate(resources)
+    violations = evaluate(resources, policy_config)
     custom = sum(1 for r in resources if r.custom)
     print(f"Stack {args.stack}: {custom} resources in {len(resources) - custom} components", file=out)
     print(render_tree(resources), file=out)

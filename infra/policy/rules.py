@@ -95,6 +95,8 @@ def _get(props: Props, path: str, default: Any = None) -> Any:
     """A nested property by dotted path; the provider's ``default`` when absent, ``None`` when unknown."""
     node: Any = props
     for part in path.split("."):
+        if node is None:
+            return None  # an unknown parent: the whole value is unknown
         if not isinstance(node, Mapping):
             return default
         mapping: Mapping[str, Any] = node  # pyright: ignore[reportUnknownVariableType]

@@ -1,0 +1,212 @@
+"""Every policy rule with a passing and a failing case, offline and through pulumi_policy's own classes;
+provider defaults for absent properties; unknown values never crash or count as violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+
+from infra.planned import PlannedResource
+from infra.policy import rules
+from infra.policy.rules import RULES, evaluate, policies
+
+GOOD_CLUSTER = {
+    "storageEncrypted": True,
+    "kmsKeyId": "arn:aws:kms:eu-west-2:1:key/k",
+    "backupRetentionPeriod": 14,
+    "deletionProtection": True,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "final",
+    "copyTagsToSnapshot": True,
+    "manageMasterUserPassword": True,
+}
+
+# rule: (resource type, passing props, failing props, stack)
+CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
+    "aurora-encrypted-customer-key": (
+        rules.CLUSTER,
+        GOOD_CLUSTER,
+        {**GOOD_CLUSTER, "kmsKeyId": None} | {"storageEncrypted": False},
+        "production",
+    ),
+    "aurora-backup-retention": (
+        rules.CLUSTER,
+        GOOD_CLUSTER,
+        {**GOOD_CLUSTER, "backupRetentionPeriod": 7},
+        "production",
+    ),
+    "aurora-deletion-protection": (
+        rules.CLUSTER,
+        GOOD_CLUSTER,
+        {**GOOD_CLUSTER, "deletionProtection": False},
+        "staging",
+    ),
+    "aurora-copy-tags-to-snapshot": (
+        rules.CLUSTER,
+        GOOD_CLUSTER,
+        {k: v for k, v in GOOD_CLUSTER.items() if k != "copyTagsToSnapshot"},
+        "staging",
+    ),
+    "rds-not-publicly-accessible": (
+        rules.CLUSTER_INSTANCE,
+        {"publiclyAccessible": False},
+        {"publiclyAccessible": True},
+        "staging",
+    ),
+    "rds-managed-master-password": (
+        rules.CLUSTER,
+        GOOD_CLUSTER,
+        {**GOOD_CLUSTER, "manageMasterUserPassword": False, "masterPassword": "hunter2"},
+        "staging",
+    ),
+    "kms-key-rotation": (rules.KMS_KEY, {"enableKeyRotation": True}, {}, "staging"),
+    "ec2-imdsv2-required": (
+        rules.EC2_INSTANCE,
+        {"metadataOptions": {"httpTokens": "required"}},
+        {"metadataOptions": {}},
+        "staging",
+    ),
+    "ec2-encrypted-volumes": (
+        rules.EC2_INSTANCE,
+        {"rootBlockDevice": {"encrypted": True}},
+        {"rootBlockDevice": {"volumeType": "gp3"}},
+        "staging",
+    ),
+    "api-stage-access-logging": (
+        rules.API_V2_STAGE,
+        {"accessLogSettings": {"destinationArn": "arn:x", "format": "{}"}},
+        {"name": "$default"},
+        "staging",
+    ),
+    "lambda-permission-source-arn": (
+        rules.LAMBDA_PERMISSION,
+        {"principal": "apigateway.amazonaws.com", "sourceArn": "arn:x/*/*"},
+        {"principal": "apigateway.amazonaws.com"},
+        "staging",
+    ),
+    "log-group-retention": (rules.LOG_GROUP, {"retentionInDays": 7}, {"name": "/aws/lambda/x"}, "staging"),
+    "lambda-in-vpc": (rules.LAMBDA_FUNCTION, {"vpcConfig": {"subnetIds": ["s"]}}, {}, "staging"),
+    "lambda-tracing": (rules.LAMBDA_FUNCTION, {"tracingConfig": {"mode": "Active"}}, {}, "staging"),
+    "lambda-reserved-concurrency": (rules.LAMBDA_FUNCTION, {"reservedConcurrentExecutions": 5}, {}, "staging"),
+    "ecr-scan-on-push": (rules.ECR_REPOSITORY, {"imageScanningConfiguration": {"scanOnPush": True}}, {}, "staging"),
+    "ecr-immutable-tags": (rules.ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE"}, {}, "staging"),
+}
+
+PUBLIC_INGRESS = {
+    "inline security group": (
+        rules.SECURITY_GROUP,
+        {"ingress": [{"fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]},
+    ),
+    "security group rule": (rules.SECURITY_GROUP_RULE, {"type": "ingress", "ipv6CidrBlocks": ["::/0"]}),
+    "vpc ingress rule": (rules.INGRESS_RULE, {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp"}),
+}
+
+
+def _res(type_token: str, props: dict[str, Any], stack: str = "staging", name: str = "r") -> PlannedResource:
+    urn = f"urn:pulumi:{stack}::reggie::{type_token}::{name}"
+    return PlannedResource(urn, type_token, name, props, f"urn:pulumi:{stack}::reggie::pulumi:pulumi:Stack::s", True)
+
+
+def _offline(rule: str, type_token: str, props: dict[str, Any], stack: str) -> list[str]:
+    return [v.message for v in evaluate([_res(type_token, props, stack)]) if v.rule == rule]
+
+
+def _engine(rule: str, type_token: str, props: dict[str, Any], stack: str) -> list[str]:
+    (policy,) = [p for p in policies() if p.name == rule]
+    assert isinstance(policy, ResourceValidationPolicy)
+    reported: list[str] = []
+    options = PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
+    urn = f"urn:pulumi:{stack}::reggie::{type_token}::r"
+    args = ResourceValidationArgs(type_token, props, urn, "r", options, None, {"minBackupRetentionDays": 7})
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def test_every_rule_has_a_case() -> None:
+    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs"} == {r.name for r in RULES}
+
+
+@pytest.mark.parametrize("check", [_offline, _engine], ids=["offline", "pulumi_policy"])
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_passes_and_fails(rule: str, check: Any) -> None:
+    type_token, good, bad, stack = CASES[rule]
+    assert check(rule, type_token, good, stack) == []
+    assert check(rule, type_token, bad, stack) != []
+
+
+@pytest.mark.parametrize("way", sorted(PUBLIC_INGRESS))
+def test_public_ingress_is_caught_all_three_ways(way: str) -> None:
+    type_token, props = PUBLIC_INGRESS[way]
+    assert _offline("no-public-ingress", type_token, props, "staging")
+    assert _engine("no-public-ingress", type_token, props, "staging")
+    private = {k: (["10.0.0.0/16"] if isinstance(v, list) and k.endswith("Blocks") else v) for k, v in props.items()}
+    if type_token == rules.SECURITY_GROUP:
+        private = {"ingress": [{"fromPort": 22, "toPort": 22, "cidrBlocks": ["10.0.0.0/16"]}]}
+    if type_token == rules.INGRESS_RULE:
+        private = {"referencedSecurityGroupId": "sg-1", "ipProtocol": "tcp"}
+    assert _offline("no-public-ingress", type_token, private, "staging") == []
+
+
+def test_stage_aware_rules() -> None:
+    personal = {**GOOD_CLUSTER, "deletionProtection": False, "skipFinalSnapshot": True, "backupRetentionPeriod": 1}
+    assert _offline("aurora-deletion-protection", rules.CLUSTER, personal, "dev-demo") == []
+    assert _offline("aurora-backup-retention", rules.CLUSTER, personal, "dev-demo") == []
+    assert (
+        _offline("aurora-backup-retention", rules.CLUSTER, {**GOOD_CLUSTER, "backupRetentionPeriod": 10}, "staging")
+        == []
+    )
+    assert _offline(
+        "aurora-backup-retention", rules.CLUSTER, {**GOOD_CLUSTER, "backupRetentionPeriod": 10}, "production"
+    )
+    assert _offline("aurora-deletion-protection", rules.CLUSTER, personal, "production")
+
+
+def test_provider_defaults_apply_to_absent_properties() -> None:
+    # An empty cluster gets the provider defaults: unencrypted, 1-day backups, unprotected, no tag copy.
+    found = {v.rule for v in evaluate([_res(rules.CLUSTER, {}, "production")])}
+    assert {
+        "aurora-encrypted-customer-key",
+        "aurora-backup-retention",
+        "aurora-deletion-protection",
+        "aurora-copy-tags-to-snapshot",
+        "rds-managed-master-password",
+    } <= found
+
+
+def test_unknown_values_are_not_judged() -> None:
+    unknown = dict.fromkeys(GOOD_CLUSTER, None)
+    assert evaluate([_res(rules.CLUSTER, unknown, "production")]) == []
+    nested_unknown = {"metadataOptions": {"httpTokens": None}, "rootBlockDevice": {"encrypted": None}}
+    assert evaluate([_res(rules.EC2_INSTANCE, nested_unknown)]) == []
+    assert evaluate([_res(rules.EC2_INSTANCE, {"metadataOptions": None, "rootBlockDevice": None})]) == []
+    assert evaluate([_res(rules.INGRESS_RULE, {"cidrIpv4": None})]) == []
+    assert evaluate([_res(rules.LAMBDA_PERMISSION, {"principal": None})]) == []
+
+
+def test_flow_log_stack_rule_offline_and_in_the_engine() -> None:
+    vpc = _res(rules.VPC, {"cidrBlock": "10.0.0.0/16"}, name="vpc")
+    flow = _res(rules.FLOW_LOG, {"vpcId": "vpc-1"}, name="flow")
+    assert [v.rule for v in evaluate([vpc])] == ["vpc-flow-logs"]
+    assert evaluate([vpc, flow]) == []
+    (policy,) = [p for p in policies() if p.name == "vpc-flow-logs"]
+    assert isinstance(policy, StackValidationPolicy)
+    check = next(r.stack_check for r in RULES if r.name == "vpc-flow-logs")
+    assert check is not None
+    assert list(check([(rules.VPC, {})], rules.Context("staging", rules.DEFAULT_CONFIG))) == [
+        "1 VPC(s) without flow logs"
+    ]

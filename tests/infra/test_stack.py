@@ -1,0 +1,206 @@
+"""The whole program under mocks for production, staging and a personal stage: every row of the stage
+matrix, the environment contract, least privilege, ordering, and the policy pack on all three."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pulumi
+import pytest
+
+from infra.config import load_stage
+from infra.mocks import Recording, run_program
+from infra.plan import record_plan
+from infra.planned import PlannedResource
+from infra.policy.rules import evaluate
+from infra.registry import discover
+from infra.wiring import build_platform
+
+STACKS = ("production", "staging", "dev-demo")
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, Recording]:
+    return {stack: record_plan(stack) for stack in STACKS}
+
+
+def _of(res: Sequence[PlannedResource], type_token: str) -> list[PlannedResource]:
+    return [r for r in res if r.type == type_token]
+
+
+def _one(res: Sequence[PlannedResource], type_token: str, name: str | None = None) -> PlannedResource:
+    found = [r for r in _of(res, type_token) if name is None or r.name == name]
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
+MATRIX = {
+    # stack: (min ACU, max ACU, backup days, protected, retained, NAT instances, log days, API domain)
+    "production": (0.5, 4, 14, True, True, 2, 90, "api.reggie.co.uk"),
+    "staging": (0.5, 2, 7, True, False, 2, 30, "staging-api.reggie.co.uk"),
+    "dev-demo": (0, 2, 1, False, False, 1, 7, None),
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stage_matrix_row(plans: dict[str, Recording], stack: str) -> None:
+    min_acu, max_acu, backup, protected, retained, nats, log_days, domain = MATRIX[stack]
+    rec = plans[stack]
+    res = rec.resources
+    cluster = _one(res, "aws:rds/cluster:Cluster")
+    scaling = cluster.inputs["serverlessv2ScalingConfiguration"]
+    assert (scaling["minCapacity"], scaling["maxCapacity"]) == (min_acu, max_acu)
+    assert ("secondsUntilAutoPause" in scaling) is (min_acu == 0)
+    assert cluster.inputs["backupRetentionPeriod"] == backup
+    assert cluster.inputs["deletionProtection"] is protected
+    assert cluster.inputs["skipFinalSnapshot"] is (not protected)
+    assert ("finalSnapshotIdentifier" in cluster.inputs) is protected
+    assert cluster.inputs["clusterIdentifier"] == f"reggie-{stack}-db"
+    bucket = _one(res, "cloudflare:index/r2Bucket:R2Bucket")
+    assert rec.options[cluster.urn].retain_on_delete is retained
+    assert rec.options[bucket.urn].retain_on_delete is retained
+    assert bucket.inputs["jurisdiction"] == "eu"
+
+    instances = _of(res, "aws:ec2/instance:Instance")
+    assert len(instances) == nats
+    assert all(i.inputs["instanceType"] == "t4g.nano" for i in instances)
+    assert len(_of(res, "aws:ec2/eip:Eip")) == nats
+
+    groups = _of(res, "aws:cloudwatch/logGroup:LogGroup")
+    assert groups
+    assert {g.inputs["retentionInDays"] for g in groups} == {log_days}
+
+    domains = _of(res, "aws:apigatewayv2/domainName:DomainName")
+    api = _one(res, "aws:apigatewayv2/api:Api")
+    if domain is None:
+        assert domains == []
+        assert _of(res, "cloudflare:index/dnsRecord:DnsRecord") == []
+        assert api.inputs["disableExecuteApiEndpoint"] is False
+    else:
+        assert [d.inputs["domainName"] for d in domains] == [domain]
+        assert api.inputs["disableExecuteApiEndpoint"] is True
+
+
+def test_personal_stage_may_opt_into_its_own_api_domain() -> None:
+    res = record_plan("dev-demo", {"personalApiDomain": "true"}).resources
+    assert _one(res, "aws:apigatewayv2/domainName:DomainName").inputs["domainName"] == "dev-demo-api.reggie.co.uk"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_all_three_stacks_pass_the_policy_pack(plans: dict[str, Recording], stack: str) -> None:
+    mandatory = [v for v in evaluate(plans[stack].resources) if v.enforcement == "mandatory"]
+    assert mandatory == []
+
+
+def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: dict[str, Recording]) -> None:
+    res = plans["production"].resources
+    functions = {f.inputs["name"]: f for f in _of(res, "aws:lambda/function:Function")}
+    assert set(functions) >= {"reggie-production-api", "reggie-production-valuation", "reggie-production-migrator"}
+    env = functions["reggie-production-api"].inputs["environment"]["variables"]
+    assert env["STAGE"] == "production"
+    assert env["SERVICE_NAME"] == "api"
+    assert env["DB_HOST"].startswith("reggie-production-db.cluster-")
+    assert env["DB_PORT"] == "5432"
+    assert env["DB_NAME"] == "reggie"
+    assert env["DB_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert env["BUCKET_NAME"] == "reggie-production-documents"
+    assert env["BUCKET_ENDPOINT"].endswith(".eu.r2.cloudflarestorage.com")
+    assert env["VALUATION_FUNCTION_NAME"] == "reggie-production-valuation"
+    assert env["CLERK_SECRET_KEY_PARAMETER"] == "/reggie/production/clerk_secret_key"
+    assert env["ALLOWED_ORIGINS"] == "https://reggie.co.uk,https://admin.reggie.co.uk"
+    assert env["CLERK_JWKS_URL"] == "https://clerk.reggie.co.uk/.well-known/jwks.json"
+    valuation_env = functions["reggie-production-valuation"].inputs["environment"]["variables"]
+    assert "DB_HOST" not in valuation_env
+    assert "CLERK_ISSUER" not in valuation_env
+    secret_values = {p.inputs["value"] for p in _of(res, "aws:ssm/parameter:Parameter")}
+    for function in functions.values():
+        assert not secret_values & set(function.inputs.get("environment", {}).get("variables", {}).values())
+
+
+def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
+    res = plans["production"].resources
+    for policy in _of(res, "aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            assert all("*" not in action for action in statement["Action"]), policy.name
+            assert "*" not in statement["Resource"], policy.name
+    api_grants = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("api-")}
+    assert api_grants == {"api-logs", "api-grant-db-secret", "api-grant-invoke-valuation", "api-grant-secrets"}
+    valuation = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("valuation-")}
+    assert valuation == {"valuation-logs"}
+
+
+def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
+    res = plans["production"].resources
+    rules = [
+        r
+        for r in _of(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.startswith("database-")
+    ]
+    clients = {f"database-in-{spec.name}" for spec in discover() if spec.needs_database}
+    assert {"database-in-api", "database-in-migrator"} <= clients
+    assert {r.name for r in rules} == clients
+    assert all(r.inputs["fromPort"] == 5432 and "referencedSecurityGroupId" in r.inputs for r in rules)
+
+
+def test_migrator_runs_on_deploy_before_the_api_changes(plans: dict[str, Recording]) -> None:
+    rec = plans["production"]
+    invocation = _one(rec.resources, "aws:lambda/invocation:Invocation")
+    assert invocation.inputs["functionName"] == "reggie-production-migrator"
+    api_component = _one(rec.resources, "reggie:components:Function", "api")
+    assert invocation.urn in rec.options[api_component.urn].dependencies
+
+
+def test_images_are_built_for_the_function_architecture(plans: dict[str, Recording]) -> None:
+    res = plans["production"].resources
+    images = {i.name: i.inputs["build"]["platform"] for i in _of(res, "docker:index/image:Image")}
+    assert images["valuation-image"] == "linux/arm64"
+    assert images["migrator-image"] == "linux/amd64"
+    functions = {f.name: f.inputs for f in _of(res, "aws:lambda/function:Function")}
+    assert functions["migrator-function"]["architectures"] == ["x86_64"]
+    assert "@sha256:" in functions["valuation-function"]["imageUri"]
+
+
+def test_every_provider_resource_sits_under_a_component(plans: dict[str, Recording]) -> None:
+    res = plans["staging"].resources
+    stack = res[0]
+    assert stack.type == "pulumi:pulumi:Stack"
+    assert all(r.parent != stack.urn for r in res if r.custom)
+
+
+def test_platform_outputs() -> None:
+    class Config:
+        def get(self, key: str) -> str | None:
+            return None
+
+        def get_secret(self, key: str) -> pulumi.Output[str] | None:
+            return None
+
+    seen: dict[str, object] = {}
+
+    def program() -> None:
+        platform = build_platform(load_stage(Config(), stack="dev-demo", aws_region="eu-west-2"))
+        assert platform.api_url is not None
+        platform.api_url.apply(lambda v: seen.__setitem__("api", v))
+        platform.bucket_name.apply(lambda v: seen.__setitem__("bucket", v))
+        platform.database_endpoint.apply(lambda v: seen.__setitem__("db", v))
+        pulumi.Output.all(*platform.function_names.values()).apply(lambda v: seen.__setitem__("fns", sorted(v)))
+
+    run_program(program, stack="dev-demo")
+    assert str(seen["api"]).startswith("https://")
+    assert seen["bucket"] == "reggie-dev-demo-documents"
+    assert str(seen["db"]).startswith("reggie-dev-demo-db.cluster-")
+    assert "reggie-dev-demo-api" in seen["fns"]  # type: ignore[operator]
+
+
+def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[str, Recording]) -> None:
+    res = plans["production"].resources
+    scheduled = {s.name: s.schedule for s in discover() if s.schedule}
+    rules = {r.name.removesuffix("-schedule"): r.inputs for r in _of(res, "aws:cloudwatch/eventRule:EventRule")}
+    assert {name: r["scheduleExpression"] for name, r in rules.items()} == scheduled
+    permissions = [
+        p for p in _of(res, "aws:lambda/permission:Permission") if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+    assert len(permissions) == len(scheduled)
+    assert all(p.inputs["sourceArn"].startswith("arn:aws:") for p in permissions)
+    assert len(_of(res, "aws:cloudwatch/eventTarget:EventTarget")) == len(scheduled)
