@@ -137,12 +137,17 @@ def test_byte_code_for_lambda_python(repo: Path, tmp_path: Path) -> None:
         assert "services/api/__pycache__/handler.cpython-312.pyc" in names
         assert "tinydep/__pycache__/__init__.cpython-312.pyc" in names
         assert all(".cpython-312." in name for name in pycs)
-        pyc = archive.read("services/api/__pycache__/handler.cpython-312.pyc")
-    # Unchecked-hash pyc (flags 0b01): no timestamp inside; file names point at Lambda's task root.
-    assert int.from_bytes(pyc[4:8], "little") == 1
+        pycs_by_source = {
+            "/var/task/services/api/handler.py": archive.read("services/api/__pycache__/handler.cpython-312.pyc"),
+            "/var/task/tinydep/__init__.py": archive.read("tinydep/__pycache__/__init__.cpython-312.pyc"),
+        }
+    # Unchecked-hash pycs (flags 0b01): no timestamp inside; file names point at Lambda's task root, for the
+    # service's code (compiled at assembly) and its dependencies (compiled once into their cache) alike.
     probe = "import marshal, sys; print(marshal.loads(sys.stdin.buffer.read()[16:]).co_filename)"
-    shown = subprocess.run([str(python), "-c", probe], input=pyc, capture_output=True, check=True)
-    assert shown.stdout.decode().strip() == "/var/task/services/api/handler.py"
+    for source, pyc in pycs_by_source.items():
+        assert int.from_bytes(pyc[4:8], "little") == 1
+        shown = subprocess.run([str(python), "-c", probe], input=pyc, capture_output=True, check=True)
+        assert shown.stdout.decode().strip() == source
     again = artifacts.build_zip(API_SPEC, repo_root=repo, build_dir=tmp_path / "other", python=python)
     assert again.sha256_b64 == built.sha256_b64
 
