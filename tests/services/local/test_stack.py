@@ -23,6 +23,7 @@ import pytest
 
 from services.core.schema import REPO_ROOT
 from services.local.issuer import LocalIssuer
+from services.local.ports import port_is_free
 from services.local.r2 import LOCAL_BUCKET, s3_client
 
 START_TIMEOUT_S = 90
@@ -111,7 +112,7 @@ def _csv(path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_stack_comes_up_serves_and_stops_cleanly_then_reruns(tmp_path: Path) -> None:
+def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path) -> None:
     state = tmp_path / "state"
     ports = _free_ports(4)
     csv = _csv(tmp_path / "auctions.csv")
@@ -148,18 +149,26 @@ def test_stack_comes_up_serves_and_stops_cleanly_then_reruns(tmp_path: Path) -> 
         with urllib.request.urlopen(f"{api}/api/v1/health/deep", timeout=10) as response:
             assert response.status == 200
 
-        assert stack.interrupt() == 0
-        assert "Traceback" not in stack.output
-        assert _leftovers(state, stack.api_port) == []
+        # Killed outright (no cleanup runs): the API dies with it, PostgreSQL is left behind...
+        stack.kill()
+        deadline = time.monotonic() + 15
+        while not port_is_free("127.0.0.1", stack.api_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert port_is_free("127.0.0.1", stack.api_port), "the API outlived the killed stack"
+        assert not port_is_free("127.0.0.1", stack.pg_port)
 
-        # Rerun on the same state: nothing is created twice, and it comes up again.
+        # ...and a rerun on the same state stops that orphan, creates nothing twice and comes up again.
         again = Stack(state, ports, csv=csv, env=isolated)
         try:
             again.wait_for(r"stack is up in")
             again.wait_for(r"sales: 40 auction lots already imported")
             assert "database: at " in again.output
             assert "seeded" not in again.output
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg_port}/reggie") as conn:
+                assert conn.execute("SELECT count(*) FROM plates").fetchone() == (60,)
+            # Ctrl-C: every child stops, nothing is left running, no traceback.
             assert again.interrupt() == 0
+            assert "Traceback" not in again.output
         finally:
             again.kill()
         assert _leftovers(state, stack.api_port) == []
