@@ -6,7 +6,8 @@ Create Date: ${create_date}
 
 Expand and contract: this revision must work while the previous release's code is still serving.
 Add nullable columns or columns with defaults, new tables and indexes (CONCURRENTLY for big tables)
-here; drop or tighten only in a later revision, once no deployed code reads the old shape.
+here; drop or tighten only in a later revision, once no deployed code reads the old shape, and
+say so with a line starting "Contract:" in this docstring (tests/migrations/test_expand_contract.py).
 """
 
 from collections.abc import Sequence
