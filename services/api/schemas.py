@@ -80,12 +80,13 @@ class PlatePage(Struct, kw_only=True):
     next_page: int | None
 
 
-class ValuationRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class ValuationRequest(Struct, kw_only=True):
     registration: RegistrationText
 
 
-class BatchValuationRequest(Struct, kw_only=True, forbid_unknown_fields=True):
-    registrations: Annotated[list[RegistrationText], Meta(min_length=1, max_length=100)]
+class BatchValuationRequest(Struct, kw_only=True):
+    registrations: Annotated[list[str], Meta(min_length=1, max_length=100)]
+    """Each item any spacing or case; an invalid item comes back as an error in its slot."""
 
 
 class ItemError(Struct, kw_only=True):
@@ -103,7 +104,7 @@ class BatchValuationResponse(Struct, kw_only=True):
     results: list[BatchItem]
 
 
-class OfferRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class OfferRequest(Struct, kw_only=True):
     registration: RegistrationText
     amount_pence: Annotated[int, Meta(ge=MIN_OFFER_PENCE, le=MAX_PRICE_PENCE)]
 
@@ -121,11 +122,11 @@ class OfferList(Struct, kw_only=True):
     items: list[OfferView]
 
 
-class ReviewRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class ReviewRequest(Struct, kw_only=True):
     note: Annotated[str, Meta(max_length=1000)] | None = None
 
 
-class ClaimRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class ClaimRequest(Struct, kw_only=True):
     registration: RegistrationText
 
 
@@ -151,7 +152,7 @@ class ClaimList(Struct, kw_only=True):
     items: list[ClaimView]
 
 
-class DocumentRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class DocumentRequest(Struct, kw_only=True):
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
     size_bytes: Annotated[int, Meta(ge=1, le=MAX_DOCUMENT_BYTES)]
 
