@@ -8,6 +8,8 @@ after spawn the DVLA auction results (87,250 lots, when ``../shared/data`` has t
 ``sales`` on the cold run; that import runs in the background after the API is healthy.
 
 Run: ``.venv/bin/python bench/bench_local_stack.py [--warm-runs N]``. Prints the figures; asserts nothing.
+The environment passes through to the stack (``VALUATION_BACKEND=fallback`` takes the valuation
+model out of the API's deep health check).
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def run_once(state: Path, ports: list[int], *, wait_for_import: bool) -> tuple[f
         while healthy is None:
             if process.poll() is not None:
                 log.seek(0)
-                raise SystemExit(f"the stack exited:\n{log.read()}")
+                tail = "\n".join(log.read().splitlines()[-15:])
+                raise SystemExit(f"the stack exited:\n{tail}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
