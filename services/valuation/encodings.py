@@ -24,6 +24,9 @@ Table = dict[str, list[float]]
 """key -> [encoding, log1p(count), *label shares]"""
 
 
+_LABEL_INDEXES = tuple(ENCODED_KEYS.index(k) for k in LABEL_KEYS)
+
+
 def _tables() -> dict[str, Table]:
     return {}
 
@@ -39,16 +42,16 @@ class Encodings:
 
     def fit(
         self,
-        keys: Sequence[dict[str, str]],
+        keys: Sequence[tuple[str, ...]],
         residuals: Sequence[float],
         labels: Sequence[tuple[bool, bool, bool]],
     ) -> Encodings:
         n = max(len(residuals), 1)
         self.priors = [sum(lab[i] for lab in labels) / n for i in range(len(LABELS))]
-        for kind in ENCODED_KEYS:
+        for index, kind in enumerate(ENCODED_KEYS):
             sums: dict[str, list[float]] = {}
             for k, r, lab in zip(keys, residuals, labels, strict=True):
-                acc = sums.setdefault(k[kind], [0.0, 0.0, 0.0, 0.0, 0.0])
+                acc = sums.setdefault(k[index], [0.0, 0.0, 0.0, 0.0, 0.0])
                 acc[0] += r
                 acc[1] += 1
                 acc[2] += lab[0]
@@ -66,24 +69,20 @@ class Encodings:
             self.tables[kind] = table
         return self
 
-    def row(self, keys: dict[str, str]) -> list[float]:
-        """Encoded features in ``FEATURE_NAMES`` order: encodings, counts, then label shares."""
-        encs: list[float] = []
-        counts: list[float] = []
-        shares: list[float] = []
-        for kind in ENCODED_KEYS:
-            hit = self.tables[kind].get(keys[kind])
-            if hit is None:
-                encs.append(0.0)
-                counts.append(0.0)
-                if kind in LABEL_KEYS:
-                    shares.extend(self.priors)
-            else:
-                encs.append(hit[0])
-                counts.append(hit[1])
-                if kind in LABEL_KEYS:
-                    shares.extend(hit[2:])
-        return encs + counts + shares
+    def row(self, keys: tuple[str, ...]) -> list[float]:
+        """Encoded features in ``FEATURE_NAMES`` order: encodings, counts, then label shares.
+
+        ``keys`` is :attr:`Mark.keys` (``ENCODED_KEYS`` order)."""
+        hits = [table.get(key) for table, key in zip(self._ordered(), keys, strict=True)]
+        encs = [h[0] if h else 0.0 for h in hits]
+        counts = [h[1] if h else 0.0 for h in hits]
+        for index in _LABEL_INDEXES:
+            hit = hits[index]
+            encs.extend(hit[2:] if hit else self.priors)
+        return encs[: len(hits)] + counts + encs[len(hits) :]
+
+    def _ordered(self) -> list[Table]:
+        return [self.tables[kind] for kind in ENCODED_KEYS]
 
     def to_json(self) -> dict[str, object]:
         return {

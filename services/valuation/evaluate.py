@@ -37,7 +37,7 @@ def _band(price: float) -> str:
 
 
 def _length_key(lot: Lot) -> str:
-    return f"{lot.mark.registration.format.value}:{len(lot.mark.registration.normalized)}"
+    return f"{lot.mark.fmt}:{len(lot.mark.registration.normalized)}"
 
 
 def evaluate(
@@ -70,7 +70,7 @@ def evaluate(
             "rules_only": score(rules[mask], actual[mask]),
         }
 
-    formats = np.array([x.mark.registration.format.value for x in held])
+    formats = np.array([x.mark.fmt for x in held])
     bands = np.array([_band(p) for p in actual])
     report: dict[str, Any] = {
         "model_version": artifact.version,

@@ -34,9 +34,11 @@ _EXACT = re.compile(r"([A-Z]{0,3})([0-9]{1,4})([A-Z]{0,3})")
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """A parsed mark with the string keys the learned encodings are looked up under."""
+    """A parsed mark with everything the model and the rules read, computed once by :func:`describe`."""
 
     registration: Registration
+    fmt: str
+    """``registration.format.value`` (enum attribute access is slow enough to matter in bulk)."""
     reads_as: str
     """The whole mark with digits read as letters (``S1MON`` -> ``SIMON``)."""
     serial: str
@@ -44,7 +46,13 @@ class Mark:
     tag: str
     """The leading letters: current memory tag, prefix/suffix age letter, dateless first letter."""
     segment: str
-    """Format x shape, e.g. ``dateless:L1D1`` (letters before digits): the unit base prices are set per."""
+    """Format x shape, e.g. ``dateless:L1D1r`` (``r``: digits first): the unit model weights are set per."""
+    flags: tuple[bool, ...]
+    """The price patterns, in ``FLAG_NAMES`` order."""
+    row: tuple[float, ...]
+    """The features that need nothing learned, in ``BASE_FEATURES`` order."""
+    keys: tuple[str, ...]
+    """Lookup keys of the learned encodings, in ``ENCODED_KEYS`` order."""
 
 
 def parse_fast(text: str) -> Registration:
@@ -75,70 +83,17 @@ def _is_layout(shape: tuple[int, int, int]) -> bool:
     return digits <= 4 and (lead or tail) > 0
 
 
-@lru_cache(maxsize=65_536)
-def describe(text: str) -> Mark:
-    """Parse ``text`` and derive its lookup keys; raises :class:`InvalidRegistration`."""
-    r = parse_fast(text)
-    fmt = r.format
-    if fmt is PlateFormat.CURRENT:
-        tag, serial = r.letters[:2], r.letters[2:]
-    elif fmt is PlateFormat.PREFIX:
-        tag, serial = r.letters[0], r.letters[1:]
-    elif fmt is PlateFormat.SUFFIX:
-        tag, serial = r.letters[-1], r.letters[:-1]
-    else:
-        tag, serial = r.letters[0], r.letters
-    letters_first = r.normalized[0].isalpha()
-    shape = f"L{len(r.letters)}D{len(r.normalized) - len(r.letters)}"
-    segment = f"{fmt.value}:{shape}{'' if letters_first else 'r'}"
-    return Mark(r, r.normalized.translate(_DIGIT_AS_LETTER), serial, tag, segment)
-
-
-def pattern_flags(mark: Mark) -> dict[str, bool]:
-    """The price patterns the rules engine has a multiplier for (names are the multipliers' keys)."""
-    r = mark.registration
-    digits = "".join(c for c in r.normalized if c.isdigit())
-    letters = r.letters
-    dateless = r.format in (PlateFormat.DATELESS, PlateFormat.NORTHERN_IRELAND)
-    return {
-        "number_one": dateless and r.number == 1,
-        "single_digit": dateless and r.number < 10,
-        "repeated_digits": len(digits) >= 2 and len(set(digits)) == 1,
-        "digit_run": len(digits) >= 3 and _is_run(digits, _DIGITS),
-        "round_number": dateless and len(digits) >= 2 and digits.endswith("0"),
-        "single_letter": len(letters) == 1,
-        "repeated_letters": len(letters) >= 2 and len(set(letters)) == 1,
-        "letter_run": len(letters) >= 3 and _is_run(letters, _ALPHABET),
-        "palindrome": len(r.normalized) >= 3 and r.normalized == r.normalized[::-1],
-    }
-
-
-def _is_run(text: str, alphabet: str) -> bool:
-    """Consecutive in ``alphabet``, up or down (``123``, ``CBA``)."""
-    return text in alphabet or text[::-1] in alphabet
-
-
-# Encoded keys: each learned encoding maps one of these strings to a smoothed mean residual.
-ENCODED_KEYS: tuple[str, ...] = ("letters", "reads_as", "serial", "tag", "number")
-LABEL_KEYS: tuple[str, ...] = ("reads_as", "letters")
-"""Keys whose auctioneer category rates (names, fun, cars) are learned as well."""
-LABELS: tuple[str, ...] = ("names", "fun", "cars")
-
-
-def keys_of(mark: Mark) -> dict[str, str]:
-    """The lookup key of ``mark`` for each encoded key, namespaced by format so groups stay comparable."""
-    r = mark.registration
-    fmt = r.format.value
-    return {
-        "letters": f"{fmt}:{r.letters}",
-        "reads_as": mark.reads_as,
-        "serial": f"{fmt}:{mark.serial}",
-        "tag": f"{fmt}:{mark.tag}",
-        "number": f"{mark.segment}:{r.number}",
-    }
-
-
-FLAG_NAMES: tuple[str, ...] = tuple(pattern_flags(describe("1 A")).keys())
+FLAG_NAMES: tuple[str, ...] = (
+    "number_one",
+    "single_digit",
+    "repeated_digits",
+    "digit_run",
+    "round_number",
+    "single_letter",
+    "repeated_letters",
+    "letter_run",
+    "palindrome",
+)
 BASE_FEATURES: tuple[str, ...] = (
     "format",
     "length",
@@ -153,35 +108,89 @@ BASE_FEATURES: tuple[str, ...] = (
     "earliest_year",
     *FLAG_NAMES,
 )
+# Encoded keys: each learned encoding maps one of these strings to a smoothed mean residual.
+ENCODED_KEYS: tuple[str, ...] = ("letters", "reads_as", "serial", "tag", "number")
+LABEL_KEYS: tuple[str, ...] = ("reads_as", "letters")
+"""Keys whose auctioneer category rates (names, fun, cars) are learned as well."""
+LABELS: tuple[str, ...] = ("names", "fun", "cars")
 FEATURE_NAMES: tuple[str, ...] = (
     *BASE_FEATURES,
     *(f"enc_{k}" for k in ENCODED_KEYS),
     *(f"count_{k}" for k in ENCODED_KEYS),
     *(f"{label}_{k}" for k in LABEL_KEYS for label in LABELS),
 )
+_DATELESS = frozenset({PlateFormat.DATELESS, PlateFormat.NORTHERN_IRELAND})
+
+
+@lru_cache(maxsize=65_536)
+def describe(text: str) -> Mark:
+    """Parse ``text`` and derive every feature that needs nothing learned; raises :class:`InvalidRegistration`."""
+    r = parse_fast(text)
+    fmt = r.format
+    letters, compact, number = r.letters, r.normalized, r.number
+    if fmt is PlateFormat.CURRENT:
+        tag, serial = letters[:2], letters[2:]
+    elif fmt is PlateFormat.PREFIX:
+        tag, serial = letters[0], letters[1:]
+    elif fmt is PlateFormat.SUFFIX:
+        tag, serial = letters[-1], letters[:-1]
+    else:
+        tag, serial = letters[0], letters
+    letters_first = compact[0].isalpha()
+    digits = compact[2:4] if fmt is PlateFormat.CURRENT else str(number)  # the age "05" keeps its zero
+    n_digits = len(compact) - len(letters)
+    value = fmt.value
+    segment = f"{value}:L{len(letters)}D{n_digits}{'' if letters_first else 'r'}"
+    dateless = fmt in _DATELESS
+    flags = (
+        dateless and number == 1,
+        dateless and number < 10,
+        len(digits) >= 2 and len(set(digits)) == 1,
+        len(digits) >= 3 and _is_run(digits, _DIGITS),
+        dateless and len(digits) >= 2 and digits.endswith("0"),
+        len(letters) == 1,
+        len(letters) >= 2 and len(set(letters)) == 1,
+        len(letters) >= 3 and _is_run(letters, _ALPHABET),
+        len(compact) >= 3 and compact == compact[::-1],
+    )
+    text_number = str(number)
+    row = (
+        float(FORMAT_CODES[fmt]),
+        float(len(compact)),
+        float(len(letters)),
+        float(n_digits),
+        1.0 if letters_first else 0.0,
+        float(number),
+        float(len(text_number) - len(text_number.rstrip("0"))),
+        float(len(set(compact))),
+        float(len(set(letters))),
+        float(sum(c in _VOWELS for c in letters)),
+        float(r.earliest_year or 0),
+        *(1.0 if f else 0.0 for f in flags),
+    )
+    reads_as = compact.translate(_DIGIT_AS_LETTER)
+    keys = (f"{value}:{letters}", reads_as, f"{value}:{serial}", f"{value}:{tag}", f"{segment}:{number}")
+    return Mark(r, value, reads_as, serial, tag, segment, flags, row, keys)
+
+
+def pattern_flags(mark: Mark) -> dict[str, bool]:
+    """The price patterns the rules engine has a multiplier for (names are the multipliers' keys)."""
+    return dict(zip(FLAG_NAMES, mark.flags, strict=True))
+
+
+def _is_run(text: str, alphabet: str) -> bool:
+    """Consecutive in ``alphabet``, up or down (``123``, ``CBA``)."""
+    return text in alphabet or text[::-1] in alphabet
+
+
+def keys_of(mark: Mark) -> dict[str, str]:
+    """The lookup key of ``mark`` for each encoded key, namespaced by format so groups stay comparable."""
+    return dict(zip(ENCODED_KEYS, mark.keys, strict=True))
 
 
 def base_row(mark: Mark) -> list[float]:
     """The features that need nothing learned, in ``BASE_FEATURES`` order."""
-    r = mark.registration
-    compact = r.normalized
-    digits = len(compact) - len(r.letters)
-    number = str(r.number)
-    flags = pattern_flags(mark)
-    return [
-        float(FORMAT_CODES[r.format]),
-        float(len(compact)),
-        float(len(r.letters)),
-        float(digits),
-        1.0 if compact[0].isalpha() else 0.0,
-        float(r.number),
-        float(len(number) - len(number.rstrip("0"))),
-        float(len(set(compact))),
-        float(len(set(r.letters))),
-        float(sum(c in _VOWELS for c in r.letters)),
-        float(r.earliest_year or 0),
-        *(1.0 if flags[name] else 0.0 for name in FLAG_NAMES),
-    ]
+    return list(mark.row)
 
 
 __all__ = [

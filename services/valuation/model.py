@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from services.valuation.encodings import Encodings
-from services.valuation.features import Mark, base_row, keys_of
+from services.valuation.features import Mark
 from services.valuation.rules import Rules
 from services.valuation.trees import Floats, Forest
 
@@ -34,7 +34,7 @@ def model_weight(segment_count: int) -> float:
 
 
 def feature_row(mark: Mark, encodings: Encodings) -> list[float]:
-    return base_row(mark) + encodings.row(keys_of(mark))
+    return [*mark.row, *encodings.row(mark.keys)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ class Artifact:
             rules_price, drivers = self.rules.explain(mark)
             w = model_weight(self.segments.get(mark.segment, 0))
             log_price = w * mlog + (1 - w) * math.log(rules_price) + self.shift
-            lo, hi = self.intervals.get(mark.registration.format.value) or self.intervals["all"]
+            lo, hi = self.intervals.get(mark.fmt) or self.intervals["all"]
             price = math.exp(log_price)
             out.append(
                 Estimate(price, price * math.exp(lo), price * math.exp(hi), w, math.exp(mlog), rules_price, drivers)

@@ -9,7 +9,7 @@ Every constant is fitted from training auctions by :meth:`Rules.fit` and stored 
   Northern Ireland).
 * ``length[format:n]``: the median price of that format's n-character marks over the base: short
   marks are scarce (a two-character dateless mark fetches many times a six-character one).
-* pattern multipliers (see :func:`features.pattern_flags`): ``number_one`` (a dateless mark numbered 1),
+* pattern multipliers (see :attr:`features.Mark.flags`): ``number_one`` (a dateless mark numbered 1),
   ``single_digit``, ``repeated_digits`` (11, 777), ``digit_run`` (123), ``round_number`` (500),
   ``single_letter``, ``repeated_letters`` (AAA), ``letter_run`` (ABC), ``palindrome``. Each is the
   shrunk median price ratio of marks with the pattern after the multipliers before it, refined by
@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.valuation.features import FLAG_NAMES, LABELS, Mark, pattern_flags
+from services.valuation.features import FLAG_NAMES, LABELS, Mark
 
 SHRINK = 20.0
 """Pseudo-count pulling a multiplier towards 1: a pattern seen 20 times keeps half its measured effect."""
@@ -74,7 +74,7 @@ class Rules:
         by_format: dict[str, list[float]] = defaultdict(list)
         by_length: dict[str, list[float]] = defaultdict(list)
         for m, lp in zip(marks, logs, strict=True):
-            by_format[m.registration.format.value].append(lp)
+            by_format[m.fmt].append(lp)
             by_length[_length_key(m)].append(lp)
         self.base = {k: round(math.exp(statistics.median(v)), 2) for k, v in by_format.items()}
         self.length = {
@@ -100,13 +100,13 @@ class Rules:
         return self
 
     def flags(self, mark: Mark) -> dict[str, bool]:
-        flags = pattern_flags(mark)
+        flags = dict(zip(FLAG_NAMES, mark.flags, strict=True))
         for label in LABELS:
             flags[label] = mark.reads_as in self.lexicons[label]
         return flags
 
     def segment_price(self, mark: Mark) -> float:
-        base = self.base.get(mark.registration.format.value, self.overall)
+        base = self.base.get(mark.fmt, self.overall)
         return base * self.length.get(_length_key(mark), 1.0)
 
     def price(self, mark: Mark) -> float:
@@ -117,11 +117,12 @@ class Rules:
         """The price and the multipliers that applied, as (plain-English driver, multiplier)."""
         price = self.segment_price(mark)
         applied: list[tuple[str, float]] = []
-        for name, hit in self.flags(mark).items():
-            if hit:
-                factor = self.multipliers.get(name, 1.0)
-                price *= factor
-                applied.append((_HUMAN[name], factor))
+        hits = [name for name, hit in zip(FLAG_NAMES, mark.flags, strict=True) if hit]
+        hits += [label for label in LABELS if mark.reads_as in self.lexicons[label]]
+        for name in hits:
+            factor = self.multipliers.get(name, 1.0)
+            price *= factor
+            applied.append((_HUMAN[name], factor))
         return price, applied
 
     def to_json(self) -> dict[str, object]:
@@ -146,7 +147,7 @@ class Rules:
 
 
 def _length_key(mark: Mark) -> str:
-    return f"{mark.registration.format.value}:{len(mark.registration.normalized)}"
+    return f"{mark.fmt}:{len(mark.registration.normalized)}"
 
 
 def _shrunk_median(values: list[float]) -> float:

@@ -12,6 +12,7 @@ and an invalid mark answers ``{"registration": <input>, "error": {"code": "inval
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -70,8 +71,8 @@ def _round_price(value: float) -> int:
     """Whole pounds, to two significant figures above GBP 100 (an estimate, not a quote)."""
     if value < 100:
         return max(1, round(value))
-    digits = len(str(int(value))) - 2
-    return int(round(value, -digits))
+    step = 10 ** (int(math.log10(value)) - 1)
+    return round(value / step) * step
 
 
 _FORMAT_WORDS = {
@@ -86,7 +87,7 @@ _FORMAT_WORDS = {
 def _explain(mark: Mark, e: Estimate, price: int) -> str:
     """One sentence naming the main drivers: the format and size, then the strongest multipliers."""
     r = mark.registration
-    parts = [f"{_FORMAT_WORDS[r.format.value]} of {len(r.normalized)} characters"]
+    parts = [f"{_FORMAT_WORDS[mark.fmt]} of {len(r.normalized)} characters"]
     strongest = sorted(e.drivers, key=lambda d: abs(d[1] - 1), reverse=True)[:2]
     parts += [f"{name} (x{factor:.1f})" for name, factor in strongest if abs(factor - 1) >= 0.05]
     if e.model_weight >= 0.2 and abs(e.model_price / e.rules_price - 1) >= 0.25:
