@@ -91,3 +91,28 @@ def test_session_scope_commits_or_rolls_back(migrated_database_url: str) -> None
             session.query(User).filter(User.clerk_user_id == "user_scope_commit").delete()
     finally:
         engine.dispose()
+
+
+def test_engine_is_built_once_per_process_from_the_environment(
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.core import db, settings
+
+    monkeypatch.setenv("STAGE", "dev-test")
+    monkeypatch.setenv("SERVICE_NAME", "api")
+    monkeypatch.setenv("DATABASE_URL", migrated_database_url)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "reggie-dev-test-api")
+    for cached in (settings.get_settings, db.get_engine, db.get_sessionmaker):
+        cached.cache_clear()
+    try:
+        engine = db.get_engine()
+        assert db.get_engine() is engine
+        assert settings.get_settings() is settings.get_settings()
+        assert engine.pool.size() == 1  # type: ignore[attr-defined]  # on Lambda: one connection
+        with db.session_scope() as session:
+            assert session.execute(text("select current_setting('application_name')")).scalar() == "api"
+    finally:
+        if db.get_engine.cache_info().currsize:
+            db.get_engine().dispose()
+        for cached in (settings.get_settings, db.get_engine, db.get_sessionmaker):
+            cached.cache_clear()
