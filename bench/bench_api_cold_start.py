@@ -1,0 +1,118 @@
+"""Cold start: a fresh Python process imports the API's Lambda handler and serves its first API
+Gateway v2 event (``GET /api/v1/plates/{registration}``, a real lookup on the embedded PostgreSQL);
+median of 10. Goal: at most 500 ms on this machine.
+
+The environment is the deployed one (``AWS_LAMBDA_FUNCTION_NAME`` set, so the one-connection pool;
+the bucket and the valuation function configured, so their SDK clients are built at import as on
+Lambda). Two figures per run: import + first event measured inside the process (what Lambda bills
+as init plus the first invocation), and the whole process from spawn to exit (adds the interpreter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from services.core.schema import upgrade_to_head  # noqa: E402
+from services.local.postgres import EmbeddedPostgres  # noqa: E402
+
+RUNS = 10
+
+CHILD = """
+import json, time
+t0 = time.perf_counter()
+from services.api.handler import handler
+t1 = time.perf_counter()
+from tests.services.api.apigw_events import LambdaContext, http_api_event
+event = http_api_event("GET", "/api/v1/plates/CS51ABC", route_key="GET /api/v1/plates/{registration}")
+response = handler(event, LambdaContext())
+t2 = time.perf_counter()
+assert response["statusCode"] == 200, response
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_event_ms": (t2 - t1) * 1000, "total_ms": (t2 - t0) * 1000}))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="reggie-cold-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "pg", port=_free_port(), durable=False)
+        server.start()
+        try:
+            server.create_database("bench")
+            url = server.url("bench")
+            upgrade_to_head(url)
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO plates (registration, registration_display, format, asking_price_pence) "
+                        "VALUES ('CS51ABC', 'CS51 ABC', 'current', 99900)"
+                    )
+                )
+            engine.dispose()
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VALUATION_"))}
+            env.update(
+                STAGE="bench",
+                SERVICE_NAME="api",
+                DATABASE_URL=url,
+                AWS_LAMBDA_FUNCTION_NAME="reggie-bench-api",
+                AWS_REGION="eu-west-2",
+                AWS_DEFAULT_REGION="eu-west-2",
+                AWS_ACCESS_KEY_ID="bench",
+                AWS_SECRET_ACCESS_KEY="bench",
+                BUCKET_NAME="reggie-bench-claims",
+                BUCKET_ENDPOINT="https://account.eu.r2.cloudflarestorage.com",
+                R2_ACCESS_KEY_ID="bench",
+                R2_SECRET_ACCESS_KEY="bench",
+                VALUATION_FUNCTION_NAME="reggie-bench-valuation",
+                ALLOWED_ORIGINS="https://app.reggie.example",
+                CLERK_ISSUER="https://clerk.reggie.example",
+                CLERK_JWKS_URL="https://clerk.reggie.example/.well-known/jwks.json",
+            )
+            runs: list[dict[str, float]] = []
+            for _ in range(RUNS):
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True, check=False
+                )
+                wall_ms = (time.perf_counter() - started) * 1000
+                if done.returncode != 0:
+                    raise SystemExit(done.stderr)
+                runs.append({**json.loads(done.stdout), "process_ms": wall_ms})
+        finally:
+            server.stop()
+    load = os.getloadavg()[0]
+    print(f"cold start of the API Lambda handler, median of {RUNS} fresh processes (load average {load:.1f}):")
+
+    for key, label in (
+        ("import_ms", "import services.api.handler"),
+        ("first_event_ms", "first API Gateway v2 event (DB lookup)"),
+        ("total_ms", "import + first event (goal <= 500 ms)"),
+        ("process_ms", "whole process incl. interpreter start"),
+    ):
+        values = sorted(r[key] for r in runs)
+        print(
+            f"  {label:<42} median {statistics.median(values):7.1f} ms   min {values[0]:7.1f}   max {values[-1]:7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
