@@ -67,17 +67,19 @@ def parse_fast(text: str) -> Registration:
     match = _EXACT.fullmatch(compact) if len(compact) <= reg.MAX_LENGTH else None
     if match is not None:
         lead, digits, tail = match.groups()
-        shape = (len(lead), len(digits), len(tail))
-        if _is_layout(shape):
-            groups = tuple((kind, text) for kind, text in (("L", lead), ("D", digits), ("L", tail)) if text)
+        if _is_layout(len(lead), len(digits), len(tail)):
+            if lead and tail:
+                groups: tuple[tuple[str, str], ...] = (("L", lead), ("D", digits), ("L", tail))
+            else:
+                groups = (("L", lead), ("D", digits)) if lead else (("D", digits), ("L", tail))
             outcome = reg._validate(groups, ())  # pyright: ignore[reportPrivateUsage]  # the parser's own rules
             if isinstance(outcome, Registration):
                 return outcome
     return reg.parse(text)
 
 
-def _is_layout(shape: tuple[int, int, int]) -> bool:
-    lead, digits, tail = shape
+def _is_layout(lead: int, digits: int, tail: int) -> bool:
+    """Whether group lengths (letters, digits, letters) fit one of the parser's layouts."""
     if lead and tail:
         return (lead, digits, tail) == (2, 2, 3) or (lead == 1 and tail == 3) or (lead == 3 and tail == 1)
     return digits <= 4 and (lead or tail) > 0
