@@ -53,6 +53,8 @@ class ZipCode:
     archive: pulumi.Input[pulumi.Archive]
     handler: str
     runtime: str = RUNTIME
+    source_code_hash: str | None = None
+    """Base64 SHA-256 of the archive, so an unchanged build never updates the function."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,9 @@ class FunctionArgs:
     """Run inside these private subnets with an egress-only security group."""
     description: str = ""
     """Shown in the console."""
+    wait_for: Sequence[pulumi.Resource] = ()
+    """Resources the function itself must wait for (e.g. the migration run before the API changes);
+    a component's own ``depends_on`` does not reach its children."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
     transforms: Transforms = field(default_factory=no_transforms)
@@ -237,6 +242,8 @@ class Function(pulumi.ComponentResource):
                 "handler": args.code.handler,
                 "runtime": args.code.runtime,
             }
+            if args.code.source_code_hash is not None:
+                code_args["source_code_hash"] = args.code.source_code_hash
         else:
             code_args = {"package_type": "Image", "image_uri": args.code.image_uri}
             if args.code.command:
@@ -261,7 +268,7 @@ class Function(pulumi.ComponentResource):
                 tags=args.tags,
                 **code_args,
             ),
-            opts=child_opts(self, depends_on=depends),
+            opts=child_opts(self, depends_on=[*depends, *args.wait_for]),
         )
 
         self.function_name = function.name

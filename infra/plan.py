@@ -272,7 +272,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 2
     violations = evaluate(resources, policy_config)
     custom = sum(1 for r in resources if r.custom)
-    print(f"Stack {args.stack}: {custom} resources in {len(resources) - custom} components", file=out)
+    components = len(resources) - custom - 1  # the stack itself is not a component
+    print(f"Stack {args.stack}: {custom} resources in {components} components", file=out)
     print(render_tree(resources), file=out)
     print(render_report(violations), file=out)
     return 1 if any(v.enforcement == "mandatory" for v in violations) else 0

@@ -114,7 +114,6 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         environment = _environment(
             stage=stage, spec=spec, database=database, bucket=bucket, secrets=secrets, functions=functions
         )
-        opts = pulumi.ResourceOptions(depends_on=deploy_runs) if spec.routes and deploy_runs else None
         function = Function(
             spec.name,
             FunctionArgs(
@@ -129,9 +128,9 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 tracing=True,
                 vpc=VpcPlacement(network.vpc_id, network.private_subnet_ids) if spec.needs_vpc else None,
                 description=spec.description,
+                wait_for=list(deploy_runs) if spec.routes else [],
                 tags={**tags, "service": spec.name},
             ),
-            opts=opts,
         )
         _grant(spec, function, database, secrets, functions)
         if spec.needs_database and function.security_group_id is not None:
@@ -206,7 +205,10 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
     """The package of one service.
 
     Images are built here. Zip services get a placeholder archive for now: THIS is the one place the
-    zip builder (``infra/artifacts.py``, issue 6) plugs in, returning ``ZipCode(<built archive>, spec.handler)``.
+    zip builder (``infra/artifacts.py``, issue 6) plugs in::
+
+        code = artifacts.lambda_code(spec)
+        return ZipCode(code.archive, spec.handler, source_code_hash=code.source_code_hash)
     """
     if spec.package == "image":
         assert spec.dockerfile is not None  # the registry guarantees it

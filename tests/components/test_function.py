@@ -123,3 +123,16 @@ def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field
     base: dict[str, object] = {"function_name": "f", "code": ImageCode("img"), "log_retention_days": 7}
     with pytest.raises(ComponentArgsError, match=field):
         FunctionArgs(**(base | overrides))  # type: ignore[arg-type]
+
+
+def test_source_hash_and_wait_for_reach_the_lambda_itself() -> None:
+    def program() -> None:
+        gate = pulumi.CustomResource("test:index:Gate", "gate", {})
+        code = ZipCode(_zip().archive, "h.handler", source_code_hash="abc=")
+        Function("f", FunctionArgs(function_name="f", code=code, log_retention_days=7, wait_for=[gate]))
+
+    rec = run(program)
+    gate = one(rec.resources, "test:index:Gate")
+    fn = one(rec.resources, "aws:lambda/function:Function")
+    assert fn.inputs["sourceCodeHash"] == "abc="
+    assert gate.urn in rec.options[fn.urn].dependencies

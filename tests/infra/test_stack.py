@@ -147,8 +147,8 @@ def test_migrator_runs_on_deploy_before_the_api_changes(plans: dict[str, Recordi
     rec = plans["production"]
     invocation = _one(rec.resources, "aws:lambda/invocation:Invocation")
     assert invocation.inputs["functionName"] == "reggie-production-migrator"
-    api_component = _one(rec.resources, "reggie:components:Function", "api")
-    assert invocation.urn in rec.options[api_component.urn].dependencies
+    api_function = _one(rec.resources, "aws:lambda/function:Function", "api-function")
+    assert invocation.urn in rec.options[api_function.urn].dependencies  # the Lambda itself waits
 
 
 def test_images_are_built_for_the_function_architecture(plans: dict[str, Recording]) -> None:
