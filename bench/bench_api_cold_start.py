@@ -101,7 +101,6 @@ def main() -> None:
             server.stop()
     load = os.getloadavg()[0]
     print(f"cold start of the API Lambda handler, median of {RUNS} fresh processes (load average {load:.1f}):")
-
     for key, label in (
         ("import_ms", "import services.api.handler"),
         ("first_event_ms", "first API Gateway v2 event (DB lookup)"),

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import DataError, OperationalError
 
 from services.api.deps import Dependencies, build_dependencies
 from services.api.errors import EXCEPTION_HANDLERS, ApiError, ErrorBody, api_error_handler
@@ -34,6 +35,11 @@ def _unavailable(code: str, message: str) -> Any:
         return api_error_handler(request, ApiError(503, code, message))
 
     return handler
+
+
+def _refused_data(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    logging.getLogger("reggie.api").info("the database refused a value: %s", str(exc).splitlines()[0])
+    return api_error_handler(request, ApiError(400, "invalid_data", "A value in the request cannot be stored."))
 
 
 def route_handlers(*, local: bool) -> list[Any]:
@@ -60,6 +66,10 @@ def create_app(deps: Dependencies) -> Litestar:
             **EXCEPTION_HANDLERS,
             StorageUnavailable: _unavailable("storage_unavailable", "Document storage is not answering right now."),
             ValuationUnavailable: _unavailable("valuation_unavailable", "The valuation service is not answering."),
+            # The database refusing a value (a NUL byte in text, a number out of range) is the input's fault;
+            # the database being unreachable is a dependency being down, never a 500.
+            DataError: _refused_data,
+            OperationalError: _unavailable("database_unavailable", "The database is not answering right now."),
         },
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=True) if origins else None,

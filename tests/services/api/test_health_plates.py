@@ -146,3 +146,4 @@ def test_openapi_is_served_and_dev_info_is_absent(client: httpx.Client) -> None:
     assert "/api/v1/plates/{registration}" in schema["paths"]
     assert not any(path.startswith("/api/v1/dev") for path in schema["paths"])
     assert_error(client.get("/dev/info"), 404)
+    assert client.get("/schema/swagger").status_code == 200

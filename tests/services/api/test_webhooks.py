@@ -160,3 +160,9 @@ def test_signature_functions_directly() -> None:
     verify_stripe("s", header=f"{sign_stripe('s', now, body)},v1=00", body=body, now=now + 299)
     with pytest.raises(BadSignature):
         verify_stripe("s", header=sign_stripe("s", now, body), body=body, now=now + 301)
+
+
+def test_values_the_database_refuses_are_400_not_500(client: httpx.Client) -> None:
+    body = json.dumps({"id": "evt_nul\u0000byte", "type": "payment_intent.created", "data": {"object": {}}}).encode()
+    headers = {"Stripe-Signature": sign_stripe(STRIPE_WEBHOOK_SECRET, int(time.time()), body)}
+    assert_error(client.post("/webhooks/stripe", content=body, headers=headers), 400, "invalid_data")
