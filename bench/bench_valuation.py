@@ -7,6 +7,7 @@ time of a fresh interpreter that imports the handler (which loads the artifact) 
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import subprocess
@@ -47,6 +48,8 @@ def marks(n: int, seed: int) -> list[str]:
 
 def main() -> None:
     from services.valuation.features import describe
+
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (wall times rise with load)")
     from services.valuation.service import artifact, value, value_many
 
     artifact()
@@ -63,17 +66,18 @@ def main() -> None:
         f"p95 {statistics.quantiles(times, n=20)[-1] * 1e3:.3f} ms over {len(times)} distinct marks"
     )
 
-    batches = []
-    for seed in (2, 3, 4):
+    batches, cpu = [], []
+    for seed in (2, 3, 4, 5, 6):
         many = marks(10_000, seed=seed)
         describe.cache_clear()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         answers = value_many(many)
         batches.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert len(answers) == 10_000
     print(
         f"value_many(10,000 distinct marks): median {statistics.median(batches):.3f} s "
-        f"(runs: {', '.join(f'{b:.3f}' for b in batches)})"
+        f"(runs: {', '.join(f'{b:.3f}' for b in batches)}); CPU time median {statistics.median(cpu):.3f} s"
     )
 
     colds = []
@@ -81,6 +85,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", COLD_SCRIPT], cwd=REPO, check=True)
         colds.append(time.perf_counter() - start)
+    print(f"load average now {os.getloadavg()[0]:.2f}")
     print(
         f"handler cold start (fresh interpreter: import, load artifact, first answer): median "
         f"{statistics.median(colds):.3f} s (runs: {', '.join(f'{c:.3f}' for c in colds)})"
