@@ -6,10 +6,9 @@ valuation service's one-sentence ``explanation`` so a person or an agent can rea
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
 from services.api.storage import MAX_DOCUMENT_BYTES
@@ -45,7 +44,8 @@ class LastSaleView(Struct, kw_only=True):
     auction_name: str
     hammer_price_pence: int | None
     sold: bool
-    sold_on: Any = None  # a date when the source gives one
+    sold_on: date | None = None
+    """The auction date when the source gives one."""
 
 
 class PlateView(Struct, kw_only=True):
@@ -195,7 +195,3 @@ class Version(Struct, kw_only=True):
     version: str
     commit: str
     stage: str
-
-
-def to_builtins(value: Any) -> Any:
-    return msgspec.to_builtins(value)
