@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 
@@ -76,26 +77,41 @@ def fallback_estimate(registration: str) -> dict[str, Any]:
 
 
 class InProcessBackend:
-    """Calls the valuation service's code in this process (local stage and tests)."""
+    """Calls the valuation service's code in this process (local stage and tests).
 
-    def __init__(self, value_many: Callable[[list[str]], list[dict[str, Any]]] | None) -> None:
-        """``value_many=None``: the fallback estimate (see :meth:`discover` for the usual choice)."""
+    The service module (numpy and the model) is imported on the first valuation, not at startup, so
+    the local API starts fast; only local stages use this backend, where that first call may wait.
+    """
+
+    def __init__(
+        self,
+        value_many: Callable[[list[str]], list[dict[str, Any]]] | None,
+        *,
+        loader: Callable[[], Callable[[list[str]], list[dict[str, Any]]] | None] | None = None,
+    ) -> None:
+        """``value_many=None`` and no ``loader``: the fallback estimate (see :meth:`discover`)."""
         self._value_many = value_many
+        self._loader = loader
+        self._lock = threading.Lock()
 
     @classmethod
     def discover(cls) -> InProcessBackend:
-        """The valuation service's ``value_many`` when it is importable, else the fallback estimate."""
-        return cls(_load_service())
+        """The valuation service's ``value_many`` when it is importable (on first use), else the fallback."""
+        return cls(None, loader=_load_service)
 
-    @property
-    def uses_fallback(self) -> bool:
-        return self._value_many is None
+    def _resolve(self) -> Callable[[list[str]], list[dict[str, Any]]] | None:
+        if self._loader is not None:
+            with self._lock:
+                if self._loader is not None:
+                    self._value_many, self._loader = self._loader(), None
+        return self._value_many
 
     def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]:
-        if self._value_many is None:
+        value_many = self._resolve()
+        if value_many is None:
             return [fallback_estimate(r) for r in registrations]
         try:
-            return list(self._value_many(list(registrations)))
+            return list(value_many(list(registrations)))
         except Exception as exc:
             log.exception("the in-process valuation service failed")
             raise ValuationUnavailable(f"the valuation service failed: {type(exc).__name__}") from exc
