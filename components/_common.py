@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
-Transform = Callable[[dict[str, Any]], None]
-"""A hook that receives a child resource's keyword arguments (snake_case, as the SDK class takes them)
-and may change them in place before the child is declared, so a caller can adjust an underlying
-resource without forking the component."""
+Transform = Callable[[Any], None]
+"""A hook that receives a child resource's typed args object (e.g. ``aws.ec2.InstanceArgs``) and may change
+its attributes in place before the child is declared (``args.instance_type = "t4g.micro"``), so a caller
+can adjust an underlying resource without forking the component."""
 
 Transforms = Mapping[str, Transform]
 """Transform hooks keyed by the child's role (each component documents its roles)."""
@@ -39,12 +39,15 @@ def check_transform_keys(component: str, transforms: Transforms, roles: Collecti
         )
 
 
-def child_args(transforms: Transforms, role: str, /, **kwargs: Any) -> dict[str, Any]:
-    """The keyword arguments of one child after the caller's transform hook (if any) has run."""
+A = TypeVar("A")
+
+
+def child_args(transforms: Transforms, role: str, args: A) -> A:
+    """One child's args object after the caller's transform hook (if any) has run on it."""
     hook = transforms.get(role)
     if hook is not None:
-        hook(kwargs)
-    return kwargs
+        hook(args)
+    return args
 
 
 def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

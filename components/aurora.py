@@ -133,37 +133,43 @@ class AuroraPostgres(pulumi.ComponentResource):
         ident = args.cluster_identifier
         key = aws.kms.Key(
             f"{name}-key",
-            **child_args(
+            child_args(
                 t,
                 "kms_key",
-                description=f"Aurora storage of {ident}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                tags=with_name_tag(args.tags, ident),
+                aws.kms.KeyArgs(
+                    description=f"Aurora storage of {ident}",
+                    enable_key_rotation=True,
+                    deletion_window_in_days=30,
+                    tags=with_name_tag(args.tags, ident),
+                ),
             ),
             opts=child_opts(self, retain_on_delete=args.retain_on_delete),
         )
         aws.kms.Alias(f"{name}-key", name=f"alias/{ident}", target_key_id=key.key_id, opts=child_opts(self))
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
-            **child_args(
+            child_args(
                 t,
                 "subnet_group",
-                name=ident,
-                description=f"Private subnets of {ident}",
-                subnet_ids=args.subnet_ids,
-                tags=args.tags,
+                aws.rds.SubnetGroupArgs(
+                    name=ident,
+                    description=f"Private subnets of {ident}",
+                    subnet_ids=args.subnet_ids,
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
         self._security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            **child_args(
+            child_args(
                 t,
                 "security_group",
-                vpc_id=args.vpc_id,
-                description=f"PostgreSQL clients of {ident}",
-                tags=with_name_tag(args.tags, ident),
+                aws.ec2.SecurityGroupArgs(
+                    vpc_id=args.vpc_id,
+                    description=f"PostgreSQL clients of {ident}",
+                    tags=with_name_tag(args.tags, ident),
+                ),
             ),
             opts=child_opts(self),
         )
@@ -171,71 +177,81 @@ class AuroraPostgres(pulumi.ComponentResource):
             self.allow_from(f"client-{i}", source)
         parameter_group = aws.rds.ClusterParameterGroup(
             f"{name}-params",
-            **child_args(
+            child_args(
                 t,
                 "parameter_group",
-                name=ident,
-                family=PARAMETER_GROUP_FAMILY,
-                description=f"SSL-only, idle sessions closed ({ident})",
-                parameters=[
-                    {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-                    {"name": "idle_session_timeout", "value": str(args.idle_session_timeout_ms)},
-                    {"name": "log_min_duration_statement", "value": "1000"},
-                ],
-                tags=args.tags,
+                aws.rds.ClusterParameterGroupArgs(
+                    name=ident,
+                    family=PARAMETER_GROUP_FAMILY,
+                    description=f"SSL-only, idle sessions closed ({ident})",
+                    parameters=[
+                        aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                        aws.rds.ClusterParameterGroupParameterArgs(
+                            name="idle_session_timeout", value=str(args.idle_session_timeout_ms)
+                        ),
+                        aws.rds.ClusterParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+                    ],
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
-        scaling: dict[str, float | int] = {"min_capacity": args.min_acu, "max_capacity": args.max_acu}
-        if args.min_acu == 0:
-            scaling["seconds_until_auto_pause"] = args.seconds_until_auto_pause
+        scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+            min_capacity=args.min_acu,
+            max_capacity=args.max_acu,
+            seconds_until_auto_pause=args.seconds_until_auto_pause if args.min_acu == 0 else None,
+        )
         cluster = aws.rds.Cluster(
             f"{name}-cluster",
-            **child_args(
+            child_args(
                 t,
                 "cluster",
-                cluster_identifier=ident,
-                engine=ENGINE,
-                engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
-                engine_version=ENGINE_VERSION,
-                database_name=args.database_name,
-                master_username=args.master_username,
-                manage_master_user_password=True,
-                port=PORT,
-                db_subnet_group_name=subnet_group.name,
-                vpc_security_group_ids=[self._security_group.id],
-                db_cluster_parameter_group_name=parameter_group.name,
-                storage_encrypted=True,
-                kms_key_id=key.arn,
-                serverlessv2_scaling_configuration=scaling,
-                backup_retention_period=args.backup_retention_days,
-                preferred_backup_window=args.preferred_backup_window,
-                preferred_maintenance_window=args.preferred_maintenance_window,
-                deletion_protection=args.deletion_protection,
-                skip_final_snapshot=args.skip_final_snapshot,
-                final_snapshot_identifier=None if args.skip_final_snapshot else args.final_snapshot_identifier,
-                copy_tags_to_snapshot=True,
-                enabled_cloudwatch_logs_exports=["postgresql"],
-                iam_database_authentication_enabled=True,
-                tags=with_name_tag(args.tags, ident),
+                aws.rds.ClusterArgs(
+                    cluster_identifier=ident,
+                    engine=ENGINE,
+                    engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
+                    engine_version=ENGINE_VERSION,
+                    database_name=args.database_name,
+                    master_username=args.master_username,
+                    manage_master_user_password=True,
+                    port=PORT,
+                    db_subnet_group_name=subnet_group.name,
+                    vpc_security_group_ids=[self._security_group.id],
+                    db_cluster_parameter_group_name=parameter_group.name,
+                    storage_encrypted=True,
+                    kms_key_id=key.arn,
+                    serverlessv2_scaling_configuration=scaling,
+                    backup_retention_period=args.backup_retention_days,
+                    preferred_backup_window=args.preferred_backup_window,
+                    preferred_maintenance_window=args.preferred_maintenance_window,
+                    deletion_protection=args.deletion_protection,
+                    skip_final_snapshot=args.skip_final_snapshot,
+                    final_snapshot_identifier=None if args.skip_final_snapshot else args.final_snapshot_identifier,
+                    copy_tags_to_snapshot=True,
+                    enabled_cloudwatch_logs_exports=["postgresql"],
+                    iam_database_authentication_enabled=True,
+                    tags=with_name_tag(args.tags, ident),
+                ),
             ),
             opts=child_opts(self, retain_on_delete=args.retain_on_delete),
         )
         aws.rds.ClusterInstance(
             f"{name}-writer",
-            **child_args(
+            child_args(
                 t,
                 "writer",
-                identifier=f"{ident[:56]}-writer",
-                cluster_identifier=cluster.id,
-                instance_class="db.serverless",
-                engine=ENGINE,
-                engine_version=cluster.engine_version,
-                db_subnet_group_name=subnet_group.name,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=False,  # the engine version is pinned above
-                copy_tags_to_snapshot=True,
-                tags=with_name_tag(args.tags, f"{ident}-writer"),
+                aws.rds.ClusterInstanceArgs(
+                    identifier=f"{ident[:56]}-writer",
+                    cluster_identifier=cluster.id,
+                    instance_class="db.serverless",
+                    engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                    engine_version=cluster.engine_version,
+                    db_subnet_group_name=subnet_group.name,
+                    publicly_accessible=False,
+                    auto_minor_version_upgrade=False,  # the engine version is pinned above
+                    copy_tags_to_snapshot=True,
+                    tags=with_name_tag(args.tags, f"{ident}-writer"),
+                ),
             ),
             opts=child_opts(self, retain_on_delete=args.retain_on_delete),
         )

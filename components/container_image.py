@@ -103,21 +103,27 @@ class ContainerImage(pulumi.ComponentResource):
         t = args.transforms
         repository = aws.ecr.Repository(
             f"{name}-repo",
-            **child_args(
+            child_args(
                 t,
                 "repository",
-                name=args.repository_name,
-                image_tag_mutability="IMMUTABLE",
-                image_scanning_configuration={"scan_on_push": True},
-                encryption_configurations=[{"encryption_type": "AES256"}],
-                force_delete=False,
-                tags=args.tags,
+                aws.ecr.RepositoryArgs(
+                    name=args.repository_name,
+                    image_tag_mutability="IMMUTABLE",
+                    image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+                    encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+                    force_delete=False,
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
-            **child_args(t, "lifecycle_policy", repository=repository.name, policy=lifecycle_policy(args.keep_images)),
+            child_args(
+                t,
+                "lifecycle_policy",
+                aws.ecr.LifecyclePolicyArgs(repository=repository.name, policy=lifecycle_policy(args.keep_images)),
+            ),
             opts=child_opts(self),
         )
         token = aws.ecr.get_authorization_token_output(
@@ -125,22 +131,24 @@ class ContainerImage(pulumi.ComponentResource):
         )
         image = docker.Image(
             f"{name}-image",
-            **child_args(
+            child_args(
                 t,
                 "image",
-                image_name=repository.repository_url.apply(lambda url: f"{url}:{args.tag}"),
-                build=docker.DockerBuildArgs(
-                    context=args.context,
-                    dockerfile=args.dockerfile,
-                    platform=args.platform,
-                    args=dict(args.build_args) or None,
+                docker.ImageArgs(
+                    image_name=repository.repository_url.apply(lambda url: f"{url}:{args.tag}"),
+                    build=docker.DockerBuildArgs(
+                        context=args.context,
+                        dockerfile=args.dockerfile,
+                        platform=args.platform,
+                        args=dict(args.build_args) or None,
+                    ),
+                    registry=docker.RegistryArgs(
+                        server=repository.repository_url,
+                        username=token.user_name,
+                        password=pulumi.Output.secret(token.password),
+                    ),
+                    skip_push=False,
                 ),
-                registry=docker.RegistryArgs(
-                    server=repository.repository_url,
-                    username=token.user_name,
-                    password=pulumi.Output.secret(token.password),
-                ),
-                skip_push=False,
             ),
             opts=child_opts(self),
         )

@@ -154,28 +154,34 @@ class Function(pulumi.ComponentResource):
         # Created before the function, so Lambda never auto-creates an unmanaged group without retention.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            **child_args(
-                t, "log_group", name=f"/aws/lambda/{fname}", retention_in_days=args.log_retention_days, tags=args.tags
+            child_args(
+                t,
+                "log_group",
+                aws.cloudwatch.LogGroupArgs(
+                    name=f"/aws/lambda/{fname}", retention_in_days=args.log_retention_days, tags=args.tags
+                ),
             ),
             opts=child_opts(self),
         )
         role = aws.iam.Role(
             f"{name}-role",
-            **child_args(
+            child_args(
                 t,
                 "role",
-                name=fname,
-                description=f"Execution role of {fname}",
-                assume_role_policy=_policy(
-                    [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ]
+                aws.iam.RoleArgs(
+                    name=fname,
+                    description=f"Execution role of {fname}",
+                    assume_role_policy=_policy(
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ]
+                    ),
+                    tags=args.tags,
                 ),
-                tags=args.tags,
             ),
             opts=child_opts(self),
         )
@@ -204,17 +210,19 @@ class Function(pulumi.ComponentResource):
                 )
             )
 
-        vpc_config: dict[str, Any] | None = None
+        vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None
         self.security_group_id = None
         if args.vpc is not None:
             security_group = aws.ec2.SecurityGroup(
                 f"{name}-sg",
-                **child_args(
+                child_args(
                     t,
                     "security_group",
-                    vpc_id=args.vpc.vpc_id,
-                    description=f"Lambda {fname}: egress only",
-                    tags=with_name_tag(args.tags, fname),
+                    aws.ec2.SecurityGroupArgs(
+                        vpc_id=args.vpc.vpc_id,
+                        description=f"Lambda {fname}: egress only",
+                        tags=with_name_tag(args.tags, fname),
+                    ),
                 ),
                 opts=child_opts(self),
             )
@@ -231,42 +239,45 @@ class Function(pulumi.ComponentResource):
                     f"{name}-vpc", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child_opts(self)
                 )
             )
-            vpc_config = {"subnet_ids": args.vpc.subnet_ids, "security_group_ids": [security_group.id]}
+            vpc_config = aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.vpc.subnet_ids, security_group_ids=[security_group.id]
+            )
             self.security_group_id = security_group.id
 
-        code_args: dict[str, Any]
-        if isinstance(args.code, ZipCode):
-            code_args = {
-                "package_type": "Zip",
-                "code": args.code.archive,
-                "handler": args.code.handler,
-                "runtime": args.code.runtime,
-            }
-            if args.code.source_code_hash is not None:
-                code_args["source_code_hash"] = args.code.source_code_hash
-        else:
-            code_args = {"package_type": "Image", "image_uri": args.code.image_uri}
-            if args.code.command:
-                code_args["image_config"] = {"commands": list(args.code.command)}
-
+        zip_code = args.code if isinstance(args.code, ZipCode) else None
+        image_code = args.code if isinstance(args.code, ImageCode) else None
         function = aws.lambda_.Function(
             f"{name}-function",
-            **child_args(
+            child_args(
                 t,
                 "function",
-                name=fname,
-                description=args.description,
-                role=role.arn,
-                architectures=[args.architecture],
-                memory_size=args.memory_mb,
-                timeout=args.timeout_s,
-                environment={"variables": dict(args.environment)} if args.environment else None,
-                reserved_concurrent_executions=args.reserved_concurrency,
-                tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
-                logging_config={"log_format": "JSON", "log_group": log_group.name},
-                vpc_config=vpc_config,
-                tags=args.tags,
-                **code_args,
+                aws.lambda_.FunctionArgs(
+                    name=fname,
+                    description=args.description,
+                    role=role.arn,
+                    architectures=[args.architecture],
+                    memory_size=args.memory_mb,
+                    timeout=args.timeout_s,
+                    environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
+                    if args.environment
+                    else None,
+                    reserved_concurrent_executions=args.reserved_concurrency,
+                    tracing_config=aws.lambda_.FunctionTracingConfigArgs(
+                        mode="Active" if args.tracing else "PassThrough"
+                    ),
+                    logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+                    vpc_config=vpc_config,
+                    tags=args.tags,
+                    package_type="Zip" if zip_code else "Image",
+                    code=zip_code.archive if zip_code else None,
+                    handler=zip_code.handler if zip_code else None,
+                    runtime=zip_code.runtime if zip_code else None,
+                    source_code_hash=zip_code.source_code_hash if zip_code else None,
+                    image_uri=image_code.image_uri if image_code else None,
+                    image_config=aws.lambda_.FunctionImageConfigArgs(commands=list(image_code.command))
+                    if image_code and image_code.command
+                    else None,
+                ),
             ),
             opts=child_opts(self, depends_on=[*depends, *args.wait_for]),
         )

@@ -169,63 +169,73 @@ class HttpApi(pulumi.ComponentResource):
         methods = sorted({route.method for target in args.targets for route in target.routes})
         api = aws.apigatewayv2.Api(
             f"{name}-api",
-            **child_args(
+            child_args(
                 t,
                 "api",
-                name=args.api_name,
-                protocol_type="HTTP",
-                cors_configuration={
-                    "allow_origins": list(args.cors_allowed_origins),
-                    "allow_methods": [*methods, "OPTIONS"] if methods else ["GET", "OPTIONS"],
-                    "allow_headers": list(args.cors_allowed_headers),
-                    "max_age": args.cors_max_age_s,
-                },
-                disable_execute_api_endpoint=args.domain is not None,
-                tags=args.tags,
+                aws.apigatewayv2.ApiArgs(
+                    name=args.api_name,
+                    protocol_type="HTTP",
+                    cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
+                        allow_origins=list(args.cors_allowed_origins),
+                        allow_methods=[*methods, "OPTIONS"] if methods else ["GET", "OPTIONS"],
+                        allow_headers=list(args.cors_allowed_headers),
+                        max_age=args.cors_max_age_s,
+                    ),
+                    disable_execute_api_endpoint=args.domain is not None,
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            **child_args(
+            child_args(
                 t,
                 "log_group",
-                name=args.access_log_group_name or f"/aws/apigateway/{args.api_name}",
-                retention_in_days=args.access_log_retention_days,
-                tags=args.tags,
+                aws.cloudwatch.LogGroupArgs(
+                    name=args.access_log_group_name or f"/aws/apigateway/{args.api_name}",
+                    retention_in_days=args.access_log_retention_days,
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
         stage = aws.apigatewayv2.Stage(
             f"{name}-stage",
-            **child_args(
+            child_args(
                 t,
                 "stage",
-                api_id=api.id,
-                name="$default",
-                auto_deploy=True,
-                access_log_settings={"destination_arn": log_group.arn, "format": ACCESS_LOG_FORMAT},
-                default_route_settings={
-                    "throttling_burst_limit": args.throttling_burst_limit,
-                    "throttling_rate_limit": args.throttling_rate_limit,
-                    "detailed_metrics_enabled": True,
-                },
-                tags=args.tags,
+                aws.apigatewayv2.StageArgs(
+                    api_id=api.id,
+                    name="$default",
+                    auto_deploy=True,
+                    access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                        destination_arn=log_group.arn, format=ACCESS_LOG_FORMAT
+                    ),
+                    default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                        throttling_burst_limit=args.throttling_burst_limit,
+                        throttling_rate_limit=args.throttling_rate_limit,
+                        detailed_metrics_enabled=True,
+                    ),
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
         for target in args.targets:
             integration = aws.apigatewayv2.Integration(
                 f"{name}-{target.label}",
-                **child_args(
+                child_args(
                     t,
                     "integration",
-                    api_id=api.id,
-                    integration_type="AWS_PROXY",
-                    integration_method="POST",
-                    integration_uri=target.function_arn,
-                    payload_format_version="2.0",
-                    timeout_milliseconds=target.timeout_ms,
+                    aws.apigatewayv2.IntegrationArgs(
+                        api_id=api.id,
+                        integration_type="AWS_PROXY",
+                        integration_method="POST",
+                        integration_uri=target.function_arn,
+                        payload_format_version="2.0",
+                        timeout_milliseconds=target.timeout_ms,
+                    ),
                 ),
                 opts=child_opts(self),
             )
@@ -240,12 +250,14 @@ class HttpApi(pulumi.ComponentResource):
             for route in target.routes:
                 aws.apigatewayv2.Route(
                     f"{name}-{_slug(route)}",
-                    **child_args(
+                    child_args(
                         t,
                         "route",
-                        api_id=api.id,
-                        route_key=route.key,
-                        target=integration.id.apply(lambda i: f"integrations/{i}"),
+                        aws.apigatewayv2.RouteArgs(
+                            api_id=api.id,
+                            route_key=route.key,
+                            target=integration.id.apply(lambda i: f"integrations/{i}"),
+                        ),
                     ),
                     opts=child_opts(self),
                 )
@@ -270,13 +282,15 @@ class HttpApi(pulumi.ComponentResource):
         t = args.transforms
         certificate = aws.acm.Certificate(
             f"{name}-cert",
-            **child_args(
+            child_args(
                 t,
                 "certificate",
-                domain_name=domain.domain_name,
-                validation_method="DNS",
-                key_algorithm="EC_prime256v1",
-                tags=args.tags,
+                aws.acm.CertificateArgs(
+                    domain_name=domain.domain_name,
+                    validation_method="DNS",
+                    key_algorithm="EC_prime256v1",
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
@@ -284,16 +298,18 @@ class HttpApi(pulumi.ComponentResource):
         option = certificate.domain_validation_options.apply(lambda options: options[0])
         validation_record = cloudflare.DnsRecord(
             f"{name}-cert-validation",
-            **child_args(
+            child_args(
                 t,
                 "dns_record",
-                zone_id=domain.zone_id,
-                name=option.apply(lambda o: (o.resource_record_name or "").rstrip(".")),
-                type="CNAME",
-                content=option.apply(lambda o: (o.resource_record_value or "").rstrip(".")),
-                ttl=60,
-                proxied=False,  # ACM must see its own CNAME, not Cloudflare's edge
-                comment="ACM validation",
+                cloudflare.DnsRecordArgs(
+                    zone_id=domain.zone_id,
+                    name=option.apply(lambda o: (o.resource_record_name or "").rstrip(".")),
+                    type="CNAME",
+                    content=option.apply(lambda o: (o.resource_record_value or "").rstrip(".")),
+                    ttl=60,
+                    proxied=False,  # ACM must see its own CNAME, not Cloudflare's edge
+                    comment="ACM validation",
+                ),
             ),
             opts=child_opts(self),
         )
@@ -305,16 +321,18 @@ class HttpApi(pulumi.ComponentResource):
         )
         domain_name = aws.apigatewayv2.DomainName(
             f"{name}-domain",
-            **child_args(
+            child_args(
                 t,
                 "domain_name",
-                domain_name=domain.domain_name,
-                domain_name_configuration={
-                    "certificate_arn": validation.certificate_arn,
-                    "endpoint_type": "REGIONAL",
-                    "security_policy": "TLS_1_2",
-                },
-                tags=args.tags,
+                aws.apigatewayv2.DomainNameArgs(
+                    domain_name=domain.domain_name,
+                    domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
+                        certificate_arn=validation.certificate_arn,
+                        endpoint_type="REGIONAL",
+                        security_policy="TLS_1_2",
+                    ),
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )
@@ -327,16 +345,18 @@ class HttpApi(pulumi.ComponentResource):
         )
         cloudflare.DnsRecord(
             f"{name}-cname",
-            **child_args(
+            child_args(
                 t,
                 "dns_record",
-                zone_id=domain.zone_id,
-                name=domain.domain_name,
-                type="CNAME",
-                content=domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
-                ttl=1,  # automatic: required for proxied records
-                proxied=True,
-                comment="API Gateway custom domain",
+                cloudflare.DnsRecordArgs(
+                    zone_id=domain.zone_id,
+                    name=domain.domain_name,
+                    type="CNAME",
+                    content=domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
+                    ttl=1,  # automatic: required for proxied records
+                    proxied=True,
+                    comment="API Gateway custom domain",
+                ),
             ),
             opts=child_opts(self),
         )

@@ -150,24 +150,34 @@ class Network(pulumi.ComponentResource):
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            **child_args(
+            child_args(
                 t,
                 "vpc",
-                cidr_block=args.cidr_block,
-                enable_dns_support=True,
-                enable_dns_hostnames=True,
-                tags=with_name_tag(args.tags, prefix),
+                aws.ec2.VpcArgs(
+                    cidr_block=args.cidr_block,
+                    enable_dns_support=True,
+                    enable_dns_hostnames=True,
+                    tags=with_name_tag(args.tags, prefix),
+                ),
             ),
             opts=child_opts(self),
         )
         igw = aws.ec2.InternetGateway(
             f"{name}-igw",
-            **child_args(t, "internet_gateway", vpc_id=vpc.id, tags=with_name_tag(args.tags, prefix)),
+            child_args(
+                t,
+                "internet_gateway",
+                aws.ec2.InternetGatewayArgs(vpc_id=vpc.id, tags=with_name_tag(args.tags, prefix)),
+            ),
             opts=child_opts(self),
         )
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt",
-            **child_args(t, "public_route_table", vpc_id=vpc.id, tags=with_name_tag(args.tags, f"{prefix}-public")),
+            child_args(
+                t,
+                "public_route_table",
+                aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags=with_name_tag(args.tags, f"{prefix}-public")),
+            ),
             opts=child_opts(self),
         )
         aws.ec2.Route(
@@ -185,14 +195,16 @@ class Network(pulumi.ComponentResource):
             public_cidr, private_cidr = subnet_cidrs(args.cidr_block, i)
             public = aws.ec2.Subnet(
                 f"{name}-public-{i}",
-                **child_args(
+                child_args(
                     t,
                     "public_subnet",
-                    vpc_id=vpc.id,
-                    availability_zone=az,
-                    cidr_block=public_cidr,
-                    map_public_ip_on_launch=False,  # NATs get Elastic IPs; nothing else lives here
-                    tags=with_name_tag(args.tags, f"{prefix}-public-{az}"),
+                    aws.ec2.SubnetArgs(
+                        vpc_id=vpc.id,
+                        availability_zone=az,
+                        cidr_block=public_cidr,
+                        map_public_ip_on_launch=False,  # NATs get Elastic IPs; nothing else lives here
+                        tags=with_name_tag(args.tags, f"{prefix}-public-{az}"),
+                    ),
                 ),
                 opts=child_opts(self),
             )
@@ -201,20 +213,24 @@ class Network(pulumi.ComponentResource):
             )
             private = aws.ec2.Subnet(
                 f"{name}-private-{i}",
-                **child_args(
+                child_args(
                     t,
                     "private_subnet",
-                    vpc_id=vpc.id,
-                    availability_zone=az,
-                    cidr_block=private_cidr,
-                    tags=with_name_tag(args.tags, f"{prefix}-private-{az}"),
+                    aws.ec2.SubnetArgs(
+                        vpc_id=vpc.id,
+                        availability_zone=az,
+                        cidr_block=private_cidr,
+                        tags=with_name_tag(args.tags, f"{prefix}-private-{az}"),
+                    ),
                 ),
                 opts=child_opts(self),
             )
             rt = aws.ec2.RouteTable(
                 f"{name}-private-rt-{i}",
-                **child_args(
-                    t, "private_route_table", vpc_id=vpc.id, tags=with_name_tag(args.tags, f"{prefix}-private-{az}")
+                child_args(
+                    t,
+                    "private_route_table",
+                    aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags=with_name_tag(args.tags, f"{prefix}-private-{az}")),
                 ),
                 opts=child_opts(self),
             )
@@ -229,14 +245,16 @@ class Network(pulumi.ComponentResource):
 
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
-            **child_args(
+            child_args(
                 t,
                 "s3_endpoint",
-                vpc_id=vpc.id,
-                service_name=f"com.amazonaws.{args.region}.s3",
-                vpc_endpoint_type="Gateway",  # gateway endpoints are free; S3 traffic skips the NAT
-                route_table_ids=[rt.id for rt in private_rts],
-                tags=with_name_tag(args.tags, f"{prefix}-s3"),
+                aws.ec2.VpcEndpointArgs(
+                    vpc_id=vpc.id,
+                    service_name=f"com.amazonaws.{args.region}.s3",
+                    vpc_endpoint_type="Gateway",  # gateway endpoints are free; S3 traffic skips the NAT
+                    route_table_ids=[rt.id for rt in private_rts],
+                    tags=with_name_tag(args.tags, f"{prefix}-s3"),
+                ),
             ),
             opts=child_opts(self),
         )
@@ -278,12 +296,14 @@ class Network(pulumi.ComponentResource):
         if args.nat == "instance":
             security_group = aws.ec2.SecurityGroup(
                 f"{name}-nat-sg",
-                **child_args(
+                child_args(
                     t,
                     "nat_security_group",
-                    vpc_id=vpc.id,
-                    description="NAT instance: forwards traffic from inside the VPC only",
-                    tags=with_name_tag(args.tags, f"{prefix}-nat"),
+                    aws.ec2.SecurityGroupArgs(
+                        vpc_id=vpc.id,
+                        description="NAT instance: forwards traffic from inside the VPC only",
+                        tags=with_name_tag(args.tags, f"{prefix}-nat"),
+                    ),
                 ),
                 opts=child_opts(self),
             )
@@ -324,50 +344,64 @@ class Network(pulumi.ComponentResource):
                 assert ami is not None
                 instance = aws.ec2.Instance(
                     f"{name}-nat-{i}",
-                    **child_args(
+                    child_args(
                         t,
                         "nat_instance",
-                        ami=ami,
-                        instance_type=args.nat_instance_type,
-                        subnet_id=subnet.id,
-                        vpc_security_group_ids=[security_group.id],
-                        source_dest_check=False,  # it forwards packets that are not addressed to it
-                        metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
-                        root_block_device={"volume_type": "gp3", "encrypted": True, "volume_size": 8},
-                        tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        aws.ec2.InstanceArgs(
+                            ami=ami,
+                            instance_type=args.nat_instance_type,
+                            subnet_id=subnet.id,
+                            vpc_security_group_ids=[security_group.id],
+                            source_dest_check=False,  # it forwards packets that are not addressed to it
+                            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                                http_tokens="required", http_endpoint="enabled"
+                            ),
+                            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                                volume_type="gp3", encrypted=True, volume_size=8
+                            ),
+                            tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        ),
                     ),
                     opts=child_opts(self, ignore_changes=[] if args.nat_ami is not None else ["ami"]),
                 )
                 eip = aws.ec2.Eip(
                     f"{name}-nat-{i}",
-                    **child_args(
+                    child_args(
                         t,
                         "nat_eip",
-                        domain="vpc",
-                        network_interface=instance.primary_network_interface_id,
-                        tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        aws.ec2.EipArgs(
+                            domain="vpc",
+                            network_interface=instance.primary_network_interface_id,
+                            tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        ),
                     ),
                     opts=child_opts(self),
                 )
-                target = {"network_interface_id": instance.primary_network_interface_id}
+                eni, gateway_id = instance.primary_network_interface_id, None
             else:
                 eip = aws.ec2.Eip(
                     f"{name}-nat-{i}",
-                    **child_args(t, "nat_eip", domain="vpc", tags=with_name_tag(args.tags, f"{prefix}-nat-{i}")),
+                    child_args(
+                        t,
+                        "nat_eip",
+                        aws.ec2.EipArgs(domain="vpc", tags=with_name_tag(args.tags, f"{prefix}-nat-{i}")),
+                    ),
                     opts=child_opts(self),
                 )
                 gateway = aws.ec2.NatGateway(
                     f"{name}-nat-{i}",
-                    **child_args(
+                    child_args(
                         t,
                         "nat_gateway",
-                        allocation_id=eip.id,
-                        subnet_id=subnet.id,
-                        tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        aws.ec2.NatGatewayArgs(
+                            allocation_id=eip.id,
+                            subnet_id=subnet.id,
+                            tags=with_name_tag(args.tags, f"{prefix}-nat-{i}"),
+                        ),
                     ),
                     opts=child_opts(self),
                 )
-                target = {"nat_gateway_id": gateway.id}
+                eni, gateway_id = None, gateway.id
             ips.append(eip.public_ip)
             # Route tables share the NATs round-robin: with one NAT both AZs use it.
             for j, rt in enumerate(private_rts):
@@ -376,7 +410,8 @@ class Network(pulumi.ComponentResource):
                         f"{name}-private-default-{j}",
                         route_table_id=rt.id,
                         destination_cidr_block="0.0.0.0/0",
-                        **target,
+                        network_interface_id=eni,
+                        nat_gateway_id=gateway_id,
                         opts=child_opts(self),
                     )
         return ips
@@ -427,16 +462,18 @@ class Network(pulumi.ComponentResource):
         )
         aws.ec2.FlowLog(
             f"{name}-flow-log",
-            **child_args(
+            child_args(
                 args.transforms,
                 "flow_log",
-                vpc_id=vpc.id,
-                traffic_type="ALL",
-                log_destination_type="cloud-watch-logs",
-                log_destination=group.arn,
-                iam_role_arn=role.arn,
-                max_aggregation_interval=600,
-                tags=args.tags,
+                aws.ec2.FlowLogArgs(
+                    vpc_id=vpc.id,
+                    traffic_type="ALL",
+                    log_destination_type="cloud-watch-logs",
+                    log_destination=group.arn,
+                    iam_role_arn=role.arn,
+                    max_aggregation_interval=600,
+                    tags=args.tags,
+                ),
             ),
             opts=child_opts(self),
         )

@@ -69,36 +69,40 @@ class R2Bucket(pulumi.ComponentResource):
         super().__init__("reggie:components:R2Bucket", name, None, opts)
         bucket = cloudflare.R2Bucket(
             f"{name}-bucket",
-            **child_args(
+            child_args(
                 args.transforms,
                 "bucket",
-                account_id=args.account_id,
-                name=args.bucket_name,
-                jurisdiction=args.jurisdiction,
-                storage_class="Standard",
+                cloudflare.R2BucketArgs(
+                    account_id=args.account_id,
+                    name=args.bucket_name,
+                    jurisdiction=args.jurisdiction,
+                    storage_class="Standard",
+                ),
             ),
             opts=child_opts(self, retain_on_delete=args.retain_on_delete),
         )
         if args.allowed_origins:
             cloudflare.R2BucketCors(
                 f"{name}-cors",
-                **child_args(
+                child_args(
                     args.transforms,
                     "cors",
-                    account_id=args.account_id,
-                    bucket_name=bucket.name,
-                    jurisdiction=args.jurisdiction,
-                    rules=[
-                        {
-                            "allowed": {
-                                "methods": ["GET", "PUT", "HEAD"],
-                                "origins": list(args.allowed_origins),
-                                "headers": ["content-type", "content-md5", "x-amz-checksum-sha256"],
-                            },
-                            "expose_headers": ["ETag"],
-                            "max_age_seconds": 3600,
-                        }
-                    ],
+                    cloudflare.R2BucketCorsArgs(
+                        account_id=args.account_id,
+                        bucket_name=bucket.name,
+                        jurisdiction=args.jurisdiction,
+                        rules=[
+                            cloudflare.R2BucketCorsRuleArgs(
+                                allowed=cloudflare.R2BucketCorsRuleAllowedArgs(
+                                    methods=["GET", "PUT", "HEAD"],
+                                    origins=list(args.allowed_origins),
+                                    headers=["content-type", "content-md5", "x-amz-checksum-sha256"],
+                                ),
+                                expose_headers=["ETag"],
+                                max_age_seconds=3600,
+                            )
+                        ],
+                    ),
                 ),
                 opts=child_opts(self),
             )

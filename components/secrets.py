@@ -64,15 +64,17 @@ class Secrets(pulumi.ComponentResource):
         for key, value in sorted(args.values.items()):
             parameter = aws.ssm.Parameter(
                 f"{name}-{key.replace('_', '-')}",
-                **child_args(
+                child_args(
                     args.transforms,
                     "parameter",
-                    name=f"{args.path}/{key}",
-                    type="SecureString",
-                    value=pulumi.Output.secret(value),
-                    key_id=args.kms_key_id,
-                    tier="Standard",
-                    tags=args.tags,
+                    aws.ssm.ParameterArgs(
+                        name=f"{args.path}/{key}",
+                        type="SecureString",
+                        value=pulumi.Output.secret(value),
+                        key_id=args.kms_key_id,
+                        tier="Standard",
+                        tags=args.tags,
+                    ),
                 ),
                 opts=child_opts(self),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi_aws as aws
 import pytest
 
 from components import ComponentArgsError, Network, NetworkArgs
@@ -100,8 +101,8 @@ def test_flow_logs_go_to_a_log_group_with_retention() -> None:
 
 
 def test_transform_hook_adjusts_a_child_without_forking() -> None:
-    def bigger(kwargs: dict[str, object]) -> None:
-        kwargs["instance_type"] = "t4g.micro"
+    def bigger(args: aws.ec2.InstanceArgs) -> None:
+        args.instance_type = "t4g.micro"
 
     res = run(
         lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1, transforms={"nat_instance": bigger}))
