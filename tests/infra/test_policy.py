@@ -210,3 +210,24 @@ def test_flow_log_stack_rule_offline_and_in_the_engine() -> None:
     assert list(check([(rules.VPC, {})], rules.Context("staging", rules.DEFAULT_CONFIG))) == [
         "1 VPC(s) without flow logs"
     ]
+
+
+def test_pack_entry_point_passes_every_rule_to_policy_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    import sys
+    from pathlib import Path
+
+    import pulumi_policy
+
+    pack_dir = Path(rules.__file__).parent
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.syspath_prepend(str(pack_dir))  # how the engine runs the pack: its own directory on the path
+    monkeypatch.delitem(sys.modules, "rules", raising=False)
+    runpy.run_path(str(pack_dir / "__main__.py"), run_name="__main__")
+    (call,) = calls
+    assert call["name"] == "reggie-platform"
+    names = [p.name for p in call["policies"]]
+    assert sorted(names) == sorted(r.name for r in RULES)
+    assert len(set(names)) == len(names)
+    assert (pack_dir / "PulumiPolicy.yaml").read_text().startswith("version: ")
