@@ -32,7 +32,10 @@ from services.local.postgres import EmbeddedPostgres, port_is_free  # noqa: E402
 
 CONNECTIONS = 32
 WARMUP_S = 2.0
-MEASURE_S = 8.0
+MEASURE_S = 6.0
+ROUNDS = 2
+BARE = "bench.bare_lookup:app"
+API = "services.api.app:app"
 PLATES = 400
 
 
@@ -184,10 +187,23 @@ def main() -> None:
                 f"measured; uvicorn, one worker; {os.cpu_count()} CPUs shared with the client; "
                 f"load average {os.getloadavg()[0]:.1f}"
             )
-            bare = _measure("bare ASGI + raw psycopg (ceiling)", "bench.bare_lookup:app", "/bare/plates/", marks, env)
-            api = _measure("API GET /api/v1/plates/{reg}", "services.api.app:app", "/api/v1/plates/", marks, env)
-            ratio = api["rps"] / bare["rps"]
-            print(f"ratio API/bare: {ratio:.2f} (goal >= 0.70)   API p99: {api['p99_ms']:.2f} ms (goal <= 15 ms)")
+            # Two alternating rounds, so a burst of load from elsewhere on the machine hits both sides.
+            bares: list[dict[str, float]] = []
+            apis: list[dict[str, float]] = []
+            for _ in range(ROUNDS):
+                bares.append(_measure("bare ASGI + raw psycopg (ceiling)", BARE, "/bare/plates/", marks, env))
+                apis.append(_measure("API GET /api/v1/plates/{reg}", API, "/api/v1/plates/", marks, env))
+            bare_rps = statistics.median(b["rps"] for b in bares)
+            api_rps = statistics.median(a["rps"] for a in apis)
+            api_p50 = statistics.median(a["p50_ms"] for a in apis)
+            api_p99 = statistics.median(a["p99_ms"] for a in apis)
+            print(
+                f"median of {ROUNDS} rounds: bare {bare_rps:.0f} req/s, API {api_rps:.0f} req/s, "
+                f"API p50 {api_p50:.2f} ms"
+            )
+            print(
+                f"ratio API/bare: {api_rps / bare_rps:.2f} (goal >= 0.70)   API p99: {api_p99:.2f} ms (goal <= 15 ms)"
+            )
         finally:
             server.stop()
 
