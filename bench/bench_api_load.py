@@ -3,6 +3,8 @@
 with raw psycopg (the ceiling, ``bench/bare_lookup.py``), in the same run.
 
 Prints requests/s, p50 and p99 for both and the ratio API/bare. Goal: ratio >= 0.7, p99 <= 15 ms.
+Also the server process's CPU time per request (from /proc), which does not depend on what else the
+machine is running, unlike throughput and latency on a shared machine.
 
 The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams (32 connections, each
 sending its next request when the previous answer is in), far cheaper per request than a client
@@ -134,15 +136,31 @@ async def _connection(
         writer.close()
 
 
-async def _load(port: int, paths: list[str]) -> tuple[list[float], list[int]]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), all its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(port: int, paths: list[str], pid: int) -> tuple[list[float], list[int], float]:
+    """Run the load; return the measured latencies, non-200 statuses and the server's CPU seconds
+    spent during the measured window."""
     latencies: list[float] = []
     errors: list[int] = []
     now = time.perf_counter()
     record_from, stop_at = now + WARMUP_S, now + WARMUP_S + MEASURE_S
+
+    async def cpu_in_window() -> float:
+        await asyncio.sleep(WARMUP_S)
+        before = _cpu_seconds(pid)
+        await asyncio.sleep(MEASURE_S)
+        return _cpu_seconds(pid) - before
+
+    cpu_task = asyncio.create_task(cpu_in_window())
     await asyncio.gather(
         *(_connection(port, paths, k * 7, (record_from, stop_at), (latencies, errors)) for k in range(CONNECTIONS))
     )
-    return latencies, errors
+    return latencies, errors, await cpu_task
 
 
 def _measure(name: str, target: str, path_prefix: str, marks: list[str], env: dict[str, str]) -> dict[str, float]:
@@ -150,7 +168,7 @@ def _measure(name: str, target: str, path_prefix: str, marks: list[str], env: di
     process = _serve(target, port, env)
     try:
         _wait(f"http://127.0.0.1:{port}{path_prefix}{marks[0]}", process)
-        latencies, errors = asyncio.run(_load(port, [path_prefix + m for m in marks]))
+        latencies, errors, cpu_s = asyncio.run(_load(port, [path_prefix + m for m in marks], process.pid))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -162,9 +180,10 @@ def _measure(name: str, target: str, path_prefix: str, marks: list[str], env: di
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "n": len(latencies),
+        "cpu_ms": cpu_s * 1000 / len(latencies),
     }
-    print(f"{name:<34} {result['rps']:>8.0f} req/s   p50 {result['p50_ms']:6.2f} ms   p99 {result['p99_ms']:6.2f} ms"
-          f"   ({result['n']} requests)")  # fmt: skip
+    print(f"{name:<34} {result['rps']:>6.0f} req/s   p50 {result['p50_ms']:6.2f} ms   p99 {result['p99_ms']:6.2f} ms"
+          f"   server CPU {result['cpu_ms']:.2f} ms/request   ({result['n']} requests)")  # fmt: skip
     return result
 
 
@@ -197,12 +216,18 @@ def main() -> None:
             api_rps = statistics.median(a["rps"] for a in apis)
             api_p50 = statistics.median(a["p50_ms"] for a in apis)
             api_p99 = statistics.median(a["p99_ms"] for a in apis)
+            bare_cpu = statistics.median(b["cpu_ms"] for b in bares)
+            api_cpu = statistics.median(a["cpu_ms"] for a in apis)
             print(
                 f"median of {ROUNDS} rounds: bare {bare_rps:.0f} req/s, API {api_rps:.0f} req/s, "
                 f"API p50 {api_p50:.2f} ms"
             )
             print(
                 f"ratio API/bare: {api_rps / bare_rps:.2f} (goal >= 0.70)   API p99: {api_p99:.2f} ms (goal <= 15 ms)"
+            )
+            print(
+                f"server CPU per request: bare {bare_cpu:.2f} ms, API {api_cpu:.2f} ms; CPU ratio bare/API "
+                f"{bare_cpu / api_cpu:.2f}, so at most {1000 / api_cpu:.0f} API req/s per core (independent of load)"
             )
         finally:
             server.stop()
