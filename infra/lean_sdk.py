@@ -27,9 +27,11 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 def _module_candidates(name: str) -> list[str]:
     """Where a generated SDK defines ``name``: ``DnsRecord`` → ``dns_record``, ``get_ami_output`` → ``get_ami``,
-    ``RegistryArgs`` → ``_inputs``, a submodule (``ec2``) → itself."""
-    if name.endswith(("Args", "ArgsDict")):
+    ``RegistryArgs`` → ``_inputs``, ``VpcArgs`` → ``_inputs`` or ``vpc``, a submodule (``ec2``) → itself."""
+    if name.endswith("ArgsDict"):
         return ["_inputs"]
+    if name.endswith("Args"):
+        return ["_inputs", _CAMEL.sub("_", name.removesuffix("Args")).lower()]
     if name[:1].islower():
         return [name.removesuffix("_output"), name]
     return [_CAMEL.sub("_", name).lower(), "_enums", "outputs"]

@@ -20,7 +20,8 @@ def test_names_map_to_their_defining_modules() -> None:
     assert _module_candidates("R2BucketCors")[0] == "r2_bucket_cors"
     assert _module_candidates("SecurityGroupIngressRule")[0] == "security_group_ingress_rule"
     assert _module_candidates("get_ami_output")[0] == "get_ami"
-    assert _module_candidates("RegistryArgs") == ["_inputs"]
+    assert _module_candidates("RegistryArgs") == ["_inputs", "registry"]
+    assert _module_candidates("ClusterParameterGroupArgs")[1] == "cluster_parameter_group"
     assert _module_candidates("ec2") == ["ec2", "ec2"]
 
 
@@ -41,6 +42,18 @@ def test_lean_packages_give_the_real_classes_and_fall_back_for_anything_else() -
         "try:\n    cf.NoSuchThing\nexcept AttributeError:\n    print('missing', hasattr(cf, 'AccessApplication'))\n"
     )
     assert out.split() == ["True", "pulumi_docker._inputs", "True", "missing", "True"]
+
+
+@pytest.mark.slow
+def test_the_plan_never_falls_back_to_a_whole_sdk() -> None:
+    out = _in_fresh_process(
+        "from infra import lean_sdk; lean_sdk.install()\n"
+        "import io, sys\n"
+        "from infra.plan import main\n"
+        "assert main(['--stack', 'production'], out=io.StringIO()) == 0\n"
+        "print(sorted(n for n, m in sys.modules.items() if '_lean_full' in getattr(m, '__dict__', {})))\n"
+    )
+    assert out.strip() == "[]"
 
 
 @pytest.mark.slow
