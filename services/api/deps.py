@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api import aws
@@ -36,6 +36,15 @@ class Dependencies:
     verifier: TokenVerifier | None
     store: DocumentStore | None
     valuations: ValuationClient
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in autocommit for single-statement reads: no BEGIN and no ROLLBACK round trip
+        around the one query (the plate lookup is a single statement, consistent on its own)."""
+        if self.engine is None:
+            raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:

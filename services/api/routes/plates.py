@@ -33,10 +33,7 @@ def get_plate(request: Request[Any, Any, Any], registration: str) -> PlateView:
     vehicle year it may go on, its listing if listed, its latest valuation and auction result.
     404 (with close matches) when the platform has never seen it; 422 with the reason when invalid."""
     mark = parse_or_422(registration)
-    engine = deps_of(request).engine
-    if engine is None:
-        raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
-    with engine.connect() as conn:
+    with deps_of(request).read() as conn:
         view = plates.lookup(conn, mark)
         if view is None:
             matches = plates.close_matches(conn, mark.normalized)
@@ -78,11 +75,8 @@ def search_plates(
         page=page,
         limit=limit,
     )
-    engine = deps_of(request).engine
-    if engine is None:
-        raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
     try:
-        with engine.connect() as conn:
+        with deps_of(request).read() as conn:
             return plates.search(conn, query)
     except plates.BadSearch as exc:
         raise ApiError(422, "invalid_search", str(exc).capitalize() + ".") from None
