@@ -400,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stack until interrupted; returns the process exit code."""
     options = _parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A shell starting us in the background (`make dev &`, CI) leaves SIGINT ignored, and Python
+    # keeps an inherited "ignore"; Ctrl-C and `kill -INT` must stop the stack regardless.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(options)
     code = 0
     try:

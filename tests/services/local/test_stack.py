@@ -43,7 +43,15 @@ def _free_ports(count: int) -> list[int]:
 class Stack:
     """One ``python -m services.local`` child with its output collected line by line."""
 
-    def __init__(self, state: Path, ports: list[int], *, csv: Path | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        state: Path,
+        ports: list[int],
+        *,
+        csv: Path | None = None,
+        env: dict[str, str] | None = None,
+        sigint_ignored: bool = False,
+    ):
         self.state = state
         self.api_port, self.pg_port, self.r2_port, self.issuer_port = ports
         arguments = [
@@ -52,6 +60,8 @@ class Stack:
             "--r2-port", str(self.r2_port), "--issuer-port", str(self.issuer_port),
             "--auction-csv", str(csv or state / "absent.csv"), "--plates", "60",
         ]  # fmt: skip
+        if sigint_ignored:  # as a shell leaves a background job: `make dev &`
+            arguments = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh", *arguments]
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
         self.process = subprocess.Popen(
             arguments, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -158,7 +168,7 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
         assert not port_is_free("127.0.0.1", stack.pg_port)
 
         # ...and a rerun on the same state stops that orphan, creates nothing twice and comes up again.
-        again = Stack(state, ports, csv=csv, env=isolated)
+        again = Stack(state, ports, csv=csv, env=isolated, sigint_ignored=True)
         try:
             again.wait_for(r"stack is up in")
             again.wait_for(r"sales: 40 auction lots already imported")
@@ -166,7 +176,8 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
             assert "seeded" not in again.output
             with psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg_port}/reggie") as conn:
                 assert conn.execute("SELECT count(*) FROM plates").fetchone() == (60,)
-            # Ctrl-C: every child stops, nothing is left running, no traceback.
+            # Ctrl-C (even with SIGINT ignored by the parent shell): every child stops, nothing is left
+            # running, no traceback.
             assert again.interrupt() == 0
             assert "Traceback" not in again.output
         finally:
