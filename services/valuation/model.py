@@ -9,7 +9,6 @@ is ``price * exp(q10)`` to ``price * exp(q90)`` of the validation log residuals 
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from dataclasses import dataclass
@@ -65,8 +64,15 @@ class Artifact:
     @classmethod
     def load(cls, directory: Path = ARTIFACT_DIR) -> Artifact:
         metadata = json.loads((directory / "metadata.json").read_text())
-        with gzip.open(directory / "learned.json.gz", "rt") as f:
-            learned = json.load(f)
+        learned = json.loads((directory / "learned.json").read_text())
+        with np.load(directory / "learned.npz") as arrays:
+            learned["encodings"]["tables"] = {
+                kind: _unpack(arrays[f"table_{kind}_keys"], arrays[f"table_{kind}_values"])
+                for kind in learned["encodings"]["tables"]
+            }
+            learned["rules"]["lexicons"] = {
+                label: _split(arrays[f"lexicon_{label}"]) for label in learned["rules"]["lexicons"]
+            }
         return cls(
             metadata=metadata,
             rules=Rules.from_json(learned["rules"]),
@@ -77,19 +83,27 @@ class Artifact:
             intervals=metadata["calibration"]["intervals"],
         )
 
-    def save(self, directory: Path, learned_extra: dict[str, Any] | None = None) -> None:
+    def save(self, directory: Path) -> None:
+        """Write the artifact. The big tables (encodings, lexicons) go to ``learned.npz`` as joined key
+        strings and float arrays: loading them takes milliseconds where JSON took a large share of
+        the cold start. The rest is readable JSON."""
         directory.mkdir(parents=True, exist_ok=True)
         self.metadata["calibration"] = {"shift": self.shift, "intervals": self.intervals}
         (directory / "metadata.json").write_text(json.dumps(self.metadata, indent=2, sort_keys=True) + "\n")
-        learned = {
-            "rules": self.rules.to_json(),
-            "encodings": self.encodings.to_json(),
-            "segments": self.segments,
-            **(learned_extra or {}),
-        }
-        # mtime=0 keeps the file byte-identical across identical trainings.
-        with gzip.GzipFile(directory / "learned.json.gz", "wb", mtime=0) as f:
-            f.write(json.dumps(learned, separators=(",", ":"), sort_keys=True).encode())
+        encodings, rules = self.encodings.to_json(), self.rules.to_json()
+        tables: dict[str, dict[str, list[float]]] = encodings.pop("tables")  # type: ignore[assignment]
+        lexicons: dict[str, list[str]] = rules.pop("lexicons")  # type: ignore[assignment]
+        arrays: dict[str, np.ndarray] = {}
+        for kind, table in tables.items():
+            arrays[f"table_{kind}_keys"] = np.array("\n".join(table))
+            arrays[f"table_{kind}_values"] = np.array(list(table.values()), dtype=np.float64)
+        for label, words in lexicons.items():
+            arrays[f"lexicon_{label}"] = np.array("\n".join(words))
+        encodings["tables"] = sorted(tables)
+        rules["lexicons"] = sorted(lexicons)
+        learned = {"rules": rules, "encodings": encodings, "segments": self.segments}
+        (directory / "learned.json").write_text(json.dumps(learned, indent=1, sort_keys=True) + "\n")
+        np.savez_compressed(directory / "learned.npz", **arrays)  # pyright: ignore[reportArgumentType]  # names only
         self.forest.save(directory / "forest.npz")
 
     def rows(self, marks: list[Mark]) -> Floats:
@@ -117,3 +131,12 @@ class Artifact:
         else:
             scores = self.forest.predict(self.rows(marks))
         return self.blend(marks, scores)
+
+
+def _split(joined: np.ndarray) -> list[str]:
+    text = str(joined)
+    return text.split("\n") if text else []
+
+
+def _unpack(keys: np.ndarray, values: np.ndarray) -> dict[str, list[float]]:
+    return dict(zip(_split(keys), values.tolist(), strict=True))
