@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -56,6 +57,8 @@ class Platform:
     bucket_name: pulumi.Output[str]
     function_names: dict[str, pulumi.Output[str]]
     vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
 
 
@@ -64,20 +67,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     specs = list(services) if services is not None else discover()
     tags = stage.tags
 
-    network = Network(
-        "network",
-        NetworkArgs(
-            availability_zones=stage.availability_zones,
-            nat=stage.nat_mode,
-            nat_count=stage.nat_count if stage.nat_mode != "none" else None,
-            nat_instance_type=stage.nat_instance_type,
-            nat_ami=stage.nat_ami,
-            flow_logs=stage.flow_logs,
-            flow_log_retention_days=stage.log_retention_days,
-            name_prefix=physical_name(stage.name, "vpc"),
-            tags=tags,
-        ),
-    )
+    network = _network(stage)
     secrets = Secrets(
         "secrets",
         SecretsArgs(path=f"/reggie/{stage.name}", values={str(k): v for k, v in stage.secrets.items()}, tags=tags),
@@ -172,7 +162,38 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         bucket_name=bucket.bucket_name,
         function_names={name: f.function_name for name, f in functions.items()},
         vpc_id=network.vpc_id,
+        vpc_cidr=network.cidr_block,
+        private_subnet_ids=network.private_subnet_ids,
         nat_public_ips=network.nat_public_ips,
+    )
+
+
+class NetworkLike(Protocol):
+    """What the platform needs of a network, whoever declares it."""
+
+    vpc_id: pulumi.Output[str]
+    cidr_block: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    nat_public_ips: pulumi.Output[list[str]]
+
+
+def _network(stage: Stage) -> NetworkLike:
+    """The stage's network. ``own`` declares one; a ``shared`` mode for personal stages (another stack's
+    ``vpcId``/``vpcCidr``/``privateSubnetIds``/``natPublicIps`` outputs through a StackReference) is one more
+    branch here returning the same four outputs."""
+    return Network(
+        "network",
+        NetworkArgs(
+            availability_zones=stage.availability_zones,
+            nat=stage.nat_mode,
+            nat_count=stage.nat_count if stage.nat_mode != "none" else None,
+            nat_instance_type=stage.nat_instance_type,
+            nat_ami=stage.nat_ami,
+            flow_logs=stage.flow_logs,
+            flow_log_retention_days=stage.log_retention_days,
+            name_prefix=physical_name(stage.name, "vpc"),
+            tags=stage.tags,
+        ),
     )
 
 
@@ -198,6 +219,8 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
     pulumi.export("vpcId", platform.vpc_id)
+    pulumi.export("vpcCidr", platform.vpc_cidr)
+    pulumi.export("privateSubnetIds", platform.private_subnet_ids)
     pulumi.export("natPublicIps", platform.nat_public_ips)
 
 

@@ -184,6 +184,8 @@ def test_platform_outputs() -> None:
         platform.api_url.apply(lambda v: seen.__setitem__("api", v))
         platform.bucket_name.apply(lambda v: seen.__setitem__("bucket", v))
         platform.database_endpoint.apply(lambda v: seen.__setitem__("db", v))
+        platform.vpc_cidr.apply(lambda v: seen.__setitem__("cidr", v))
+        platform.private_subnet_ids.apply(lambda v: seen.__setitem__("subnets", v))
         pulumi.Output.all(*platform.function_names.values()).apply(lambda v: seen.__setitem__("fns", sorted(v)))
 
     run_program(program, stack="dev-demo")
@@ -191,6 +193,8 @@ def test_platform_outputs() -> None:
     assert seen["bucket"] == "reggie-dev-demo-documents"
     assert str(seen["db"]).startswith("reggie-dev-demo-db.cluster-")
     assert "reggie-dev-demo-api" in seen["fns"]  # type: ignore[operator]
+    assert seen["cidr"] == "10.0.0.0/16"
+    assert seen["subnets"] == ["network-private-0-id", "network-private-1-id"]
 
 
 def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[str, Recording]) -> None:
