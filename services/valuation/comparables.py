@@ -1,8 +1,10 @@
 """Comparable past sales of a registration, from the ``sales`` table (the API adds them to a valuation).
 
 Comparable means sold, same format, and close in spelling: first the mark itself if it sold
-before, then the marks most similar by trigram similarity (``pg_trgm``, indexed on
-``sales.registration``), so ``JAM 35`` finds ``JAM 3S``-like marks and other ``JAM`` numbers.
+before, then the marks most similar by trigram similarity, so ``JAM 35`` finds ``JAM 353`` and other
+``JAM`` numbers. The filter is ``pg_trgm``'s ``%`` operator (similarity above the server's
+``pg_trgm.similarity_threshold``, 0.3 by default), which the GIN index on ``sales.registration``
+serves, so the lookup stays fast as ``sales`` grows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from sqlalchemy.orm import Session
 from services.core.models import Sale
 from services.core.registration import InvalidRegistration, parse
 
-MIN_SIMILARITY = 0.2
-"""Below this, two short marks share little more than a character or two."""
+MAX_LIMIT = 50
 
 
 def comparable_sales(session: Session, registration: str, limit: int = 5) -> list[dict[str, Any]]:
@@ -34,10 +35,10 @@ def comparable_sales(session: Session, registration: str, limit: int = 5) -> lis
             Sale.sold.is_(True),
             Sale.hammer_price_pence.is_not(None),
             Sale.format == mark.format.value,
-            similarity >= MIN_SIMILARITY,
+            Sale.registration.op("%")(mark.normalized),
         )
         .order_by(desc(Sale.registration == mark.normalized), desc(similarity), desc(Sale.sold_on), desc(Sale.id))
-        .limit(min(limit, 50))
+        .limit(min(limit, MAX_LIMIT))
     )
     return [_as_dict(sale, float(score)) for sale, score in session.execute(query).all()]
 
