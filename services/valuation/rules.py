@@ -107,7 +107,19 @@ class Rules:
 
     def segment_price(self, mark: Mark) -> float:
         base = self.base.get(mark.fmt, self.overall)
-        return base * self.length.get(_length_key(mark), 1.0)
+        factor = self.length.get(_length_key(mark))
+        return base * (factor if factor is not None else self._nearest_length(mark))
+
+    def _nearest_length(self, mark: Mark) -> float:
+        """A length never seen in training (no two-character dateless mark was auctioned) takes the
+        multiplier of the nearest length of its format, the shorter one on a tie; 1 if none."""
+        n = len(mark.registration.normalized)
+        known = [
+            (abs(int(k.split(":")[1]) - n), int(k.split(":")[1]), v)
+            for k, v in self.length.items()
+            if k.split(":")[0] == mark.fmt
+        ]
+        return min(known)[2] if known else 1.0
 
     def price(self, mark: Mark) -> float:
         """The rules' price in GBP."""

@@ -70,3 +70,12 @@ def test_forest_saves_and_loads(tmp_path) -> None:
     again = Forest.load(tmp_path / "f.npz")
     x = artifact().rows([describe("AB12 CDE"), describe("1 A")])
     np.testing.assert_array_equal(again.predict(x), forest.predict(x))
+
+
+def test_unseen_length_takes_the_nearest_known_length() -> None:
+    rules = _fit()  # dateless marks of 3 and 4 characters only
+    assert "dateless:2" not in rules.length
+    expected = rules.base["dateless"] * rules.length["dateless:3"]
+    assert rules.segment_price(describe("1 A")) == pytest.approx(expected)
+    four = rules.base["dateless"] * rules.length["dateless:4"]
+    assert rules.segment_price(describe("1234 AB")) == pytest.approx(four)
