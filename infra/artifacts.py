@@ -61,7 +61,7 @@ LAMBDA_TASK_ROOT = "/var/task"
 LAMBDA_MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 """Lambda's hard limit on a function's unzipped deployment package (layers included)."""
 
-FORMAT_VERSION = "reggie-lambda-zip/1"
+FORMAT_VERSION = "reggie-lambda-zip/2"
 """Bump when the archive layout or the build recipe changes, so every cache key changes with it."""
 
 PLATFORMS: dict[Architecture, tuple[str, ...]] = {
@@ -208,20 +208,27 @@ def _compiler_id(python: Path | None) -> str:
 
 _COMPILE_SCRIPT = """
 import compileall, py_compile, sys
-ok = compileall.compile_dir(sys.argv[1], quiet=2, stripdir=sys.argv[1], prependdir=sys.argv[2], workers=0,
+ok = compileall.compile_dir(sys.argv[1], quiet=2, stripdir=sys.argv[1], prependdir=sys.argv[2], workers=1,
                             invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 print("ok" if ok else "partial")
 """
 
 
 def _byte_compile(python: Path, tree: Path) -> None:
-    # Files a dependency ships for other Python versions may fail to compile: they stay source-only, as
-    # they would fail to import anyway. Everything else gets a cpython-312 pyc.
+    """Write a cpython-312 pyc beside every source under ``tree``, reproducibly.
+
+    One process, files in sorted order (compileall sorts), a fixed hash seed: marshal's output depends on
+    the compiling process's state (which constants are shared, set iteration order), so parallel workers
+    that each compile a different share of the files, or a random seed, can make two builds of the same
+    tree differ in a few bytes. Files a dependency ships for other Python versions may fail to compile:
+    they stay source-only, as they would fail to import anyway.
+    """
     subprocess.run(  # noqa: S603
         [str(python), "-c", _COMPILE_SCRIPT, str(tree), LAMBDA_TASK_ROOT],
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
 
 
