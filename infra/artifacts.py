@@ -34,6 +34,7 @@ small placeholder archive and no hash.
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import hashlib
@@ -130,7 +131,30 @@ def service_sources(spec: ServiceSpec, repo_root: Path = REPO_ROOT) -> list[tupl
         raise ArtifactError(
             f"service {spec.name!r}: handler {spec.handler!r} needs {handler_module}, which does not exist"
         )
+    _check_imports(spec, found)
     return sorted(found.items())
+
+
+def _check_imports(spec: ServiceSpec, sources: dict[str, Path]) -> None:
+    """Fail when shipped code imports repository code the zip does not carry (another service, ``infra``)."""
+    shipped = {"core", spec.name}
+    for name, path in sources.items():
+        if not name.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=name)):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "infra" or (parts[0] == "services" and len(parts) > 1 and parts[1] not in shipped):
+                    raise ArtifactError(
+                        f"{name}:{node.lineno} imports {module}, which the {spec.name!r} zip does not ship "
+                        "(it carries services/core and its own folder only)"
+                    )
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -171,6 +171,13 @@ def test_bad_specs_are_refused_with_a_reason(repo: Path, tmp_path: Path) -> None
     image = ServiceSpec(name="valuation", package="image", handler="app.handler", dockerfile="x/Dockerfile")
     with pytest.raises(artifacts.ArtifactError, match="not as a zip"):
         artifacts.build_zip(image, repo_root=repo, build_dir=tmp_path, python=False)
+    (repo / "services/api/stray.py").write_text("from services.valuation.model import predict\n")
+    with pytest.raises(artifacts.ArtifactError, match=r"stray\.py:1 imports services\.valuation\.model"):
+        artifacts.build_zip(API_SPEC, repo_root=repo, build_dir=tmp_path, python=False)
+    (repo / "services/api/stray.py").write_text("def f():\n    import infra.config\n")
+    with pytest.raises(artifacts.ArtifactError, match=r"stray\.py:2 imports infra\.config"):
+        artifacts.build_zip(API_SPEC, repo_root=repo, build_dir=tmp_path, python=False)
+    (repo / "services/api/stray.py").unlink()
     (repo / "services/api/requirements.txt").unlink()
     with pytest.raises(artifacts.ArtifactError, match=r"requirements\.txt is missing.*make lock"):
         artifacts.build_zip(API_SPEC, repo_root=repo, build_dir=tmp_path, python=False)
