@@ -14,7 +14,7 @@ PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe 
 # Every deployable has a requirements.in beside its code; requirements-dev.in pulls them all in.
 DEPLOYABLE_INS := requirements.in $(sort $(wildcard services/*/requirements.in infra/policy/requirements.in))
 
-.PHONY: help venv dev test lint typecheck pytest plan bench lock clean
+.PHONY: help venv dev test lint typecheck pytest plan bench smoke lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ plan: venv  ## offline plan of a stack under mocks: make plan STACK=production [
 
 bench: venv  ## run every benchmark in bench/ and print its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+smoke: venv  ## smoke-test a deployed API: make smoke URL=https://staging-api.example.com
+	@test -n "$(URL)" || { echo "make smoke: set URL=<the API's base URL>" >&2; exit 2; }
+	$(PY) scripts/smoke.py $(URL)
 
 lock: venv  ## recompile every requirements file with hashes (no index URLs recorded)
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
