@@ -1,6 +1,13 @@
-"""The Reggie platform's Pulumi program: read the stage config once, build the platform, export its outputs."""
+"""The Reggie platform's Pulumi program: read the stage config once, build the platform, export its outputs.
+
+A network stack (`dev-network`) declares only the VPC that personal stages share."""
 
 from infra.config import load_stage
+from infra.network import export_network, own_network
 from infra.wiring import build_platform, export_outputs
 
-export_outputs(build_platform(load_stage()))
+stage = load_stage()
+if stage.kind == "network":
+    export_network(own_network(stage))
+else:
+    export_outputs(build_platform(stage))

@@ -99,9 +99,10 @@ class FunctionArgs:
     """Run inside these private subnets with an egress-only security group."""
     description: str = ""
     """Shown in the console."""
-    wait_for: Sequence[pulumi.Resource] = ()
-    """Resources the function itself must wait for (e.g. the migration run before the API changes);
-    a component's own ``depends_on`` does not reach its children."""
+    wait_for: Sequence[pulumi.Input[pulumi.Resource]] = ()
+    """Resources the function itself must wait for (e.g. the migration run before the API changes); an
+    ``Output`` of a resource also waits for the value (a failed check inside it fails this function's
+    registration). A component's own ``depends_on`` does not reach its children."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
     transforms: Transforms = field(default_factory=no_transforms)

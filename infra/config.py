@@ -19,13 +19,16 @@ import pulumi
 from infra.service_spec import SecretName
 
 PROJECT = "reggie"
-StageKind = Literal["production", "staging", "personal"]
+StageKind = Literal["production", "staging", "personal", "network"]
+"""``network``: a stack named ``*-network`` (``dev-network``) that declares only a VPC for personal stages to share."""
 NatMode = Literal["instance", "gateway", "none"]
-NetworkMode = Literal["own"]
-"""How a stage gets its network. Only ``own`` today; a personal stage will be able to use ``shared``
-(another stack's VPC through a StackReference) without changing anything else here."""
+NetworkMode = Literal["own", "shared"]
+"""How a stage gets its network: ``own`` declares a VPC; ``shared`` (personal stages only, their default) reads
+another stack's ``vpcId``/``vpcCidr``/``privateSubnetIds``/``natPublicIps`` outputs through a StackReference."""
 NAT_MODES: tuple[NatMode, ...] = ("instance", "gateway", "none")
-NETWORK_MODES: tuple[NetworkMode, ...] = ("own",)
+NETWORK_MODES: tuple[NetworkMode, ...] = ("own", "shared")
+DEFAULT_NETWORK_STACK = "dev-network"
+"""The stack a personal stage shares the network of, unless ``reggie:networkStack`` names another."""
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 SECRET_NAMES: tuple[SecretName, ...] = (
     "clerk_secret_key",
@@ -42,6 +45,7 @@ PLACEHOLDER_SECRET = "unset"  # noqa: S105 - a marker, not a credential
 """The value a personal stage stores for a secret it was not given (set the real one with
 `pulumi config set --secret reggie:<key> ...` when the stage needs that integration)."""
 _STACK = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_STACK_REF = re.compile(r"^([A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}/)?[A-Za-z0-9_.-]{1,100}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -87,6 +91,8 @@ class Stage:
     skip_final_snapshot: bool
     retain_on_delete: bool
     network_mode: NetworkMode
+    network_stack: str | None
+    """The StackReference name (``<stack>`` or ``<org>/<project>/<stack>``) when ``network_mode`` is ``shared``."""
     nat_mode: NatMode
     nat_count: int
     nat_instance_type: str
@@ -116,6 +122,7 @@ _MATRIX: dict[StageKind, _Defaults] = {
     "production": _Defaults(0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True),
     "staging": _Defaults(0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False),
     "personal": _Defaults(0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False),
+    "network": _Defaults(0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False),
 }
 
 
@@ -125,6 +132,8 @@ def stage_kind(stack: str) -> StageKind:
         return "production"
     if stack == "staging":
         return "staging"
+    if stack.endswith("-network"):
+        return "network"
     return "personal"
 
 
@@ -234,11 +243,13 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
         "production": f"api.{domain}",
         "staging": f"staging-api.{domain}",
         "personal": f"{stack}-api.{domain}" if personal_domain else None,
+        "network": None,
     }[kind]
     default_origins = {
         "production": (f"https://{domain}", f"https://admin.{domain}"),
         "staging": (f"https://staging.{domain}", f"https://staging-admin.{domain}"),
         "personal": ("http://localhost:3000", "http://localhost:5173"),
+        "network": ("http://localhost:3000", "http://localhost:5173"),
     }[kind]
 
     min_acu = r.value(
@@ -247,21 +258,21 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
     max_acu = r.value("auroraMaxAcu", d.max_acu, lambda v: _acu(v, minimum=1), "a multiple of 0.5 from 1 to 256")
     if max_acu < min_acu:
         raise StageConfigError("auroraMaxAcu", max_acu, f"at least auroraMinAcu ({min_acu})")
-    if kind != "personal" and min_acu == 0:
+    if kind in ("production", "staging") and min_acu == 0:
         raise StageConfigError("auroraMinAcu", min_acu, "auto-pause (0) only in personal stages; use 0.5 or more")
 
-    min_backup = {"production": 14, "staging": 7, "personal": 1}[kind]
+    min_backup = {"production": 14, "staging": 7, "personal": 1, "network": 1}[kind]
     backup_days = r.value(
         "backupRetentionDays", d.backup_days, _int_in(min_backup, 35), f"a whole number of days from {min_backup} to 35"
     )
     nat_mode: NatMode = r.value("natMode", NAT_MODES[0], _choice(NAT_MODES), f"one of {', '.join(NAT_MODES)}")
     nat_count = r.value("natCount", d.nat_count, _int_in(1, 2), "1 (shared) or 2 (one per AZ)")
-    network_mode: NetworkMode = r.value("network", "own", _choice(NETWORK_MODES), f"one of {', '.join(NETWORK_MODES)}")
+    network_mode, network_stack = _network(r, kind)
     log_days = r.value(
         "logRetentionDays", d.log_days, _int_of(LOG_RETENTION_DAYS), "a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)"
     )
     secrets: dict[SecretName, pulumi.Input[str]] = {}
-    for name in SECRET_NAMES:
+    for name in SECRET_NAMES if kind != "network" else ():
         key = _camel(name)
         value = source.get_secret(key)
         if value is None:
@@ -292,6 +303,7 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
         skip_final_snapshot=not d.protect,
         retain_on_delete=d.retain,
         network_mode=network_mode,
+        network_stack=network_stack,
         nat_mode=nat_mode,
         nat_count=nat_count,
         nat_instance_type=r.value(
@@ -302,6 +314,24 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
         log_retention_days=log_days,
         secrets=secrets,
     )
+
+
+def _network(r: _Reader, kind: StageKind) -> tuple[NetworkMode, str | None]:
+    """``reggie:network`` (``own`` | ``shared``; personal stages default to ``shared``, every other kind to
+    ``own``) and, when shared, ``reggie:networkStack`` (default :data:`DEFAULT_NETWORK_STACK`)."""
+    default: NetworkMode = "shared" if kind == "personal" else "own"
+    mode: NetworkMode = r.value("network", default, _choice(NETWORK_MODES), f"one of {', '.join(NETWORK_MODES)}")
+    if mode == "shared" and kind != "personal":
+        raise StageConfigError("network", mode, "shared only in personal stages; other stacks use own")
+    if mode == "own":
+        return mode, None
+    stack = r.value(
+        "networkStack",
+        DEFAULT_NETWORK_STACK,
+        _matching(_STACK_REF),
+        "a stack name like dev-network or <org>/reggie/dev-network (a stack exporting vpcId, privateSubnetIds, ...)",
+    )
+    return mode, stack
 
 
 def _camel(snake: str) -> str:

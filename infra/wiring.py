@@ -1,17 +1,15 @@
 """The platform: the stage's components, and every discovered service wired into them.
 
-Order matters only through data: network → secrets, bucket, database → images → functions (a service
-after the ones it invokes) → database ingress per client → HTTP API → schedules → run-on-deploy
-invocations, which the routed functions wait for.
+Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
+database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
+the ones it invokes) → database ingress per client → HTTP API → schedules → run-on-deploy invocations
+(``infra/deploy_run.py``), whose checked answers the routed functions wait for.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -28,8 +26,6 @@ from components import (
     HttpApiArgs,
     ImageCode,
     LambdaTarget,
-    Network,
-    NetworkArgs,
     R2Bucket,
     R2BucketArgs,
     Route,
@@ -38,8 +34,11 @@ from components import (
     VpcPlacement,
     ZipCode,
 )
+from infra import artifacts
 from infra.config import Stage
+from infra.deploy_run import content_hash, run_on_deploy
 from infra.naming import physical_name
+from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
 from infra.service_spec import ServiceSpec
 
@@ -56,10 +55,24 @@ class Platform:
     database_endpoint: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
     function_names: dict[str, pulumi.Output[str]]
-    vpc_id: pulumi.Output[str]
-    vpc_cidr: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    nat_public_ips: pulumi.Output[list[str]]
+    network: NetworkLike
+    """Its own VPC or the shared one; exported either way, so any stage can serve as a network provider."""
+
+    @property
+    def vpc_id(self) -> pulumi.Output[str]:
+        return self.network.vpc_id
+
+    @property
+    def vpc_cidr(self) -> pulumi.Output[str]:
+        return self.network.cidr_block
+
+    @property
+    def private_subnet_ids(self) -> pulumi.Output[list[str]]:
+        return self.network.private_subnet_ids
+
+    @property
+    def nat_public_ips(self) -> pulumi.Output[list[str]]:
+        return self.network.nat_public_ips
 
 
 def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) -> Platform:
@@ -67,7 +80,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     specs = list(services) if services is not None else discover()
     tags = stage.tags
 
-    network = _network(stage)
+    network = network_for(stage)
     secrets = Secrets(
         "secrets",
         SecretsArgs(path=f"/reggie/{stage.name}", values={str(k): v for k, v in stage.secrets.items()}, tags=tags),
@@ -99,16 +112,17 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     )
 
     functions: dict[str, Function] = {}
-    deploy_runs: list[pulumi.Resource] = []
+    deploy_runs: list[pulumi.Output[pulumi.Resource]] = []
     for spec in _deploy_runs_first(specs):
         environment = _environment(
             stage=stage, spec=spec, database=database, bucket=bucket, secrets=secrets, functions=functions
         )
+        code = _code_for(stage, spec)
         function = Function(
             spec.name,
             FunctionArgs(
                 function_name=physical_name(stage.name, spec.name, "lambda"),
-                code=_code_for(stage, spec),
+                code=code,
                 log_retention_days=stage.log_retention_days,
                 architecture=spec.architecture,
                 memory_mb=spec.memory_mb,
@@ -128,7 +142,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         if spec.schedule is not None:
             _schedule(stage, spec, function)
         if spec.run_on_deploy:
-            deploy_runs.append(_run_on_deploy(spec, function))
+            deploy_runs.append(run_on_deploy(spec, function, code))
         functions[spec.name] = function
 
     api_url: pulumi.Output[str] | None = None
@@ -161,39 +175,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         database_endpoint=database.endpoint,
         bucket_name=bucket.bucket_name,
         function_names={name: f.function_name for name, f in functions.items()},
-        vpc_id=network.vpc_id,
-        vpc_cidr=network.cidr_block,
-        private_subnet_ids=network.private_subnet_ids,
-        nat_public_ips=network.nat_public_ips,
-    )
-
-
-class NetworkLike(Protocol):
-    """What the platform needs of a network, whoever declares it."""
-
-    vpc_id: pulumi.Output[str]
-    cidr_block: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    nat_public_ips: pulumi.Output[list[str]]
-
-
-def _network(stage: Stage) -> NetworkLike:
-    """The stage's network. ``own`` declares one; a ``shared`` mode for personal stages (another stack's
-    ``vpcId``/``vpcCidr``/``privateSubnetIds``/``natPublicIps`` outputs through a StackReference) is one more
-    branch here returning the same four outputs."""
-    return Network(
-        "network",
-        NetworkArgs(
-            availability_zones=stage.availability_zones,
-            nat=stage.nat_mode,
-            nat_count=stage.nat_count if stage.nat_mode != "none" else None,
-            nat_instance_type=stage.nat_instance_type,
-            nat_ami=stage.nat_ami,
-            flow_logs=stage.flow_logs,
-            flow_log_retention_days=stage.log_retention_days,
-            name_prefix=physical_name(stage.name, "vpc"),
-            tags=stage.tags,
-        ),
+        network=network,
     )
 
 
@@ -218,21 +200,12 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("databaseEndpoint", platform.database_endpoint)
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
-    pulumi.export("vpcId", platform.vpc_id)
-    pulumi.export("vpcCidr", platform.vpc_cidr)
-    pulumi.export("privateSubnetIds", platform.private_subnet_ids)
-    pulumi.export("natPublicIps", platform.nat_public_ips)
+    export_network(platform.network)
 
 
 def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
-    """The package of one service.
-
-    Images are built here. Zip services get a placeholder archive for now: THIS is the one place the
-    zip builder (``infra/artifacts.py``, issue 6) plugs in::
-
-        code = artifacts.lambda_code(spec)
-        return ZipCode(code.archive, spec.handler, source_code_hash=code.source_code_hash)
-    """
+    """The package of one service: an image built and pushed by pulumi-docker, referenced by digest, or a
+    zip built by :func:`infra.artifacts.lambda_code` (deterministic, cached; a placeholder under mocks)."""
     if spec.package == "image":
         assert spec.dockerfile is not None  # the registry guarantees it
         image = ContainerImage(
@@ -247,23 +220,15 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
             ),
         )
         return ImageCode(image_uri=image.image_uri, command=(spec.handler,))
-    placeholder = pulumi.AssetArchive({"README.txt": pulumi.StringAsset(f"{spec.name}: zip builder pending")})
-    return ZipCode(archive=placeholder, handler=spec.handler)
+    code = artifacts.lambda_code(spec)
+    return ZipCode(archive=code.archive, handler=spec.handler, source_code_hash=code.source_code_hash)
 
 
 def source_tag(spec: ServiceSpec) -> str:
     """An image tag that changes whenever anything the image copies changes (ECR tags are immutable)."""
     assert spec.dockerfile is not None
-    roots = [REPO_ROOT / spec.dockerfile, (REPO_ROOT / spec.dockerfile).parent]
-    roots += [REPO_ROOT / p for p in _IMAGE_INPUTS]
-    digest = hashlib.sha256()
-    for root in roots:
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        for path in files:
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(REPO_ROOT)).encode())
-                digest.update(path.read_bytes())
-    return f"src-{digest.hexdigest()[:16]}"
+    dockerfile = REPO_ROOT / spec.dockerfile
+    return f"src-{content_hash([dockerfile, dockerfile.parent, *(REPO_ROOT / p for p in _IMAGE_INPUTS)])[:16]}"
 
 
 def _environment(
@@ -338,16 +303,5 @@ def _schedule(stage: Stage, spec: ServiceSpec, function: Function) -> None:
         function=function.function_name,
         principal="events.amazonaws.com",
         source_arn=rule.arn,
-        opts=pulumi.ResourceOptions(parent=function),
-    )
-
-
-def _run_on_deploy(spec: ServiceSpec, function: Function) -> aws.lambda_.Invocation:
-    """Invoke the function during the deploy whenever its code or configuration changes (the migrator)."""
-    return aws.lambda_.Invocation(
-        f"{spec.name}-run",
-        function_name=function.function_name,
-        input=json.dumps({"action": "deploy"}),
-        triggers={"function": function.arn, "lastModified": function.last_modified},
         opts=pulumi.ResourceOptions(parent=function),
     )

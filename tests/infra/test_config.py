@@ -61,9 +61,22 @@ def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
     assert s.nat_count == 1
     assert s.log_retention_days == 7
     assert s.api_domain is None
-    assert s.network_mode == "own"
+    assert (s.network_mode, s.network_stack) == ("shared", "dev-network")
     assert set(s.secrets) == set(SECRET_NAMES)
     assert _stage("dev-demo", {"personalApiDomain": "true"}).api_domain == "dev-demo-api.reggie.co.uk"
+
+
+def test_personal_network_is_shared_by_default_or_its_own() -> None:
+    assert _stage("dev-demo", {"networkStack": "acme/reggie/dev-network"}).network_stack == "acme/reggie/dev-network"
+    own = _stage("dev-demo", {"network": "own"})
+    assert (own.network_mode, own.network_stack, own.nat_count) == ("own", None, 1)
+    assert (_stage("production").network_mode, _stage("staging").network_mode) == ("own", "own")
+
+
+def test_a_network_stack_owns_one_nat_and_needs_no_secrets() -> None:
+    s = _stage("dev-network", with_secrets=False)
+    assert (s.kind, s.network_mode, s.nat_count, s.log_retention_days) == ("network", "own", 1, 7)
+    assert dict(s.secrets) == {}
 
 
 def test_overrides_within_limits_are_honoured() -> None:
@@ -82,7 +95,9 @@ def test_overrides_within_limits_are_honoured() -> None:
         ("production", {"natCount": "3"}, "reggie:natCount=3", "1 (shared) or 2"),
         ("production", {"backupRetentionDays": "7"}, "reggie:backupRetentionDays=7", "from 14 to 35"),
         ("dev-demo", {"logRetentionDays": "10"}, "reggie:logRetentionDays=10", "CloudWatch retention"),
-        ("dev-demo", {"network": "shared"}, "reggie:network=shared", "one of own"),
+        ("dev-demo", {"network": "peered"}, "reggie:network=peered", "one of own, shared"),
+        ("staging", {"network": "shared"}, "reggie:network=shared", "only in personal stages"),
+        ("dev-demo", {"networkStack": "a/b/c/d"}, "reggie:networkStack=a/b/c/d", "<org>/reggie/dev-network"),
         ("dev-demo", {"allowedOrigins": "*"}, "reggie:allowedOrigins=*", "no *"),
         ("dev-demo", {"cloudflareZoneId": "zone"}, "reggie:cloudflareZoneId=zone", "32-character hex"),
         ("Dev_Demo", {}, "reggie:stack=Dev_Demo", "lowercase"),

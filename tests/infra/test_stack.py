@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from infra.config import load_stage
-from infra.mocks import Recording, run_program
+from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
 from infra.policy.rules import evaluate
@@ -39,7 +39,7 @@ MATRIX = {
     # stack: (min ACU, max ACU, backup days, protected, retained, NAT instances, log days, API domain)
     "production": (0.5, 4, 14, True, True, 2, 90, "api.reggie.co.uk"),
     "staging": (0.5, 2, 7, True, False, 2, 30, "staging-api.reggie.co.uk"),
-    "dev-demo": (0, 2, 1, False, False, 1, 7, None),
+    "dev-demo": (0, 2, 1, False, False, 0, 7, None),  # the shared network's NAT (see the network tests)
 }
 
 
@@ -80,6 +80,13 @@ def test_stage_matrix_row(plans: dict[str, Recording], stack: str) -> None:
     else:
         assert [d.inputs["domainName"] for d in domains] == [domain]
         assert api.inputs["disableExecuteApiEndpoint"] is True
+
+
+def test_personal_stage_retains_and_protects_nothing(plans: dict[str, Recording]) -> None:
+    rec = plans["dev-demo"]
+    assert not [urn for urn, o in rec.options.items() if o.retain_on_delete or o.protect]
+    cluster = _one(rec.resources, "aws:rds/cluster:Cluster")
+    assert cluster.inputs["serverlessv2ScalingConfiguration"]["secondsUntilAutoPause"] > 0
 
 
 def test_personal_stage_may_opt_into_its_own_api_domain() -> None:
@@ -194,7 +201,7 @@ def test_platform_outputs() -> None:
     assert str(seen["db"]).startswith("reggie-dev-demo-db.cluster-")
     assert "reggie-dev-demo-api" in seen["fns"]  # type: ignore[operator]
     assert seen["cidr"] == "10.0.0.0/16"
-    assert seen["subnets"] == ["network-private-0-id", "network-private-1-id"]
+    assert seen["subnets"] == network_stack_outputs("dev-network")["privateSubnetIds"]  # the shared network
 
 
 def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[str, Recording]) -> None:
