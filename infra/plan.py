@@ -5,7 +5,12 @@ from `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then `--config`; secret
 decrypt are replaced by placeholders (nothing is deployed). Exit status: 0 clean, 1 a mandatory policy
 violation, 2 bad config or arguments (one line on stderr, no traceback).
 
-Public API for other tools (cost model, diagram, preview JSON): :func:`run_plan` and :func:`load_config`.
+It also prints the monthly cost estimate (``infra/cost.py``: idle and under the stated load profile) and
+writes the Mermaid architecture diagram (``infra/diagram.py``) to ``build/plan/<stack>.mmd`` or
+``--diagram PATH``; ``--json`` prints a ``pulumi preview --json``-shaped document (``infra/preview_json.py``)
+on stdout instead of the tree, and the cost and policy reports on stderr.
+
+Public API for other tools: :func:`run_plan`, :func:`record_plan` and :func:`load_config`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, TextIO
 import yaml
 
 from components import ComponentArgsError
+from infra import cost, diagram, preview_json
 from infra.config import PROJECT, SECRET_NAMES, StageConfigError, stage_kind
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
@@ -123,7 +129,7 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
     for name in SECRET_NAMES:
         head, *rest = name.split("_")
         key = f"{PROJECT}:{head}{''.join(p.title() for p in rest)}"
-        if key not in config and stage_kind(stack) != "personal":
+        if key not in config and stage_kind(stack) in ("production", "staging"):
             config[key] = PLACEHOLDER_SECRET_VALUE
         if key in config:
             secret_keys.append(key)
@@ -249,6 +255,10 @@ def _parse_policy_config(pairs: Sequence[str]) -> dict[str, int]:
     return parsed
 
 
+DIAGRAM_DIR = REPO_ROOT / "build" / "plan"
+"""Where the diagram goes unless ``--diagram`` says otherwise: ``build/plan/<stack>.mmd``."""
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The `python -m infra plan` command; returns the exit status."""
     out = out or sys.stdout
@@ -263,17 +273,46 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         metavar="KEY=VALUE",
         help="policy configuration, e.g. productionMinBackupRetentionDays=30 (integers)",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a `pulumi preview --json`-shaped document instead of the tree (reports go to stderr)",
+    )
+    parser.add_argument(
+        "--diagram",
+        type=Path,
+        metavar="PATH",
+        help="where to write the Mermaid architecture diagram (default build/plan/<stack>.mmd)",
+    )
     args = parser.parse_args(argv)
     try:
         policy_config = _parse_policy_config(args.policy_config)
-        resources = run_plan(args.stack, _parse_overrides(args.config))
+        overrides = _parse_overrides(args.config)
+        resources = run_plan(args.stack, overrides)
     except (StageConfigError, ServiceSpecError, ComponentArgsError, PlanUsageError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     violations = evaluate(resources, policy_config)
-    custom = sum(1 for r in resources if r.custom)
-    components = len(resources) - custom - 1  # the stack itself is not a component
-    print(f"Stack {args.stack}: {custom} resources in {components} components", file=out)
-    print(render_tree(resources), file=out)
-    print(render_report(violations), file=out)
+    diagram_path: Path = args.diagram or DIAGRAM_DIR / f"{args.stack}.mmd"
+    diagram_path.parent.mkdir(parents=True, exist_ok=True)
+    diagram_path.write_text(diagram.render(resources, title=f"reggie {args.stack}"))
+    if args.json:
+        config, secret_keys = load_config(args.stack, overrides)
+        print(preview_json.dumps(resources, config, secret_keys), end="", file=out)
+        report_to = err
+    else:
+        custom = sum(1 for r in resources if r.custom)
+        components = len(resources) - custom - 1  # the stack itself is not a component
+        print(f"Stack {args.stack}: {custom} resources in {components} components", file=out)
+        print(render_tree(resources), file=out)
+        report_to = out
+    print(cost.report(resources), file=report_to)
+    print(f"Diagram (Mermaid): {_shown(diagram_path)}", file=report_to)
+    print(render_report(violations), file=report_to)
     return 1 if any(v.enforcement == "mandatory" for v in violations) else 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (what a reader can click in CI logs)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from infra import plan
 from infra.plan import load_config, main
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def diagram_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Default diagrams go to a temporary folder, not the repository's build/plan/."""
+    monkeypatch.setattr(plan, "DIAGRAM_DIR", tmp_path / "plan")
+    return tmp_path / "plan"
 
 
 def _main(*argv: str) -> tuple[int, str, str]:
@@ -82,3 +92,42 @@ def test_whole_process_bad_stage_value_has_no_traceback() -> None:
         "error: config reggie:auroraMaxAcu=0.25: not allowed; a multiple of 0.5 from 1 to 256"
     ]
     assert "Traceback" not in proc.stderr
+
+
+def _total(out: str, profile: str) -> float:
+    found = re.search(rf"^Monthly cost estimate, eu-west-2, {profile}: USD ([\d,.]+)$", out, re.MULTILINE)
+    assert found, out
+    return float(found.group(1).replace(",", ""))
+
+
+def test_plan_prints_the_cost_and_writes_the_diagram(diagram_dir: Path) -> None:
+    code, out, err = _main("--stack", "dev-demo")
+    assert code == 0, out + err
+    idle, loaded = _total(out, "idle"), _total(out, "launch load")
+    assert 0 < idle <= 5  # the personal-stage goal: the shared network's NAT is paid once, by dev-network
+    assert loaded > idle
+    assert "database-key" in out
+    assert "customer managed key" in out
+    diagram = (diagram_dir / "dev-demo.mmd").read_text()
+    assert diagram.startswith("---\ntitle: reggie dev-demo\n---\nflowchart LR\n")
+    assert "Diagram (Mermaid): " in out
+    assert 'subgraph vpc["shared network (StackReference)"]' in diagram
+    assert "λ api-function<br/>zip · arm64 · 1024 MB" in diagram
+    assert out.rstrip().endswith("advisory")
+
+
+def test_json_replaces_the_tree_and_reports_go_to_stderr(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere" / "prod.mmd"
+    code, out, err = _main("--stack", "production", "--json", "--diagram", str(target))
+    assert code == 0, err
+    doc = json.loads(out)  # stdout is the document alone
+    types = {step["newState"]["type"] for step in doc["steps"]}
+    assert {"pulumi:pulumi:Stack", "aws:rds/cluster:Cluster", "aws:lambda/invocation:Invocation"} <= types
+    assert doc["changeSummary"] == {"create": len(doc["steps"])}
+    assert doc["config"]["reggie:stripeSecretKey"] == "[secret]"
+    assert doc["config"]["reggie:domain"] == "reggie.co.uk"
+    assert "Cluster database-cluster" not in out
+    assert _total(err, "idle") > 5  # production keeps half an ACU and two NAT instances running
+    assert "Monthly cost estimate" not in out
+    assert "0 mandatory violation(s)" in err
+    assert target.read_text().startswith("---\ntitle: reggie production\n")
