@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.core.registration import InvalidRegistration
 from services.valuation.features import LABELS, Mark, describe
+from services.valuation.model import auction_kind
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "dvla-auctions-2021-2024" / "combined_auction_results.csv"
@@ -29,6 +30,8 @@ class Lot:
     price: float
     labels: tuple[bool, bool, bool]
     """Whether the auctioneer filed it under names, fun, cars (training signal only)."""
+    kind: str = "timed"
+    """The auction's channel (``model.AUCTION_KINDS``), from its catalogue size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +50,14 @@ class Dataset:
 def load(path: Path = DEFAULT_DATA) -> Dataset:
     raw = path.read_bytes()
     lots: list[Lot] = []
+    catalogue: dict[int, int] = {}
     block = skipped = 0
     with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             lot_no = int(row["lot_no"].strip("[] "))
             if lot_no == 1:
                 block += 1
+            catalogue[block] = catalogue.get(block, 0) + 1
             price = float(row["current_price"] or 0)
             category = row.get("category") or ""
             try:
@@ -65,4 +70,5 @@ def load(path: Path = DEFAULT_DATA) -> Dataset:
                 continue
             labels = (LABELS[0] in category, LABELS[1] in category, LABELS[2] in category)
             lots.append(Lot(block, lot_no, mark, price, labels))
+    lots = [replace(x, kind=auction_kind(catalogue[x.block])) for x in lots]
     return Dataset(lots, block, hashlib.sha256(raw).hexdigest(), skipped)

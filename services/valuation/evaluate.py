@@ -50,7 +50,8 @@ def evaluate(
     held = [x for x in dataset.lots if x.block >= first_held]
     if not held:
         raise SystemExit(f"{data} has no blocks after the artifact's training blocks (held out from {first_held})")
-    estimates = artifact.estimate([x.mark for x in held])
+    # Each held-out auction is valued for its own kind (venue or timed), known from its catalogue beforehand.
+    estimates = artifact.estimate([x.mark for x in held], [x.kind for x in held])
     actual = np.array([x.price for x in held])
     pred = np.array([e.price for e in estimates])
     low = np.array([e.low for e in estimates])

@@ -5,6 +5,11 @@ Ensemble: ``log price = w * log(model) + (1 - w) * log(rules) + shift`` where th
 (format x letter/digit shape x order): where the model has seen little, the readable rules carry
 more. ``shift`` and the 80% range come from validation blocks inside the training data: the range
 is ``price * exp(q10)`` to ``price * exp(q90)`` of the validation log residuals of the mark's format.
+
+Context: besides the mark, the model sees which kind of auction it is valuing for (``AUCTION_KINDS``:
+a timed online auction or a live venue sale, known from the catalogue before the sale), because the
+same mark fetches more at a venue sale. A valuation without a stated kind is for the artifact's
+``default_auction_kind`` (the timed online auction, the channel most lots are sold through).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from services.valuation.encodings import Encodings
-from services.valuation.features import Mark
+from services.valuation.features import FEATURE_NAMES, Mark
 from services.valuation.rules import Rules
 from services.valuation.trees import Floats, Forest
 
@@ -32,8 +37,32 @@ def model_weight(segment_count: int) -> float:
     return MODEL_WEIGHT * min(1.0, segment_count / FULL_SEGMENT)
 
 
-def feature_row(mark: Mark, encodings: Encodings) -> list[float]:
-    return [*mark.row, *encodings.row(mark.keys)]
+AUCTION_KINDS = ("timed", "venue")
+"""The two channels: timed online auctions (2,000+ lots, median near GBP 1,100-1,500) and live venue
+sales (about 1,000-1,250 lots, median near GBP 3,000)."""
+VENUE_MAX_LOTS = 1500
+"""A catalogue of fewer lots than this is a live venue sale. The catalogue (and so the kind) is
+published before the sale, so the kind is legitimate context for what a plate will fetch there."""
+
+
+def auction_kind(catalogue_lots: int) -> str:
+    return "venue" if catalogue_lots < VENUE_MAX_LOTS else "timed"
+
+
+CONTEXT_NAMES = ("venue_auction",)
+MODEL_FEATURES = (*FEATURE_NAMES, *CONTEXT_NAMES)
+"""The model's columns: the mark's features, then the auction context."""
+DEFAULT_AUCTION_KIND = "timed"
+
+
+def context_row(kind: str) -> list[float]:
+    if kind not in AUCTION_KINDS:
+        raise ValueError(f"auction kind must be one of {', '.join(AUCTION_KINDS)}, not {kind!r}")
+    return [1.0 if kind == "venue" else 0.0]
+
+
+def feature_row(mark: Mark, encodings: Encodings, kind: str = DEFAULT_AUCTION_KIND) -> list[float]:
+    return [*mark.row, *encodings.row(mark.keys), *context_row(kind)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +89,10 @@ class Artifact:
     @property
     def version(self) -> str:
         return str(self.metadata["version"])
+
+    @property
+    def default_kind(self) -> str:
+        return str(self.metadata.get("default_auction_kind", DEFAULT_AUCTION_KIND))
 
     @classmethod
     def load(cls, directory: Path = ARTIFACT_DIR) -> Artifact:
@@ -106,8 +139,11 @@ class Artifact:
         np.savez_compressed(directory / "learned.npz", **arrays)  # pyright: ignore[reportArgumentType]  # names only
         self.forest.save(directory / "forest.npz")
 
-    def rows(self, marks: list[Mark]) -> Floats:
-        return np.array([feature_row(m, self.encodings) for m in marks], dtype=np.float64)
+    def rows(self, marks: list[Mark], kinds: list[str] | None = None) -> Floats:
+        """Model rows for ``marks`` valued for auctions of ``kinds`` (default: the artifact's default kind)."""
+        kinds = kinds or [self.default_kind] * len(marks)
+        rows = [feature_row(m, self.encodings, k) for m, k in zip(marks, kinds, strict=True)]
+        return np.array(rows, dtype=np.float64)
 
     def blend(self, marks: list[Mark], model_log: Floats) -> list[Estimate]:
         """Blend model scores with the rules for each mark, then apply the calibrated shift and range."""
@@ -123,13 +159,15 @@ class Artifact:
             )
         return out
 
-    def estimate(self, marks: list[Mark]) -> list[Estimate]:
+    def estimate(self, marks: list[Mark], kinds: list[str] | None = None) -> list[Estimate]:
+        """Estimates for ``marks`` in auctions of ``kinds`` (one per mark; default: the artifact's default)."""
         if not marks:
             return []
         if len(marks) == 1:
-            scores = np.array([self.forest.predict_one(feature_row(marks[0], self.encodings))])
+            kind = kinds[0] if kinds else self.default_kind
+            scores = np.array([self.forest.predict_one(feature_row(marks[0], self.encodings, kind))])
         else:
-            scores = self.forest.predict(self.rows(marks))
+            scores = self.forest.predict(self.rows(marks, kinds))
         return self.blend(marks, scores)
 
 

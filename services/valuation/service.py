@@ -8,6 +8,10 @@ Each answer is a JSON-ready dict::
 
 and an invalid mark answers ``{"registration": <input>, "error": {"code": "invalid_registration",
 "message": <reason>}}``; nothing here raises for bad input. The artifact loads once, on first use.
+
+``auction_kind`` (``"timed"`` or ``"venue"``) says which kind of auction the value is for; without it
+the artifact's default (the timed online auction, where most lots sell) applies. An unknown kind is a
+programming error and raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 from services.core.registration import InvalidRegistration
 from services.valuation.features import Mark, describe
-from services.valuation.model import Artifact, Estimate
+from services.valuation.model import AUCTION_KINDS, Artifact, Estimate
 
 __all__ = ["artifact", "value", "value_many"]
 
@@ -29,14 +33,17 @@ def artifact() -> Artifact:
     return Artifact.load()
 
 
-def value(registration: str) -> dict[str, Any]:
+def value(registration: str, *, auction_kind: str | None = None) -> dict[str, Any]:
     """Value one registration (see the module docstring for the answer's shape)."""
-    return value_many([registration])[0]
+    return value_many([registration], auction_kind=auction_kind)[0]
 
 
-def value_many(registrations: list[str]) -> list[dict[str, Any]]:
+def value_many(registrations: list[str], *, auction_kind: str | None = None) -> list[dict[str, Any]]:
     """Value many registrations at once (one batched model pass), answers in input order."""
     model = artifact()
+    kind = auction_kind or model.default_kind
+    if kind not in AUCTION_KINDS:
+        raise ValueError(f"auction_kind must be one of {', '.join(AUCTION_KINDS)}, not {auction_kind!r}")
     marks: list[Mark] = []
     answers: list[dict[str, Any] | None] = []
     for text in registrations:
@@ -46,7 +53,7 @@ def value_many(registrations: list[str]) -> list[dict[str, Any]]:
         except (InvalidRegistration, TypeError) as exc:
             reason = exc.reason if isinstance(exc, InvalidRegistration) else "a registration must be text"
             answers.append({"registration": text, "error": {"code": "invalid_registration", "message": reason}})
-    estimates = iter(model.estimate(marks))
+    estimates = iter(model.estimate(marks, [kind] * len(marks)))
     valid = iter(marks)
     return [a if a is not None else _answer(next(valid), next(estimates), model.version) for a in answers]
 

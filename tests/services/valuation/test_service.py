@@ -76,3 +76,21 @@ def test_range_widens_with_price_not_shape() -> None:
     for mark in ["1 A", "A123 BCD", "AB12 CDE", "ABC 123D"]:
         answer = value(mark)
         assert answer["low"] < answer["price"] < answer["high"]
+
+
+def test_venue_auctions_value_the_same_marks_higher() -> None:
+    """The auction's kind is context the model learned: live venue sales fetch more than timed online ones."""
+    rng = random.Random(7)
+    marks = [f"{rng.choice(_LETTERS)}{rng.randint(1, 99)} {''.join(rng.choices(_LETTERS, k=3))}" for _ in range(40)]
+    marks += ["".join(rng.choices(_LETTERS, k=3)) + f" {rng.randint(1, 999)}" for _ in range(40)]
+    marks = [m for m, a in zip(marks, value_many(marks), strict=True) if "price" in a]
+    assert len(marks) >= 40
+    timed = [a["price"] for a in value_many(marks, auction_kind="timed")]
+    venue = [a["price"] for a in value_many(marks, auction_kind="venue")]
+    assert value_many(marks) == value_many(marks, auction_kind="timed")
+    assert statistics.median(v / t for v, t in zip(venue, timed, strict=True)) > 1.05
+
+
+def test_unknown_auction_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="auction_kind"):
+        value("AB12 CDE", auction_kind="car boot")
