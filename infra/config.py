@@ -1,7 +1,8 @@
 """The stage: every deploy-time setting, read once from `pulumi.Config` into one frozen object.
 
-A stack's name decides its kind (`production`, `staging`, anything else is a personal stage) and the
-kind decides the defaults of the stage matrix in DESIGN.md; config keys may override them within the
+A stack's name decides its kind (`production`, `staging`, `*-network` a network stack that declares
+only the VPC personal stages share, anything else a personal stage) and the kind decides the defaults of
+the stage matrix in DESIGN.md; config keys may override them within the
 limits AWS and this platform accept. A bad value raises :class:`StageConfigError`, one line naming the
 key, the value and what is allowed (a `pulumi.RunError`, so `pulumi up` prints it without a traceback).
 Nothing else in the program reads config or the environment.

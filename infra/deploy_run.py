@@ -15,7 +15,9 @@ Nothing changed, nothing invoked. The service must answer ``{"status": "success"
 :func:`check_answer` turns an error answer into an exception carrying the service's message. The routed
 functions wait for :func:`run_on_deploy`'s *checked* result, not just for the invocation resource, so new
 API code never reaches Lambda when the migration failed: the API function's registration fails with the
-migrator's message, and `pulumi up` reports it.
+migrator's message, and `pulumi up` reports it. The failed invocation stays in the state (its create call
+succeeded), so the message ends with the ``pulumi up --replace '<urn>'`` that runs it again once the cause
+is fixed (a fix that changes a migration or the image re-runs it by itself).
 """
 
 from __future__ import annotations
@@ -65,8 +67,20 @@ def run_inputs_hash(root: Path = REPO_ROOT) -> str:
     return content_hash([root / p for p in RUN_INPUTS], root)
 
 
-def check_answer(service: str, result: str | None) -> dict[str, Any]:
-    """The parsed answer of one run, or :class:`DeployRunError` naming the service and its message."""
+def check_answer(service: str, result: str | None, urn: str | None = None) -> dict[str, Any]:
+    """The parsed answer of one run, or :class:`DeployRunError` naming the service and its message (and,
+    given the invocation's ``urn``, how to run it again)."""
+    try:
+        return _parse_answer(service, result)
+    except DeployRunError as exc:
+        if urn is None:
+            raise
+        # The failed invocation stays in the state with its answer, so an unchanged program would fail the
+        # same way without invoking again; replacing it re-runs the migration.
+        raise DeployRunError(f"{exc}; once fixed, run it again with `pulumi up --replace '{urn}'`") from None
+
+
+def _parse_answer(service: str, result: str | None) -> dict[str, Any]:
     if result is None or result == "":
         raise DeployRunError(f"{service} (run on deploy) returned nothing; see its log group")
     try:
@@ -110,8 +124,9 @@ def run_on_deploy(spec: ServiceSpec, function: Function, code: ZipCode | ImageCo
         opts=pulumi.ResourceOptions(parent=function),
     )
 
-    def checked(result: str | None) -> pulumi.Resource:
-        check_answer(spec.name, result)
+    def checked(args: list[Any]) -> pulumi.Resource:
+        result, urn = args
+        check_answer(spec.name, result, urn)
         return invocation
 
-    return invocation.result.apply(checked)
+    return pulumi.Output.all(invocation.result, invocation.urn).apply(checked)

@@ -84,6 +84,12 @@ def test_an_error_answer_fails_with_the_migrators_message() -> None:
     )
     assert isinstance(caught.value, pulumi.RunError)  # `pulumi up` prints it without a traceback
 
+    urn = "urn:pulumi:dev-demo::reggie::reggie:components:Function$aws:lambda/invocation:Invocation::migrator-run"
+    with pytest.raises(DeployRunError) as retried:
+        check_answer("migrator", payload, urn)
+    assert str(retried.value).startswith(str(caught.value) + "; once fixed, run it again with ")
+    assert str(retried.value).endswith(f"`pulumi up --replace '{urn}'`")
+
 
 @pytest.mark.parametrize(
     ("result", "expected"),
@@ -110,8 +116,10 @@ def test_a_failed_migration_fails_the_whole_program(monkeypatch: pytest.MonkeyPa
     """Under mocks the invocation answers what the migrator would; an error stops the run with its message
     (the API function's registration waits for the checked answer, so it is never sent)."""
     monkeypatch.setattr(mocks, "INVOCATION_ANSWER", {"status": "error", "message": "lock timeout on plates"})
-    with pytest.raises(Exception, match="migrator failed during the deploy: lock timeout on plates"):
+    with pytest.raises(Exception, match="migrator failed during the deploy: lock timeout on plates") as caught:
         record_plan("dev-demo")
+    assert "--replace 'urn:pulumi:dev-demo::reggie::" in str(caught.value)
+    assert str(caught.value).endswith("::migrator-run'`")
 
 
 def test_zip_services_get_the_placeholder_under_mocks(plan: Recording) -> None:
