@@ -57,8 +57,18 @@ def network_for(stage: Stage) -> NetworkLike:
     """The stage's network according to ``stage.network_mode``."""
     if stage.network_mode == "shared":
         assert stage.network_stack is not None  # load_stage sets it for shared mode
-        return shared_network(stage.network_stack)
+        name = qualified_stack_name(stage.network_stack, pulumi.get_organization(), pulumi.get_project())
+        return shared_network(name)
     return own_network(stage)
+
+
+def qualified_stack_name(name: str, organization: str | None, project: str) -> str:
+    """``dev-network`` as ``<organization>/<project>/dev-network`` (the form every backend resolves the
+    same way; a DIY backend's organization is literally ``organization``); qualified names pass unchanged,
+    and so does a bare name when the organization is unknown (under mocks)."""
+    if "/" in name or not organization:
+        return name
+    return f"{organization}/{project}/{name}"
 
 
 def own_network(stage: Stage) -> Network:

@@ -11,6 +11,7 @@ import pytest
 from infra import mocks
 from infra.config import StageConfigError
 from infra.mocks import network_stack_outputs
+from infra.network import qualified_stack_name
 from infra.plan import record_plan, run_plan
 from infra.planned import PlannedResource
 
@@ -75,3 +76,9 @@ def test_a_network_stack_without_the_outputs_fails_clearly(monkeypatch: pytest.M
     with pytest.raises(Exception, match=r"network stack dev-network: output \w+ is missing") as caught:
         run_plan("dev-demo")
     assert "reggie:network=own" in str(caught.value)
+
+
+def test_a_bare_network_stack_name_is_qualified_with_the_running_org_and_project() -> None:
+    assert qualified_stack_name("dev-network", "acme", "reggie") == "acme/reggie/dev-network"
+    assert qualified_stack_name("other/reggie/dev-network", "acme", "reggie") == "other/reggie/dev-network"
+    assert qualified_stack_name("dev-network", None, "reggie") == "dev-network"
