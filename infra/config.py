@@ -10,8 +10,9 @@ Nothing else in the program reads config or the environment.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
@@ -220,10 +221,40 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+SETTING_KEYS = frozenset(
+    {
+        "domain", "personalApiDomain", "cloudflareZoneId", "cloudflareAccountId", "allowedOrigins", "clerkIssuer",
+        "auroraMinAcu", "auroraMaxAcu", "backupRetentionDays", "logRetentionDays", "flowLogs",
+        "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
+    }
+)  # fmt: skip
+"""Every ``reggie:`` key the stage reads (besides the secrets); any other is a typo and is refused."""
+
+
+def configured_keys() -> list[str]:
+    """The ``reggie:`` keys set for the running stack (explicitly, or through the engine's environment)."""
+    prefix = f"{PROJECT}:"
+    keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
+    return sorted(k.removeprefix(prefix) for k in keys if k.startswith(prefix))
+
+
+def check_known_keys(keys: Iterable[str]) -> None:
+    """Refuse a key the stage does not read (``reggie:nat`` for ``reggie:natMode``) instead of ignoring it."""
+    known = sorted(SETTING_KEYS | {_camel(name) for name in SECRET_NAMES})
+    for key in keys:
+        if key not in known:
+            close = [k for k in known if k.lower().startswith(key.lower())] or difflib.get_close_matches(key, known)
+            hint = f"did you mean {' or '.join(f'{PROJECT}:{k}' for k in close)}?" if close else ""
+            hint = hint or f"the keys are {', '.join(known)}"
+            raise StageConfigError(key, "...", f"this program reads no such key; {hint}")
+
+
 def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws_region: str | None = None) -> Stage:
     """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
     ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``)."""
-    source = source if source is not None else pulumi.Config(PROJECT)
+    if source is None:
+        check_known_keys(configured_keys())
+        source = pulumi.Config(PROJECT)
     if aws_region is None:
         aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
     stack = stack if stack is not None else pulumi.get_stack()

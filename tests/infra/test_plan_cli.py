@@ -55,6 +55,16 @@ def test_a_mandatory_violation_exits_non_zero() -> None:
         ("reggie:auroraMaxAcu=0.25", "config reggie:auroraMaxAcu=0.25: not allowed; a multiple of 0.5 from 1 to 256"),
         ("natMode=nat-box", "config reggie:natMode=nat-box: not allowed; one of instance, gateway, none"),
         ("nonsense", "use key=value"),
+        # A typo is refused rather than silently ignored, with the keys it may have meant.
+        (
+            "reggie:auroraMax=3",
+            "config reggie:auroraMax=...: not allowed; this program reads no such key; did you "
+            "mean reggie:auroraMaxAcu?",
+        ),
+        (
+            "reggie:nat=gateway",
+            "did you mean reggie:natAmi or reggie:natCount or reggie:natInstanceType or reggie:natMode?",
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(config: str, expected: str) -> None:
