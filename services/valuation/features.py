@@ -9,7 +9,6 @@ runtime image needs no pandas.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,7 +28,6 @@ _DIGIT_AS_LETTER = str.maketrans("0123456789", "OIZEASGTBG")
 _NO_VOWELS = str.maketrans("", "", "AEIOU")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
-_EXACT = re.compile(r"([A-Z]{0,3})([0-9]{1,4})([A-Z]{0,3})")
 
 
 class Mark(NamedTuple):
@@ -55,36 +53,6 @@ class Mark(NamedTuple):
     """The features that need nothing learned, in ``BASE_FEATURES`` order."""
     keys: tuple[str, ...]
     """Lookup keys of the learned encodings, in ``ENCODED_KEYS`` order."""
-
-
-def parse_fast(text: str) -> Registration:
-    """Same answer as :func:`services.core.registration.parse`, about ten times faster on clean input.
-
-    ``parse`` tries every split of every layout so it can correct mistypes. A mark typed exactly
-    (the usual case, and every mark in auction files) has exactly one split, found by one regex;
-    we hand that split to the parser's own rule check. Anything else takes the full parser, so the
-    rules and the error messages stay in one place.
-    """
-    compact = reg.normalize(text) if isinstance(text, str) else ""
-    match = _EXACT.fullmatch(compact) if len(compact) <= reg.MAX_LENGTH else None
-    if match is not None:
-        lead, digits, tail = match.groups()
-        if _is_layout(len(lead), len(digits), len(tail)):
-            if lead and tail:
-                groups: tuple[tuple[str, str], ...] = (("L", lead), ("D", digits), ("L", tail))
-            else:
-                groups = (("L", lead), ("D", digits)) if lead else (("D", digits), ("L", tail))
-            outcome = reg._validate(groups, ())  # pyright: ignore[reportPrivateUsage]  # the parser's own rules
-            if isinstance(outcome, Registration):
-                return outcome
-    return reg.parse(text)
-
-
-def _is_layout(lead: int, digits: int, tail: int) -> bool:
-    """Whether group lengths (letters, digits, letters) fit one of the parser's layouts."""
-    if lead and tail:
-        return (lead, digits, tail) == (2, 2, 3) or (lead == 1 and tail == 3) or (lead == 3 and tail == 1)
-    return digits <= 4 and (lead or tail) > 0
 
 
 FLAG_NAMES: tuple[str, ...] = (
@@ -129,7 +97,7 @@ _DATELESS = frozenset({PlateFormat.DATELESS, PlateFormat.NORTHERN_IRELAND})
 @lru_cache(maxsize=65_536)
 def describe(text: str) -> Mark:
     """Parse ``text`` and derive every feature that needs nothing learned; raises :class:`InvalidRegistration`."""
-    r = parse_fast(text)
+    r = reg.parse(text)
     fmt = r.format
     letters, compact, number = r.letters, r.normalized, r.number
     if fmt is PlateFormat.CURRENT:
@@ -209,6 +177,5 @@ __all__ = [
     "base_row",
     "describe",
     "keys_of",
-    "parse_fast",
     "pattern_flags",
 ]

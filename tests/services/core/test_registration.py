@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.core.registration import InvalidRegistration, PlateFormat, is_valid, normalize, parse
+from services.core.registration import InvalidRegistration, PlateFormat, _search, is_valid, normalize, parse
 
 SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared/data"
 SHARED_AUCTIONS = SHARED_DATA / "dvla-auctions-2021-2024/combined_auction_results.csv"
@@ -176,6 +177,27 @@ def test_any_text_parses_or_raises_invalid_registration(text: str) -> None:
         assert any(c.isdigit() for c in reg.normalized)
 
 
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except InvalidRegistration as error:
+        return error.reason
+
+
+@pytest.mark.parametrize(
+    "text", ["AB12 CDE", "A123 BCD", "ABC 123D", "1 A", "1234 AB", "IAZ 123", "AB1O CDE", "AB01 CDE"]
+)
+def test_exact_fast_path_gives_the_full_searchs_answer_on_known_marks(text: str) -> None:
+    assert _outcome(lambda: parse(text)) == _outcome(lambda: _search(text, normalize(text)))
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -", min_size=1, max_size=9))
+def test_exact_fast_path_gives_the_full_searchs_answer(text: str) -> None:
+    compact = normalize(text)
+    if compact and len(compact) <= 7:  # longer or empty input never reaches either path
+        assert _outcome(lambda: parse(text)) == _outcome(lambda: _search(text, compact))
+
+
 @pytest.mark.skipif(not SHARED_AUCTIONS.exists(), reason="the shared DVLA auction data is not beside this checkout")
 def test_every_mark_the_dvla_auctioned_parses_to_its_listed_spacing() -> None:
     rows = list(csv.DictReader(SHARED_AUCTIONS.open(newline="")))
@@ -183,5 +205,7 @@ def test_every_mark_the_dvla_auctioned_parses_to_its_listed_spacing() -> None:
     assert len(marks) > 80_000
     wrong = [(mark, parse(mark).display) for mark in marks if parse(mark).display != mark]
     assert wrong == []
+    # The exact fast path and the full search agree on every real mark.
+    assert [m for m in marks if parse(m) != _search(m, normalize(m))] == []
     formats = {parse(mark).format for mark in marks}
     assert formats == set(PlateFormat)

@@ -1,35 +1,11 @@
-"""Features and the fast parser on known marks."""
+"""Features on known marks."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from services.core.registration import InvalidRegistration, PlateFormat, parse
-from services.valuation.features import BASE_FEATURES, base_row, describe, keys_of, parse_fast, pattern_flags
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["AB12 CDE", "ab12cde", "A123 BCD", "ABC 123D", "1 A", "ABC 1234", "1234 AB", "IAZ 123", "S1 MON", "AB1O CDE"],
-)
-def test_parse_fast_agrees_with_parse(text: str) -> None:
-    assert parse_fast(text) == parse(text)
-
-
-@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -", min_size=1, max_size=9))
-@settings(max_examples=400, deadline=None)
-def test_parse_fast_agrees_with_parse_on_anything(text: str) -> None:
-    try:
-        expected: object = parse(text)
-    except InvalidRegistration as exc:
-        expected = exc.reason
-    try:
-        got: object = parse_fast(text)
-    except InvalidRegistration as exc:
-        got = exc.reason
-    assert got == expected
+from services.core.registration import InvalidRegistration, PlateFormat
+from services.valuation.features import BASE_FEATURES, base_row, describe, keys_of, pattern_flags
 
 
 def test_invalid_mark_raises_with_reason() -> None:
