@@ -13,12 +13,10 @@ import os
 from typing import Any
 
 import psycopg
-import psycopg.sql
 
-from services.api.plates import _LOOKUP  # pyright: ignore[reportPrivateUsage]  (the very same SQL)
+from services.api.plates import LOOKUP_SQL  # the very same statement as the API's
 
 POOL_SIZE = 8
-_SQL = psycopg.sql.SQL(str(_LOOKUP).replace(":reg", "%(reg)s"))  # pyright: ignore[reportArgumentType]
 _pool: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None
 
 
@@ -40,7 +38,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     pool = await _connections()
     conn = await pool.get()
     try:
-        cursor = await conn.execute(_SQL, {"reg": registration}, prepare=True)
+        cursor = await conn.execute(LOOKUP_SQL, {"reg": registration}, prepare=True)
         row = await cursor.fetchone()
         columns = [c.name for c in cursor.description or []]
     finally:

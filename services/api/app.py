@@ -16,10 +16,12 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from psycopg import DataError as PsycopgDataError
 from sqlalchemy.exc import DataError, OperationalError
 
 from services.api.deps import Dependencies, build_dependencies
 from services.api.errors import EXCEPTION_HANDLERS, ApiError, ErrorBody, api_error_handler
+from services.api.reads import DatabaseUnavailable
 from services.api.routes import claims, dev, health, offers, plates, valuations, webhooks
 from services.api.settings import get_api_settings
 from services.api.storage import StorageUnavailable
@@ -69,7 +71,9 @@ def create_app(deps: Dependencies) -> Litestar:
             # The database refusing a value (a NUL byte in text, a number out of range) is the input's fault;
             # the database being unreachable is a dependency being down, never a 500.
             DataError: _refused_data,
+            PsycopgDataError: _refused_data,
             OperationalError: _unavailable("database_unavailable", "The database is not answering right now."),
+            DatabaseUnavailable: _unavailable("database_unavailable", "The database is not answering right now."),
         },
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=True) if origins else None,

@@ -13,19 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api import aws
 from services.api.auth import JwksCache, Principal, TokenVerifier, bearer_token
 from services.api.errors import ApiError
+from services.api.reads import ReadPool, conninfo_from_sqlalchemy_url
 from services.api.secrets import SecretUnavailable, secret
 from services.api.settings import ApiSettings
 from services.api.storage import DocumentStore
 from services.api.valuation_client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
-from services.core.db import build_engine, database_url
+from services.core.db import CONNECT_TIMEOUT_S, build_engine, database_url, pool_recycle_s
 
 log = logging.getLogger("reggie.api")
+
+LOCAL_READ_CONNECTIONS = 8
+"""Read connections of a long-running (uvicorn) process: enough to keep one CPU busy, since a plate
+lookup spends most of its time waiting for PostgreSQL."""
 
 
 @dataclass(slots=True)
@@ -33,18 +38,16 @@ class Dependencies:
     settings: ApiSettings
     engine: Engine | None
     sessions: sessionmaker[Session] | None
+    reads: ReadPool | None
     verifier: TokenVerifier | None
     store: DocumentStore | None
     valuations: ValuationClient
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection in autocommit for single-statement reads: no BEGIN and no ROLLBACK round trip
-        around the one query (the plate lookup is a single statement, consistent on its own)."""
-        if self.engine is None:
+    def require_reads(self) -> ReadPool:
+        """The async connections for single-statement reads (plate lookup and search)."""
+        if self.reads is None:
             raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
+        return self.reads
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -75,9 +78,18 @@ class Dependencies:
 
 def build_dependencies(settings: ApiSettings) -> Dependencies:
     core = settings.core
-    engine = None
+    engine = reads = None
     if core.database is not None:
-        engine = build_engine(database_url(core), on_lambda=core.on_lambda, application_name="reggie-api")
+        url = database_url(core)
+        engine = build_engine(url, on_lambda=core.on_lambda, application_name="reggie-api")
+        reads = ReadPool(
+            conninfo_from_sqlalchemy_url(url),
+            # On Lambda an environment serves one request at a time: one connection, as for the engine.
+            size=1 if core.on_lambda else LOCAL_READ_CONNECTIONS,
+            max_age_s=pool_recycle_s(on_lambda=core.on_lambda),
+            connect_timeout_s=CONNECT_TIMEOUT_S,
+            application_name="reggie-api",
+        )
     verifier = None
     if core.clerk_issuer and core.clerk_jwks_url:
         verifier = TokenVerifier(
@@ -104,6 +116,7 @@ def build_dependencies(settings: ApiSettings) -> Dependencies:
         settings=settings,
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False) if engine is not None else None,
+        reads=reads,
         verifier=verifier,
         store=store,
         valuations=ValuationClient(backend),

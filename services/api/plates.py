@@ -1,8 +1,9 @@
-"""Plate lookup and search: plain functions over a SQLAlchemy connection, called by the routes.
+"""Plate lookup and search: async functions over the API's :class:`~services.api.reads.ReadPool`,
+called by the routes.
 
 The lookup is one round trip (the listing, the latest valuation and the latest auction result come
-back in one statement), which is what keeps ``GET /plates/{registration}`` close to a bare psycopg
-endpoint in ``bench/bench_api_load.py``.
+back in one prepared statement), which is what keeps ``GET /plates/{registration}`` close to the bare
+psycopg endpoint of ``bench/bench_api_load.py``, which runs this very statement.
 """
 
 from __future__ import annotations
@@ -10,21 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, LiteralString
 
-from sqlalchemy import Connection, text
-
+from services.api.reads import ReadPool
 from services.api.schemas import LastSaleView, ListingView, PlatePage, PlateSummary, PlateView, ValuationView
 from services.core.registration import Registration
 
 VISIBLE_STATUSES = ("listed", "under_offer")
 
-_LOOKUP = text(
-    """
+LOOKUP_SQL: LiteralString = """
     SELECT p.id, p.status, p.asking_price_pence, p.description, p.created_at,
            v.model_version, v.estimate_pence, v.low_pence, v.high_pence, v.details, v.created_at AS valued_at,
            s.auction_name, s.hammer_price_pence, s.sold, s.sold_on
-    FROM (SELECT CAST(:reg AS varchar) AS reg) AS q
+    FROM (SELECT CAST(%(reg)s AS varchar) AS reg) AS q
     LEFT JOIN plates AS p ON p.registration = q.reg
     LEFT JOIN LATERAL (
         SELECT model_version, estimate_pence, low_pence, high_pence, details, created_at
@@ -34,16 +33,13 @@ _LOOKUP = text(
         SELECT auction_name, hammer_price_pence, sold, sold_on
         FROM sales WHERE registration = q.reg ORDER BY sold_on DESC NULLS LAST, id DESC LIMIT 1
     ) AS s ON true
-    """
-)
+"""
 
-_CLOSE = text(
-    """
+_CLOSE: LiteralString = """
     SELECT registration_display FROM plates
-    WHERE status IN ('listed', 'under_offer') AND similarity(registration, :reg) > 0.1
-    ORDER BY similarity(registration, :reg) DESC, registration LIMIT 5
-    """
-)
+    WHERE status IN ('listed', 'under_offer') AND similarity(registration, %(reg)s) > 0.1
+    ORDER BY similarity(registration, %(reg)s) DESC, registration LIMIT 5
+"""
 
 
 def pounds(pence: int) -> str:
@@ -65,9 +61,9 @@ def valuation_view(registration: str, row: Any) -> ValuationView:
     )
 
 
-def lookup(conn: Connection, mark: Registration) -> PlateView | None:
+async def lookup(reads: ReadPool, mark: Registration) -> PlateView | None:
     """The plate as the platform knows it, or ``None`` when it is neither listed, valued nor sold."""
-    row = conn.execute(_LOOKUP, {"reg": mark.normalized}).one()
+    row = await reads.one(LOOKUP_SQL, {"reg": mark.normalized})
     if row.id is None and row.model_version is None and row.auction_name is None:
         return None
     listing = None
@@ -110,8 +106,8 @@ def _explain(mark: Registration, listing: ListingView | None, valuation: Valuati
     return sentence + "."
 
 
-def close_matches(conn: Connection, normalized: str) -> list[str]:
-    return [r.registration_display for r in conn.execute(_CLOSE, {"reg": normalized})]
+async def close_matches(reads: ReadPool, normalized: str) -> list[str]:
+    return [r.registration_display for r in await reads.all(_CLOSE, {"reg": normalized})]
 
 
 class Sort(StrEnum):
@@ -121,7 +117,7 @@ class Sort(StrEnum):
     REGISTRATION = "registration"
 
 
-_ORDER = {
+_ORDER: dict[Sort, LiteralString] = {
     Sort.NEWEST: "created_at DESC, id DESC",
     Sort.PRICE_ASC: "asking_price_pence ASC, id ASC",
     Sort.PRICE_DESC: "asking_price_pence DESC, id DESC",
@@ -169,40 +165,39 @@ class SearchQuery:
     limit: int = 20
 
 
-def search(conn: Connection, query: SearchQuery) -> PlatePage:
+async def search(reads: ReadPool, query: SearchQuery) -> PlatePage:
     if (
         query.min_price_pence is not None
         and query.max_price_pence is not None
         and query.min_price_pence > query.max_price_pence
     ):
         raise BadSearch("min_price_pence must not exceed max_price_pence")
-    where = ["status IN ('listed', 'under_offer')"]
+    where: list[LiteralString] = ["status IN ('listed', 'under_offer')"]
     params: dict[str, Any] = {"limit": query.limit, "offset": (query.page - 1) * query.limit}
     if query.q:
-        where.append("registration ~ :q_rx")
+        where.append("registration ~ %(q_rx)s")
         params["q_rx"] = text_regex(query.q)
     if query.pattern:
-        where.append("registration ~ :p_rx")
+        where.append("registration ~ %(p_rx)s")
         params["p_rx"] = pattern_regex(query.pattern)
     if query.format:
-        where.append("format = :format")
+        where.append("format = %(format)s")
         params["format"] = query.format
     if query.min_price_pence is not None:
-        where.append("asking_price_pence >= :min_price")
+        where.append("asking_price_pence >= %(min_price)s")
         params["min_price"] = query.min_price_pence
     if query.max_price_pence is not None:
-        where.append("asking_price_pence <= :max_price")
+        where.append("asking_price_pence <= %(max_price)s")
         params["max_price"] = query.max_price_pence
     # Only fixed fragments are joined into the statement; every value is a bound parameter.
     sql = (
         "SELECT registration, registration_display, format, status, asking_price_pence, created_at, "  # noqa: S608
         "count(*) OVER () AS total FROM plates WHERE "
         + " AND ".join(where)
-        + f" ORDER BY {_ORDER[query.sort]} LIMIT :limit OFFSET :offset"
+        + f" ORDER BY {_ORDER[query.sort]} LIMIT %(limit)s OFFSET %(offset)s"
     )
-    statement = text(sql)
-    rows = conn.execute(statement, params).all()
-    total = int(rows[0].total) if rows else _count(conn, where, params)
+    rows = await reads.all(sql, params)
+    total = int(rows[0].total) if rows else await _count(reads, where, params)
     items = [
         PlateSummary(
             registration=r.registration_display,
@@ -220,7 +215,7 @@ def search(conn: Connection, query: SearchQuery) -> PlatePage:
     )
 
 
-def _count(conn: Connection, where: list[str], params: dict[str, Any]) -> int:
+async def _count(reads: ReadPool, where: list[LiteralString], params: dict[str, Any]) -> int:
     # A page past the end returns no rows, so the window count is missing: count separately.
-    statement = text("SELECT count(*) FROM plates WHERE " + " AND ".join(where))  # noqa: S608 (fixed fragments)
-    return int(conn.execute(statement, params).scalar_one())
+    sql = "SELECT count(*) AS total FROM plates WHERE " + " AND ".join(where)  # noqa: S608 (fixed fragments)
+    return int((await reads.one(sql, params)).total)

@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.settings import Settings, SettingsError, get_settings
 
-__all__ = ["build_engine", "database_url", "get_engine", "get_sessionmaker", "session_scope"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "build_engine",
+    "database_url",
+    "get_engine",
+    "get_sessionmaker",
+    "pool_recycle_s",
+    "session_scope",
+]
 
 LAMBDA_POOL_RECYCLE_S = 300
 LOCAL_POOL_RECYCLE_S = 1800
@@ -51,6 +59,11 @@ def database_url(settings: Settings, *, secrets_client: Any = None) -> str:
     )
 
 
+def pool_recycle_s(*, on_lambda: bool) -> int:
+    """How long a pooled connection may live before it is replaced."""
+    return LAMBDA_POOL_RECYCLE_S if on_lambda else LOCAL_POOL_RECYCLE_S
+
+
 def build_engine(url: str, *, on_lambda: bool, application_name: str = "reggie") -> Engine:
     """A new engine for ``url`` with the pool policy for Lambda or for a long-running process."""
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": application_name}
@@ -60,7 +73,7 @@ def build_engine(url: str, *, on_lambda: bool, application_name: str = "reggie")
             pool_size=1,
             max_overflow=0,
             pool_pre_ping=True,
-            pool_recycle=LAMBDA_POOL_RECYCLE_S,
+            pool_recycle=pool_recycle_s(on_lambda=True),
             connect_args=connect_args,
         )
     return create_engine(

@@ -27,27 +27,27 @@ def parse_or_422(text: str) -> Registration:
         ) from None
 
 
-@get("/plates/{registration:str}", sync_to_thread=True, tags=["plates"], responses=errors(404, 422))
-def get_plate(request: Request[Any, Any, Any], registration: str) -> PlateView:
+@get("/plates/{registration:str}", tags=["plates"], responses=errors(404, 422))
+async def get_plate(request: Request[Any, Any, Any], registration: str) -> PlateView:
     """A registration in any spacing or case: its canonical form, format, age identifier, the earliest
     vehicle year it may go on, its listing if listed, its latest valuation and auction result.
     404 (with close matches) when the platform has never seen it; 422 with the reason when invalid."""
     mark = parse_or_422(registration)
-    with deps_of(request).read() as conn:
-        view = plates.lookup(conn, mark)
-        if view is None:
-            matches = plates.close_matches(conn, mark.normalized)
-            raise ApiError(
-                404,
-                "plate_not_found",
-                f"{mark.display} is not listed, valued or sold on Reggie; POST /api/v1/valuations values it.",
-                {"registration": mark.display, "close_matches": matches},
-            )
+    reads = deps_of(request).require_reads()
+    view = await plates.lookup(reads, mark)
+    if view is None:
+        matches = await plates.close_matches(reads, mark.normalized)
+        raise ApiError(
+            404,
+            "plate_not_found",
+            f"{mark.display} is not listed, valued or sold on Reggie; POST /api/v1/valuations values it.",
+            {"registration": mark.display, "close_matches": matches},
+        )
     return view
 
 
-@get("/plates", sync_to_thread=True, tags=["plates"], responses=errors(422))
-def search_plates(
+@get("/plates", tags=["plates"], responses=errors(422))
+async def search_plates(
     request: Request[Any, Any, Any],
     *,
     q: Annotated[
@@ -76,8 +76,7 @@ def search_plates(
         limit=limit,
     )
     try:
-        with deps_of(request).read() as conn:
-            return plates.search(conn, query)
+        return await plates.search(deps_of(request).require_reads(), query)
     except plates.BadSearch as exc:
         raise ApiError(422, "invalid_search", str(exc).capitalize() + ".") from None
 

@@ -1,0 +1,156 @@
+"""Single-statement reads on async psycopg connections, for the API's hottest routes.
+
+``GET /plates/{registration}`` is what clients call most. Through the sync SQLAlchemy engine each
+request paid a hop to a worker thread, a pre-ping round trip and the ORM-free but still heavy Core
+execution path; here a read is one prepared statement on a connection owned by the event loop.
+
+Why no pre-ping: a read is idempotent, so instead of a ``SELECT 1`` before every statement (a round
+trip each request), a statement that fails because its connection broke (Aurora paused or failed
+over while a Lambda environment was frozen, a server restart) is retried once on a fresh connection.
+
+Connections belong to one event loop. uvicorn runs one loop for the process's life and Mangum reuses
+one loop across Lambda invocations; should the running loop change anyway, connections made on the
+old one are dropped rather than used from the wrong loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, LiteralString, NamedTuple
+
+import psycopg
+from psycopg.rows import namedtuple_row
+
+log = logging.getLogger("reggie.api")
+
+__all__ = ["DatabaseUnavailable", "ReadPool", "conninfo_from_sqlalchemy_url"]
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or a connection broke twice; the app answers 503."""
+
+
+def conninfo_from_sqlalchemy_url(url: str) -> str:
+    """``postgresql+psycopg://...`` (the engine's URL) as a libpq connection URI."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {scheme}://...")
+    return "postgresql://" + rest
+
+
+class _Held(NamedTuple):
+    conn: psycopg.AsyncConnection[Any]
+    opened_at: float
+
+
+class ReadPool:
+    """At most ``size`` autocommit connections, opened on demand and kept for ``max_age_s``.
+
+    Idle connections are reused last-in first-out, so a quiet process keeps using its warmest
+    connection and the others age out.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        size: int,
+        max_age_s: float,
+        connect_timeout_s: int = 5,
+        application_name: str = "reggie",
+    ) -> None:
+        if size < 1:
+            raise ValueError("a read pool needs at least one connection")
+        self._conninfo = conninfo
+        self._connect_kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": connect_timeout_s,
+            "application_name": application_name,
+            "row_factory": namedtuple_row,
+        }
+        self.size = size
+        self.max_age_s = max_age_s
+        self._idle: list[_Held] = []
+        self._slots = asyncio.Semaphore(size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    async def one(self, query: LiteralString, params: dict[str, Any]) -> Any:
+        """The statement's only row (a named tuple); the statement must return exactly one."""
+        rows = await self.all(query, params)
+        if len(rows) != 1:
+            raise RuntimeError(f"expected one row, got {len(rows)}")
+        return rows[0]
+
+    async def all(self, query: LiteralString, params: dict[str, Any]) -> list[Any]:
+        """Every row the statement returns, retried once on a fresh connection if its connection broke."""
+        for attempt in (1, 2):
+            held = await self._acquire()
+            broken = False
+            try:
+                cursor = await held.conn.execute(query, params, prepare=True)
+                return await cursor.fetchall()
+            except psycopg.OperationalError as exc:
+                broken = held.conn.broken or held.conn.closed
+                if broken and attempt == 1:
+                    log.info("a database connection broke (%s); retrying on a new one", _first_line(exc))
+                    continue
+                raise DatabaseUnavailable(_first_line(exc)) from exc
+            finally:
+                await self._release(held, discard=broken)
+        raise AssertionError("unreachable")  # pragma: no cover  (the loop returns or raises)
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().conn.close()
+
+    async def _acquire(self) -> _Held:
+        self._bind_to_running_loop()
+        await self._slots.acquire()
+        now = time.monotonic()
+        while self._idle:
+            held = self._idle.pop()
+            if not held.conn.closed and now - held.opened_at < self.max_age_s:
+                return held
+            await held.conn.close()
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
+        except BaseException as exc:
+            self._slots.release()
+            if isinstance(exc, psycopg.OperationalError):
+                raise DatabaseUnavailable(_first_line(exc)) from exc
+            raise
+        return _Held(conn, now)
+
+    async def _release(self, held: _Held, *, discard: bool) -> None:
+        try:
+            if discard or held.conn.closed or held.conn.broken:
+                await held.conn.close()
+            else:
+                self._idle.append(held)
+        finally:
+            self._slots.release()
+
+    def _bind_to_running_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            # Connections (and the semaphore's waiters) of another loop cannot be awaited from this
+            # one; close their sockets synchronously and start afresh.
+            for held in self._idle:
+                held.conn.pgconn.finish()
+            log.info("the event loop changed; dropped %d idle database connections", len(self._idle))
+        self._idle = []
+        self._slots = asyncio.Semaphore(self.size)
+        self._loop = loop
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
