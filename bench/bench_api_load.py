@@ -6,6 +6,14 @@ Prints requests/s, p50 and p99 for both and the ratio API/bare. Goal: ratio >= 0
 Also the server process's CPU time per request (from /proc), which does not depend on what else the
 machine is running, unlike throughput and latency on a shared machine.
 
+At 32 connections that each send the next request as soon as the previous answer is in, the server
+is saturated and latency is mostly queueing: by Little's law the mean latency is 32 / throughput, so
+a p99 of 15 ms needs more than 32 / 0.015 = 2,133 requests/s from one worker. The script prints that
+bound next to what the ceiling achieves, and then measures latency once more at a fixed offered rate
+below saturation (the same 32 connections, each request sent on a schedule, latency counted from the
+scheduled time so a slow answer is not hidden by delaying the next request): what one request costs
+when the server is not overloaded.
+
 The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams (32 connections, each
 sending its next request when the previous answer is in), far cheaper per request than a client
 library, so it does not become the bottleneck. Both servers and the generator share this machine.
@@ -36,6 +44,7 @@ CONNECTIONS = 32
 WARMUP_S = 2.0
 MEASURE_S = 6.0
 ROUNDS = 2
+PACED_RATE = 400  # requests/s offered in the paced run: below what either server sustains on 2 CPUs
 BARE = "bench.bare_lookup:app"
 API = "services.api.app:app"
 PLATES = 400
@@ -107,15 +116,29 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def _connection(
-    port: int, paths: list[str], offset: int, window: tuple[float, float], sink: tuple[list[float], list[int]]
+    port: int,
+    paths: list[str],
+    offset: int,
+    window: tuple[float, float],
+    sink: tuple[list[float], list[int]],
+    *,
+    interval: float | None = None,
 ) -> None:
+    """One keep-alive connection. Without ``interval`` it sends each request as soon as the previous
+    answer is in; with it, request n is due at ``start + n * interval`` and its latency is counted
+    from when it was due."""
     record_from, stop_at = window
     latencies, errors = sink
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = offset
+    due = time.perf_counter() + (offset % CONNECTIONS) * (interval or 0) / CONNECTIONS
     try:
         while True:
-            started = time.perf_counter()
+            if interval is not None:
+                due += interval
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+            started = time.perf_counter() if interval is None else due
             if started >= stop_at:
                 return
             path = paths[i % len(paths)]
@@ -142,9 +165,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load(port: int, paths: list[str], pid: int) -> tuple[list[float], list[int], float]:
-    """Run the load; return the measured latencies, non-200 statuses and the server's CPU seconds
-    spent during the measured window."""
+async def _load(
+    port: int, paths: list[str], pid: int, rate: float | None = None
+) -> tuple[list[float], list[int], float]:
+    """Run the load (closed loop, or ``rate`` requests/s spread over the connections); return the
+    measured latencies, non-200 statuses and the server's CPU seconds spent during the measured window."""
     latencies: list[float] = []
     errors: list[int] = []
     now = time.perf_counter()
@@ -156,19 +181,25 @@ async def _load(port: int, paths: list[str], pid: int) -> tuple[list[float], lis
         await asyncio.sleep(MEASURE_S)
         return _cpu_seconds(pid) - before
 
+    interval = CONNECTIONS / rate if rate else None
     cpu_task = asyncio.create_task(cpu_in_window())
     await asyncio.gather(
-        *(_connection(port, paths, k * 7, (record_from, stop_at), (latencies, errors)) for k in range(CONNECTIONS))
+        *(
+            _connection(port, paths, k * 7, (record_from, stop_at), (latencies, errors), interval=interval)
+            for k in range(CONNECTIONS)
+        )
     )
     return latencies, errors, await cpu_task
 
 
-def _measure(name: str, target: str, path_prefix: str, marks: list[str], env: dict[str, str]) -> dict[str, float]:
+def _measure(
+    name: str, target: str, path_prefix: str, marks: list[str], env: dict[str, str], *, rate: float | None = None
+) -> dict[str, float]:
     port = _free_port()
     process = _serve(target, port, env)
     try:
         _wait(f"http://127.0.0.1:{port}{path_prefix}{marks[0]}", process)
-        latencies, errors, cpu_s = asyncio.run(_load(port, [path_prefix + m for m in marks], process.pid))
+        latencies, errors, cpu_s = asyncio.run(_load(port, [path_prefix + m for m in marks], process.pid, rate))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -229,6 +260,15 @@ def main() -> None:
                 f"server CPU per request: bare {bare_cpu:.2f} ms, API {api_cpu:.2f} ms; CPU ratio bare/API "
                 f"{bare_cpu / api_cpu:.2f}, so at most {1000 / api_cpu:.0f} API req/s per core (independent of load)"
             )
+            needed = CONNECTIONS / 0.015
+            bare_p99 = statistics.median(b["p99_ms"] for b in bares)
+            print(
+                f"Little's law: {CONNECTIONS} busy connections at p99 <= 15 ms need more than {needed:.0f} req/s; "
+                f"the ceiling served {bare_rps:.0f} req/s here, at p99 {bare_p99:.2f} ms"
+            )
+            print(f"paced: {PACED_RATE} req/s offered over the same {CONNECTIONS} connections, below saturation")
+            _measure("bare, paced", BARE, "/bare/plates/", marks, env, rate=PACED_RATE)
+            _measure("API, paced", API, "/api/v1/plates/", marks, env, rate=PACED_RATE)
         finally:
             server.stop()
 
