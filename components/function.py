@@ -1,5 +1,10 @@
 """Function: one Lambda (zip or container image) with its own role, log group and security group.
 
+With ``snap_start`` (zip packages only) every change publishes a version with Lambda SnapStart and
+moves the ``live`` alias to it: new execution environments resume from a snapshot taken after the
+module-level initialisation (imports, SDK clients, the app) instead of running it, so a cold start
+skips init. Callers then invoke :attr:`Function.entry_arn` (the alias), never ``$LATEST``.
+
 The role starts with only what running needs (writing to its own log group, VPC network interfaces
 when in a VPC, X-Ray when traced); everything else is an explicit grant (`grant_*`), each naming
 exact actions on exact resources, never ``*`` actions.
@@ -28,7 +33,8 @@ from components._common import (
 )
 
 Architecture = Literal["arm64", "x86_64"]
-ROLES = ("log_group", "role", "security_group", "function")
+ROLES = ("log_group", "role", "security_group", "function", "alias")
+LIVE_ALIAS = "live"
 RUNTIME = "python3.12"
 VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
@@ -95,6 +101,8 @@ class FunctionArgs:
     """Reserved concurrent executions; ``None`` uses the account's unreserved pool."""
     tracing: bool = True
     """X-Ray active tracing."""
+    snap_start: bool = False
+    """Publish versions with SnapStart behind the ``live`` alias (zip packages only)."""
     vpc: VpcPlacement | None = None
     """Run inside these private subnets with an egress-only security group."""
     description: str = ""
@@ -127,6 +135,8 @@ class FunctionArgs:
         for key in self.environment:
             if not _ENV_NAME.match(key) or key in _RESERVED_ENV:
                 raise ComponentArgsError(f"FunctionArgs.environment: {key!r} is not a settable variable name")
+        if self.snap_start and not isinstance(self.code, ZipCode):
+            raise ComponentArgsError("FunctionArgs.snap_start: Lambda SnapStart does not support container images")
         check_transform_keys("Function", self.transforms, ROLES)
 
 
@@ -140,6 +150,10 @@ class Function(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]
+    entry_arn: pulumi.Output[str]
+    """What callers (API Gateway) invoke: the ``live`` alias with SnapStart, else the function."""
+    entry_qualifier: str | None
+    """The alias name callers' permissions must name (``live``), or ``None`` for the unqualified function."""
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
@@ -278,6 +292,10 @@ class Function(pulumi.ComponentResource):
                     image_config=aws.lambda_.FunctionImageConfigArgs(commands=list(image_code.command))
                     if image_code and image_code.command
                     else None,
+                    publish=True if args.snap_start else None,
+                    snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+                    if args.snap_start
+                    else None,
                 ),
             ),
             opts=child_opts(self, depends_on=[*depends, *args.wait_for]),
@@ -286,6 +304,25 @@ class Function(pulumi.ComponentResource):
         self.function_name = function.name
         self.arn = function.arn
         self.invoke_arn = function.invoke_arn
+        self.entry_arn = function.arn
+        self.entry_qualifier = None
+        if args.snap_start:
+            alias = aws.lambda_.Alias(
+                f"{name}-live",
+                child_args(
+                    t,
+                    "alias",
+                    aws.lambda_.AliasArgs(
+                        name=LIVE_ALIAS,
+                        function_name=function.name,
+                        function_version=function.version,
+                        description="The published version callers invoke (SnapStart)",
+                    ),
+                ),
+                opts=child_opts(self),
+            )
+            self.entry_arn = alias.arn
+            self.entry_qualifier = LIVE_ALIAS
         self.role_arn = role.arn
         self.role_name = role.name
         self.log_group_name = log_group.name

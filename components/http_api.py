@@ -71,10 +71,13 @@ class LambdaTarget:
     label: str
     """Short name used in child names, e.g. the service name."""
     function_arn: pulumi.Input[str]
+    """What the integration invokes: the function's ARN, or an alias's (qualified) ARN."""
     function_name: pulumi.Input[str]
     routes: Sequence[Route]
     timeout_ms: int = 30_000
     """Integration timeout (at most 30 000 ms on HTTP APIs)."""
+    qualifier: str | None = None
+    """The alias in ``function_arn``, which API Gateway's invoke permission must name too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,7 @@ class HttpApi(pulumi.ComponentResource):
                 f"{name}-{target.label}-invoke",
                 action="lambda:InvokeFunction",
                 function=target.function_name,
+                qualifier=target.qualifier,
                 principal="apigateway.amazonaws.com",
                 source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
                 opts=child_opts(self),

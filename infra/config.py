@@ -100,6 +100,8 @@ class Stage:
     nat_instance_type: str
     nat_ami: str | None
     flow_logs: bool
+    snap_start: bool
+    """Routed zip functions (the API) publish versions with Lambda SnapStart behind a ``live`` alias."""
     log_retention_days: int
     secrets: Mapping[SecretName, pulumi.Input[str]]
 
@@ -118,13 +120,22 @@ class _Defaults:
     nat_count: int
     log_days: int
     flow_logs: bool
+    snap_start: bool
 
 
 _MATRIX: dict[StageKind, _Defaults] = {
-    "production": _Defaults(0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True),
-    "staging": _Defaults(0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False),
-    "personal": _Defaults(0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False),
-    "network": _Defaults(0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False),
+    "production": _Defaults(
+        0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True, snap_start=True
+    ),
+    "staging": _Defaults(
+        0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False, snap_start=True
+    ),
+    "personal": _Defaults(
+        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+    ),
+    "network": _Defaults(
+        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+    ),
 }
 
 
@@ -225,6 +236,7 @@ SETTING_KEYS = frozenset(
     {
         "domain", "personalApiDomain", "cloudflareZoneId", "cloudflareAccountId", "allowedOrigins", "clerkIssuer",
         "auroraMinAcu", "auroraMaxAcu", "backupRetentionDays", "logRetentionDays", "flowLogs",
+        "snapStart",
         "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
     }
 )  # fmt: skip
@@ -343,6 +355,7 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
         ),
         nat_ami=r.value("natAmi", None, _matching(re.compile(r"^ami-[0-9a-f]{8,17}$")), "an AMI id like ami-0123abcd"),
         flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
+        snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
         log_retention_days=log_days,
         secrets=secrets,
     )

@@ -14,6 +14,9 @@ Deliberate simplifications, so the figures are an honest upper-ish bound rather 
   compressed, so the real figure is lower;
 - KMS request charges (cents at this scale) and backup storage within the free allowance (one cluster
   size) are left out;
+- SnapStart is priced as one cached version of each SnapStart function all month; a replaced version
+  keeps its cache until Lambda retires it (after 14 days without invocations), and restores (per GB,
+  once per new execution environment) are not modelled;
 - anything the table cannot price is listed in :attr:`Estimate.unpriced`, never silently dropped.
 """
 
@@ -76,6 +79,8 @@ PRICES: Mapping[str, Price] = {
     "lambda.requests": Price(0.20, "million requests", _LAMBDA, _AS_OF),
     "lambda.arm64": Price(0.0000133334, "GB-second", _LAMBDA, _AS_OF),
     "lambda.x86_64": Price(0.0000166667, "GB-second", _LAMBDA, _AS_OF),
+    # The SnapStart cache price is the US East (N. Virginia) list figure; London's was not on hand.
+    "lambda.snapstart_cache": Price(0.0000015046, "GB-second cached", _LAMBDA, _AS_OF),
     "apigw.http": Price(1.04, "million requests", _APIGW, _AS_OF),
     "logs.ingest": Price(0.5985, "GB ingested", _LOGS, _AS_OF),
     "logs.vended": Price(0.5985, "GB ingested (vended)", _LOGS, _AS_OF),
@@ -197,6 +202,7 @@ FREE_TYPES = frozenset(
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         "aws:lambda/permission:Permission",
+        "aws:lambda/alias:Alias",
         "aws:lambda/invocation:Invocation",
         "aws:apigatewayv2/stage:Stage",
         "aws:apigatewayv2/route:Route",
@@ -342,16 +348,20 @@ def _secret(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProfile
 
 
 def _function(r: PlannedResource, _all: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
+    memory_gb = float(_get(r.inputs, "memory_size", default=128)) / 1024
+    lines: list[CostLine] = []
+    if _get(r.inputs, "snap_start", "apply_on") == "PublishedVersions":
+        cached_s = memory_gb * HOURS_PER_MONTH * 3600
+        lines.append(_line(r.name, "SnapStart snapshot cache, 1 version", cached_s, "lambda.snapstart_cache"))
     service = _service_of(r, p.functions)
     load = p.functions[service] if service is not None else p.default_function
     if not load.invocations:
-        return []
-    memory_gb = float(_get(r.inputs, "memory_size", default=128)) / 1024
+        return lines
     architecture = str((_as_list(_get(r.inputs, "architectures")) or ["x86_64"])[0])
     if f"lambda.{architecture}" not in PRICES:
         raise CostError(f"{r.name}: unknown Lambda architecture {architecture!r}")
     seconds = load.invocations * load.mean_ms / 1000
-    lines = [
+    lines += [
         _line(r.name, "requests", load.invocations / 1e6, "lambda.requests"),
         _line(r.name, f"{memory_gb * 1024:g} MB x {seconds:,.0f} s", seconds * memory_gb, f"lambda.{architecture}"),
     ]

@@ -65,7 +65,12 @@ def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]: 
                 "arn": arn,
                 "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
                 "lastModified": "2026-01-01T00:00:00.000+0000",
+                # A published version when ``publish`` is set; ``$LATEST`` otherwise, as Lambda reports.
+                "version": "1" if inputs.get("publish") else "$LATEST",
             }
+        case "aws:lambda/alias:Alias":
+            function = str(inputs.get("functionName", ""))
+            out["arn"] = _arn("lambda", f"function:{function}:{physical}")
         case "aws:iam/role:Role":
             out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
         case "aws:cloudwatch/logGroup:LogGroup":

@@ -130,6 +130,9 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 environment=environment,
                 reserved_concurrency=spec.reserved_concurrency,
                 tracing=True,
+                # Only what answers people waits on a cold start; a scheduled or invoked-once function
+                # would pay for snapshots and gain nothing.
+                snap_start=stage.snap_start and spec.package == "zip" and bool(spec.routes),
                 vpc=VpcPlacement(network.vpc_id, network.private_subnet_ids) if spec.needs_vpc else None,
                 description=spec.description,
                 wait_for=list(deploy_runs) if spec.routes else [],
@@ -149,8 +152,9 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     targets = [
         LambdaTarget(
             label=spec.name,
-            function_arn=functions[spec.name].arn,
+            function_arn=functions[spec.name].entry_arn,
             function_name=functions[spec.name].function_name,
+            qualifier=functions[spec.name].entry_qualifier,
             routes=[Route(route.method, route.path) for route in spec.routes],
         )
         for spec in specs

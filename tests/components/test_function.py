@@ -117,6 +117,7 @@ def test_image_function_outside_the_vpc() -> None:
         ({"function_name": "x" * 65}, "function_name"),
         ({"environment": {"AWS_REGION": "x"}}, "environment"),
         ({"environment": {"1BAD": "x"}}, "environment"),
+        ({"snap_start": True}, "snap_start: Lambda SnapStart does not support container images"),
     ],
 )
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:
@@ -136,3 +137,42 @@ def test_source_hash_and_wait_for_reach_the_lambda_itself() -> None:
     fn = one(rec.resources, "aws:lambda/function:Function")
     assert fn.inputs["sourceCodeHash"] == "abc="
     assert gate.urn in rec.options[fn.urn].dependencies
+
+
+def test_snap_start_publishes_versions_behind_the_live_alias() -> None:
+    seen: dict[str, object] = {}
+
+    def program() -> None:
+        fn = Function(
+            "api", FunctionArgs(function_name="reggie-test-api", code=_zip(), log_retention_days=7, snap_start=True)
+        )
+        fn.entry_arn.apply(lambda arn: seen.__setitem__("entry", arn))
+        seen["qualifier"] = fn.entry_qualifier
+
+    res = run(program).resources
+    comp = component(res, "reggie:components:Function")
+    i = one(res, "aws:lambda/function:Function").inputs
+    assert i["publish"] is True
+    assert i["snapStart"] == {"applyOn": "PublishedVersions"}
+    alias = one(res, "aws:lambda/alias:Alias")
+    assert alias.parent == comp.urn
+    assert alias.inputs["name"] == "live"
+    assert alias.inputs["functionName"] == "reggie-test-api"
+    assert alias.inputs["functionVersion"] == "1"  # the version the update published, never $LATEST
+    assert seen == {"entry": "arn:aws:lambda:eu-west-2:123456789012:function:reggie-test-api:live", "qualifier": "live"}
+
+
+def test_without_snap_start_callers_invoke_the_function_itself() -> None:
+    seen: dict[str, object] = {}
+
+    def program() -> None:
+        fn = Function("api", FunctionArgs(function_name="reggie-test-api", code=_zip(), log_retention_days=7))
+        fn.entry_arn.apply(lambda arn: seen.__setitem__("entry", arn))
+        seen["qualifier"] = fn.entry_qualifier
+
+    res = run(program).resources
+    i = one(res, "aws:lambda/function:Function").inputs
+    assert "snapStart" not in i
+    assert "publish" not in i
+    assert of_type(res, "aws:lambda/alias:Alias") == []
+    assert seen == {"entry": "arn:aws:lambda:eu-west-2:123456789012:function:reggie-test-api", "qualifier": None}

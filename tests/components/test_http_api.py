@@ -60,6 +60,7 @@ def test_api_without_domain_keeps_execute_api_endpoint() -> None:
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["sourceArn"].startswith("arn:aws:execute-api:eu-west-2:123456789012:")
     assert permission["sourceArn"].endswith("/*/*")
+    assert "qualifier" not in permission
     assert of_type(res, "cloudflare:index/dnsRecord:DnsRecord") == []
     assert seen["url"].startswith("https://")
     assert "execute-api" in seen["url"]
@@ -109,3 +110,12 @@ def test_custom_domain_is_validated_through_cloudflare_and_proxied() -> None:
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ComponentArgsError, match=message):
         _args(**overrides)
+
+
+def test_an_alias_target_is_integrated_and_permitted_by_its_qualifier() -> None:
+    alias_arn = FN_ARN + ":live"
+    target = LambdaTarget("api", alias_arn, "reggie-test-api", [Route("GET", "/health")], qualifier="live")
+    res = run(lambda: HttpApi("http", _args(targets=[target]))).resources
+    assert one(res, "aws:apigatewayv2/integration:Integration").inputs["integrationUri"] == alias_arn
+    permission = one(res, "aws:lambda/permission:Permission").inputs
+    assert (permission["function"], permission["qualifier"]) == ("reggie-test-api", "live")

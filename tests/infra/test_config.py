@@ -40,6 +40,7 @@ def test_production_row_of_the_matrix() -> None:
     assert s.log_retention_days == 90
     assert s.api_domain == "api.reggie.co.uk"
     assert s.availability_zones == ("eu-west-2a", "eu-west-2b")
+    assert s.snap_start is True
 
 
 def test_staging_row_of_the_matrix() -> None:
@@ -50,6 +51,7 @@ def test_staging_row_of_the_matrix() -> None:
     assert s.nat_count == 2
     assert s.log_retention_days == 30
     assert s.api_domain == "staging-api.reggie.co.uk"
+    assert s.snap_start is True
 
 
 def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
@@ -58,6 +60,7 @@ def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
     assert (s.aurora_min_acu, s.aurora_max_acu) == (0, 2)
     assert s.backup_retention_days == 1
     assert (s.deletion_protection, s.skip_final_snapshot, s.retain_on_delete) == (False, True, False)
+    assert s.snap_start is False
     assert s.nat_count == 1
     assert s.log_retention_days == 7
     assert s.api_domain is None
@@ -101,6 +104,7 @@ def test_overrides_within_limits_are_honoured() -> None:
         ("dev-demo", {"allowedOrigins": "*"}, "reggie:allowedOrigins=*", "no *"),
         ("dev-demo", {"cloudflareZoneId": "zone"}, "reggie:cloudflareZoneId=zone", "32-character hex"),
         ("Dev_Demo", {}, "reggie:stack=Dev_Demo", "lowercase"),
+        ("production", {"snapStart": "sometimes"}, "reggie:snapStart=sometimes", "true or false"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(

@@ -190,3 +190,17 @@ def test_report_folds_sub_cent_lines() -> None:
     # 30 requests (0.000006) and 15 GB-s (0.00025): both real, both under a cent
     assert "Monthly cost estimate, eu-west-2, deploys: USD 0.00" in text
     assert "(2 more lines under one cent each)" in text
+
+
+def test_snapstart_caches_one_version_all_month_even_when_idle() -> None:
+    function = res(
+        "aws:lambda/function:Function",
+        "api",
+        memorySize=1024,
+        architectures=["arm64"],
+        snapStart={"applyOn": "PublishedVersions"},
+    )
+    lines = {line.price_key: line.monthly_usd for line in cost.estimate([function], cost.IDLE).lines}
+    assert lines == {"lambda.snapstart_cache": pytest.approx(1 * 730 * 3600 * 0.0000015046)}
+    plain = res("aws:lambda/function:Function", "api", memorySize=1024, architectures=["arm64"])
+    assert not cost.estimate([plain], cost.IDLE).lines

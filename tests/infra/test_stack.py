@@ -215,3 +215,32 @@ def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[
     assert len(permissions) == len(scheduled)
     assert all(p.inputs["sourceArn"].startswith("arn:aws:") for p in permissions)
     assert len(_of(res, "aws:cloudwatch/eventTarget:EventTarget")) == len(scheduled)
+
+
+@pytest.mark.parametrize(("stack", "snap_start"), [("production", True), ("staging", True), ("dev-demo", False)])
+def test_the_api_resumes_from_a_snapstart_snapshot_in_shared_stages(
+    plans: dict[str, Recording], stack: str, snap_start: bool
+) -> None:
+    res = plans[stack].resources
+    functions = {f.name: f.inputs for f in _of(res, "aws:lambda/function:Function")}
+    assert ("snapStart" in functions["api-function"]) is snap_start
+    # Only the routed zip function: the image (valuation, migrator) and the weekly scraper never get it.
+    assert [name for name, i in functions.items() if "snapStart" in i] == (["api-function"] if snap_start else [])
+    integration = _one(res, "aws:apigatewayv2/integration:Integration").inputs["integrationUri"]
+    permission = _one(res, "aws:lambda/permission:Permission", "api-api-invoke").inputs
+    if snap_start:
+        alias = _one(res, "aws:lambda/alias:Alias", "api-live").inputs
+        assert alias["functionName"] == f"reggie-{stack}-api"
+        assert integration == f"arn:aws:lambda:eu-west-2:123456789012:function:reggie-{stack}-api:live"
+        assert permission["qualifier"] == "live"
+    else:
+        assert _of(res, "aws:lambda/alias:Alias") == []
+        assert integration == f"arn:aws:lambda:eu-west-2:123456789012:function:reggie-{stack}-api"
+        assert "qualifier" not in permission
+
+
+def test_snapstart_is_a_stage_setting() -> None:
+    production = record_plan("production", {"snapStart": "false"}).resources
+    assert _of(production, "aws:lambda/alias:Alias") == []
+    personal = record_plan("dev-demo", {"snapStart": "true"}).resources
+    assert _one(personal, "aws:lambda/alias:Alias").inputs["name"] == "live"
