@@ -24,7 +24,7 @@ from services.api.secrets import SecretUnavailable, secret
 from services.api.settings import ApiSettings
 from services.api.storage import DocumentStore
 from services.api.valuation_client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
-from services.core.db import CONNECT_TIMEOUT_S, build_engine, database_url, pool_recycle_s
+from services.core.db import CONNECT_TIMEOUT_S, build_engine, database_credentials, database_url, pool_recycle_s
 
 log = logging.getLogger("reggie.api")
 
@@ -80,8 +80,10 @@ def build_dependencies(settings: ApiSettings) -> Dependencies:
     core = settings.core
     engine = reads = None
     if core.database is not None:
-        url = database_url(core)
-        engine = build_engine(url, on_lambda=core.on_lambda, application_name="reggie-api")
+        # One secret read serves both; each rereads it if a rotation refuses a new connection.
+        credentials = database_credentials(core)
+        url = database_url(core, credentials=credentials)
+        engine = build_engine(url, on_lambda=core.on_lambda, application_name="reggie-api", credentials=credentials)
         reads = ReadPool(
             conninfo_from_sqlalchemy_url(url),
             # On Lambda an environment serves one request at a time: one connection, as for the engine.
@@ -89,6 +91,7 @@ def build_dependencies(settings: ApiSettings) -> Dependencies:
             max_age_s=pool_recycle_s(on_lambda=core.on_lambda),
             connect_timeout_s=CONNECT_TIMEOUT_S,
             application_name="reggie-api",
+            credentials=credentials,
         )
     verifier = None
     if core.clerk_issuer and core.clerk_jwks_url:

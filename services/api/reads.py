@@ -8,6 +8,9 @@ Why no pre-ping: a read is idempotent, so instead of a ``SELECT 1`` before every
 trip each request), a statement that fails because its connection broke (Aurora paused or failed
 over while a Lambda environment was frozen, a server restart) is retried once on a fresh connection.
 
+With :class:`~services.core.credentials.RotatingCredentials` (deployed stages) a refused connection
+attempt rereads the database secret and, when the password has rotated, tries once more.
+
 Connections belong to one event loop. uvicorn runs one loop for the process's life and Mangum reuses
 one loop across Lambda invocations; should the running loop change anyway, connections made on the
 old one are dropped rather than used from the wrong loop.
@@ -22,6 +25,8 @@ from typing import Any, LiteralString, NamedTuple
 
 import psycopg
 from psycopg.rows import namedtuple_row
+
+from services.core.credentials import RotatingCredentials
 
 log = logging.getLogger("reggie.api")
 
@@ -60,6 +65,7 @@ class ReadPool:
         max_age_s: float,
         connect_timeout_s: int = 5,
         application_name: str = "reggie",
+        credentials: RotatingCredentials | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a read pool needs at least one connection")
@@ -70,6 +76,7 @@ class ReadPool:
             "application_name": application_name,
             "row_factory": namedtuple_row,
         }
+        self._credentials = credentials
         self.size = size
         self.max_age_s = max_age_s
         self._idle: list[_Held] = []
@@ -119,13 +126,31 @@ class ReadPool:
                 return held
             await held.conn.close()
         try:
-            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
+            conn = await self._connect()
         except BaseException as exc:
             self._slots.release()
             if isinstance(exc, psycopg.OperationalError):
                 raise DatabaseUnavailable(_first_line(exc)) from exc
             raise
         return _Held(conn, now)
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        if self._credentials is None:
+            return await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
+        user, password = self._credentials.current()
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, user=user, password=password, **self._connect_kwargs
+            )
+        except psycopg.OperationalError:
+            # Reading the secret is a blocking SDK call; it happens only after a refusal, at most
+            # once per RotatingCredentials interval.
+            if not await asyncio.to_thread(self._credentials.reread):
+                raise
+            user, password = self._credentials.current()
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, user=user, password=password, **self._connect_kwargs
+            )
 
     async def _release(self, held: _Held, *, discard: bool) -> None:
         try:

@@ -6,27 +6,32 @@ connections, not a hundred pools. Connections are pre-pinged (Aurora Serverless 
 failed over while the environment was frozen) and recycled before Aurora's idle limits bite.
 Locally a normal pool serves uvicorn's threads.
 
+On Lambda the password comes from the RDS-managed secret, which rotates: an engine given the
+:class:`~services.core.credentials.RotatingCredentials` rereads the secret when a new connection is
+refused and retries once with the new password, so a process outliving a rotation keeps connecting.
+
 Build nothing per request: :func:`get_engine` and :func:`get_sessionmaker` are cached, so a service
 module may call them at import time.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.settings import Settings, SettingsError, get_settings
+from services.core.credentials import RotatingCredentials
+from services.core.settings import DatabaseLocation, Settings, SettingsError, get_settings
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "build_engine",
+    "database_credentials",
     "database_url",
     "get_engine",
     "get_sessionmaker",
@@ -39,24 +44,39 @@ LOCAL_POOL_RECYCLE_S = 1800
 CONNECT_TIMEOUT_S = 5
 
 
-def database_url(settings: Settings, *, secrets_client: Any = None) -> str:
-    """The SQLAlchemy URL for ``settings``; on Lambda reads the credentials from Secrets Manager.
+def database_credentials(settings: Settings, *, secrets_client: Any = None) -> RotatingCredentials | None:
+    """The rotating credentials of a deployed database (``DB_SECRET_ARN``); ``None`` when ``DATABASE_URL``
+    carries them. ``secrets_client`` is a boto3 ``secretsmanager`` client (tests pass one bound to moto)."""
+    location = _location(settings)
+    if location.url is not None:
+        return None
+    assert location.secret_arn is not None
+    return RotatingCredentials(location.secret_arn, secrets_client)
 
-    ``secrets_client`` is a boto3 ``secretsmanager`` client (tests pass one bound to moto).
-    """
-    location = settings.database
-    if location is None:
-        raise SettingsError("no database configured: set DATABASE_URL, or DB_HOST, DB_NAME and DB_SECRET_ARN")
+
+def database_url(
+    settings: Settings, *, secrets_client: Any = None, credentials: RotatingCredentials | None = None
+) -> str:
+    """The SQLAlchemy URL for ``settings``; on Lambda with the credentials read from Secrets Manager
+    (through ``credentials`` when given, so the secret is read once for the URL and the engine)."""
+    location = _location(settings)
     if location.url is not None:
         return location.url
-    assert location.secret_arn is not None
     assert location.host is not None
     assert location.name is not None
-    username, password = _read_credentials(location.secret_arn, secrets_client)
+    credentials = credentials or database_credentials(settings, secrets_client=secrets_client)
+    assert credentials is not None
+    username, password = credentials.current()
     return (
         f"postgresql+psycopg://{quote(username, safe='')}:{quote(password, safe='')}"
         f"@{location.host}:{location.port}/{quote(location.name, safe='')}"
     )
+
+
+def _location(settings: Settings) -> DatabaseLocation:
+    if settings.database is None:
+        raise SettingsError("no database configured: set DATABASE_URL, or DB_HOST, DB_NAME and DB_SECRET_ARN")
+    return settings.database
 
 
 def pool_recycle_s(*, on_lambda: bool) -> int:
@@ -64,33 +84,49 @@ def pool_recycle_s(*, on_lambda: bool) -> int:
     return LAMBDA_POOL_RECYCLE_S if on_lambda else LOCAL_POOL_RECYCLE_S
 
 
-def build_engine(url: str, *, on_lambda: bool, application_name: str = "reggie") -> Engine:
-    """A new engine for ``url`` with the pool policy for Lambda or for a long-running process."""
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": application_name}
-    if on_lambda:
-        return create_engine(
-            url,
-            pool_size=1,
-            max_overflow=0,
-            pool_pre_ping=True,
-            pool_recycle=pool_recycle_s(on_lambda=True),
-            connect_args=connect_args,
-        )
-    return create_engine(
+def build_engine(
+    url: str, *, on_lambda: bool, application_name: str = "reggie", credentials: RotatingCredentials | None = None
+) -> Engine:
+    """A new engine for ``url`` with the pool policy for Lambda or for a long-running process; with
+    ``credentials``, every new connection logs in with their current user and password."""
+    engine = create_engine(
         url,
-        pool_size=5,
-        max_overflow=10,
+        pool_size=1 if on_lambda else 5,
+        max_overflow=0 if on_lambda else 10,
         pool_pre_ping=True,
-        pool_recycle=LOCAL_POOL_RECYCLE_S,
-        connect_args=connect_args,
+        pool_recycle=pool_recycle_s(on_lambda=on_lambda),
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": application_name},
     )
+    if credentials is not None:
+        event.listen(engine, "do_connect", _connect_with(credentials))
+    return engine
+
+
+def _connect_with(credentials: RotatingCredentials) -> Any:
+    def do_connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams["user"], cparams["password"] = credentials.current()
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError:
+            if not credentials.reread():
+                raise
+            cparams["user"], cparams["password"] = credentials.current()
+            return dialect.connect(*cargs, **cparams)
+
+    return do_connect
 
 
 @cache
 def get_engine() -> Engine:
     """The process's engine, built from :func:`services.core.settings.get_settings` on first call."""
     settings = get_settings()
-    return build_engine(database_url(settings), on_lambda=settings.on_lambda, application_name=settings.service_name)
+    credentials = database_credentials(settings)
+    return build_engine(
+        database_url(settings, credentials=credentials),
+        on_lambda=settings.on_lambda,
+        application_name=settings.service_name,
+        credentials=credentials,
+    )
 
 
 @cache
@@ -111,18 +147,3 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         raise
     finally:
         session.close()
-
-
-def _read_credentials(secret_arn: str, client: Any) -> tuple[str, str]:
-    """User name and password from an RDS-managed secret (JSON with ``username`` and ``password``)."""
-    if client is None:
-        import boto3  # noqa: PLC0415 - only Lambda deployments need it, and its import costs ~100 ms
-
-        client = boto3.client("secretsmanager")
-    try:
-        secret = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
-        return str(secret["username"]), str(secret["password"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SettingsError(
-            f"DB_SECRET_ARN={secret_arn!r} does not hold JSON with username and password ({exc!r})"
-        ) from None
