@@ -52,15 +52,18 @@ class SecretsArgs:
 
 
 class Secrets(pulumi.ComponentResource):
-    """SecureString parameters; exposes their names and ARNs."""
+    """SecureString parameters; exposes their names, ARNs and versions."""
 
     parameter_names: dict[str, pulumi.Output[str]]
     parameter_arns: dict[str, pulumi.Output[str]]
+    parameter_versions: dict[str, pulumi.Output[int]]
+    """Bumped by SSM on every change of the value: a reader that caches the value can key on it."""
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("reggie:components:Secrets", name, None, opts)
         self.parameter_names = {}
         self.parameter_arns = {}
+        self.parameter_versions = {}
         for key, value in sorted(args.values.items()):
             parameter = aws.ssm.Parameter(
                 f"{name}-{key.replace('_', '-')}",
@@ -80,4 +83,5 @@ class Secrets(pulumi.ComponentResource):
             )
             self.parameter_names[key] = parameter.name
             self.parameter_arns[key] = parameter.arn
+            self.parameter_versions[key] = parameter.version
         self.register_outputs({"parameter_names": self.parameter_names})

@@ -76,7 +76,7 @@ def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]: 
         case "aws:cloudwatch/logGroup:LogGroup":
             out["arn"] = _arn("logs", f"log-group:{physical}")
         case "aws:ssm/parameter:Parameter":
-            out["arn"] = _arn("ssm", f"parameter{physical}")
+            out |= {"arn": _arn("ssm", f"parameter{physical}"), "version": 1}
         case "aws:kms/key:Key":
             out |= {"keyId": f"key-{_digest(name)[:12]}", "arn": _arn("kms", f"key/{_digest(name)[:12]}")}
         case "aws:ec2/instance:Instance":

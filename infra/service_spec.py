@@ -20,6 +20,9 @@ reads; locally `make dev` sets the same names):
 | `<NAME>_FUNCTION_NAME` | each name in `invokes` | e.g. `VALUATION_FUNCTION_NAME` |
 | `<SECRET>_PARAMETER` | each name in `secrets` | the SSM parameter *name* holding the secret, |
 |   |   | e.g. `CLERK_SECRET_KEY_PARAMETER`; never the value |
+| `SECRETS_VERSION` | `secrets` non-empty | the parameters' SSM versions (`name:version,...`), read by |
+|   |   | nobody: changing a secret changes the function's configuration, so warm environments (and a |
+|   |   | SnapStart snapshot) that read the old value at init are replaced |
 | `ALLOWED_ORIGINS`, `CLERK_ISSUER`, `CLERK_JWKS_URL` | `routes` non-empty | comma-separated origins, the |
 |   |   | Clerk issuer URL and its JWKS URL |
 """

@@ -259,6 +259,9 @@ def _environment(
         env[f"{target.upper()}_FUNCTION_NAME"] = functions[target].function_name
     for secret in spec.secrets:
         env[f"{secret.upper()}_PARAMETER"] = secrets.parameter_names[secret]
+    if spec.secrets:
+        versions = [secrets.parameter_versions[secret].apply(lambda v, s=secret: f"{s}:{v}") for secret in spec.secrets]
+        env["SECRETS_VERSION"] = pulumi.Output.all(*versions).apply(lambda parts: ",".join(sorted(parts)))
     if spec.routes:
         env |= {
             "ALLOWED_ORIGINS": ",".join(stage.allowed_origins),

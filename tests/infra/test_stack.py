@@ -16,6 +16,9 @@ from infra.planned import PlannedResource
 from infra.policy.rules import evaluate
 from infra.registry import discover
 from infra.wiring import build_platform
+from services.api.deploy import SPEC as API_SPEC
+
+API_SECRETS = API_SPEC.secrets
 
 STACKS = ("production", "staging", "dev-demo")
 
@@ -117,8 +120,11 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     assert env["CLERK_SECRET_KEY_PARAMETER"] == "/reggie/production/clerk_secret_key"
     assert env["ALLOWED_ORIGINS"] == "https://reggie.co.uk,https://admin.reggie.co.uk"
     assert env["CLERK_JWKS_URL"] == "https://clerk.reggie.co.uk/.well-known/jwks.json"
+    # Changing a secret changes the configuration, so environments that read the old value are replaced.
+    assert env["SECRETS_VERSION"].split(",") == sorted(f"{name}:1" for name in API_SECRETS)
     valuation_env = functions["reggie-production-valuation"].inputs["environment"]["variables"]
     assert "DB_HOST" not in valuation_env
+    assert "SECRETS_VERSION" not in valuation_env
     assert "CLERK_ISSUER" not in valuation_env
     secret_values = {p.inputs["value"] for p in _of(res, "aws:ssm/parameter:Parameter")}
     for function in functions.values():
