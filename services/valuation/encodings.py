@@ -39,6 +39,8 @@ class Encodings:
     priors: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     """Overall share of lots filed under each label: what an unseen key encodes as."""
     tables: dict[str, Table] = field(default_factory=_tables)
+    ordered: list[Table] = field(default_factory=list, repr=False, compare=False)
+    """Cache of :meth:`_ordered`."""
 
     def fit(
         self,
@@ -67,22 +69,27 @@ class Encodings:
                     row += [round((h + m * p) / (count + m), 4) for h, p in zip(hits, self.priors, strict=True)]
                 table[key] = row
             self.tables[kind] = table
+        self.ordered = []
         return self
 
     def row(self, keys: tuple[str, ...]) -> list[float]:
         """Encoded features in ``FEATURE_NAMES`` order: encodings, counts, then label shares.
 
-        ``keys`` is :attr:`Mark.keys` (``ENCODED_KEYS`` order)."""
-        hits = [table.get(key) for table, key in zip(self._ordered(), keys, strict=True)]
-        encs = [h[0] if h else 0.0 for h in hits]
-        counts = [h[1] if h else 0.0 for h in hits]
+        ``keys`` is :attr:`Mark.keys` (``ENCODED_KEYS`` order). Runs for every valued mark, so it
+        builds one list in place rather than several joined ones."""
+        hits = [table.get(key) for table, key in zip(self._ordered(), keys)]  # noqa: B905  (same length by construction)
+        out = [h[0] if h else 0.0 for h in hits]
+        out += [h[1] if h else 0.0 for h in hits]
         for index in _LABEL_INDEXES:
             hit = hits[index]
-            encs.extend(hit[2:] if hit else self.priors)
-        return encs[: len(hits)] + counts + encs[len(hits) :]
+            out += hit[2:] if hit else self.priors
+        return out
 
     def _ordered(self) -> list[Table]:
-        return [self.tables[kind] for kind in ENCODED_KEYS]
+        """The tables in ``ENCODED_KEYS`` order, looked up once and kept (tables never change after fit/load)."""
+        if len(self.ordered) != len(ENCODED_KEYS):
+            self.ordered = [self.tables[kind] for kind in ENCODED_KEYS]
+        return self.ordered
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -81,7 +81,11 @@ BASE_FEATURES: tuple[str, ...] = (
     *FLAG_NAMES,
 )
 # Encoded keys: each learned encoding maps one of these strings to a smoothed mean residual.
-ENCODED_KEYS: tuple[str, ...] = ("letters", "reads_as", "serial", "tag", "number")
+# ``body`` is the mark without its age identifier (``A12 DAM`` -> ``12DAM``): the same mark with
+# another age letter, or the very mark sold before. ``any_serial`` and ``any_letters`` pool a letter
+# group across formats (``RON`` in ``AA70 RON`` and in ``RON 1X``), which reaches groups a format
+# has rarely sold. Validation (blocks 34-38 and 29-33) chose these three over first/last letter pairs.
+ENCODED_KEYS: tuple[str, ...] = ("letters", "reads_as", "serial", "tag", "number", "body", "any_serial", "any_letters")
 LABEL_KEYS: tuple[str, ...] = ("reads_as", "letters")
 """Keys whose auctioneer category rates (names, fun, cars) are learned as well."""
 LABELS: tuple[str, ...] = ("names", "fun", "cars")
@@ -101,13 +105,13 @@ def describe(text: str) -> Mark:
     fmt = r.format
     letters, compact, number = r.letters, r.normalized, r.number
     if fmt is PlateFormat.CURRENT:
-        tag, serial = letters[:2], letters[2:]
+        tag, serial, body = letters[:2], letters[2:], compact[2:]
     elif fmt is PlateFormat.PREFIX:
-        tag, serial = letters[0], letters[1:]
+        tag, serial, body = letters[0], letters[1:], compact[1:]
     elif fmt is PlateFormat.SUFFIX:
-        tag, serial = letters[-1], letters[:-1]
+        tag, serial, body = letters[-1], letters[:-1], compact[:-1]
     else:
-        tag, serial = letters[0], letters
+        tag, serial, body = letters[0], letters, compact
     letters_first = compact[0].isalpha()
     digits = compact[2:4] if fmt is PlateFormat.CURRENT else str(number)  # the age "05" keeps its zero
     n_digits = len(compact) - len(letters)
@@ -141,7 +145,16 @@ def describe(text: str) -> Mark:
         *flags,
     )
     reads_as = compact.translate(_DIGIT_AS_LETTER)
-    keys = (f"{value}:{letters}", reads_as, f"{value}:{serial}", f"{value}:{tag}", f"{segment}:{number}")
+    keys = (
+        f"{value}:{letters}",
+        reads_as,
+        f"{value}:{serial}",
+        f"{value}:{tag}",
+        f"{segment}:{number}",
+        f"{value}:{body}",
+        serial,
+        letters,
+    )
     return Mark(r, value, reads_as, serial, tag, segment, flags, row, keys)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from services.valuation.encodings import Encodings
 from services.valuation.features import FEATURE_NAMES, Mark
+from services.valuation.lexicon import LEXICON_FEATURES, Lexicon
 from services.valuation.rules import Rules
 from services.valuation.trees import Floats, Forest
 
@@ -50,8 +51,8 @@ def auction_kind(catalogue_lots: int) -> str:
 
 
 CONTEXT_NAMES = ("venue_auction",)
-MODEL_FEATURES = (*FEATURE_NAMES, *CONTEXT_NAMES)
-"""The model's columns: the mark's features, then the auction context."""
+MODEL_FEATURES = (*FEATURE_NAMES, *LEXICON_FEATURES, *CONTEXT_NAMES)
+"""The model's columns: the mark's features (plain, encoded, read against the word lists), then the auction context."""
 DEFAULT_AUCTION_KIND = "timed"
 
 
@@ -61,8 +62,8 @@ def context_row(kind: str) -> list[float]:
     return [1.0 if kind == "venue" else 0.0]
 
 
-def feature_row(mark: Mark, encodings: Encodings, kind: str = DEFAULT_AUCTION_KIND) -> list[float]:
-    return [*mark.row, *encodings.row(mark.keys), *context_row(kind)]
+def feature_row(mark: Mark, encodings: Encodings, lexicon: Lexicon, kind: str = DEFAULT_AUCTION_KIND) -> list[float]:
+    return [*mark.row, *encodings.row(mark.keys), *lexicon.row(mark), *context_row(kind)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class Artifact:
     metadata: dict[str, Any]
     rules: Rules
     encodings: Encodings
+    lexicon: Lexicon
     forest: Forest
     segments: dict[str, int]
     shift: float
@@ -106,10 +108,12 @@ class Artifact:
             learned["rules"]["lexicons"] = {
                 label: _split(arrays[f"lexicon_{label}"]) for label in learned["rules"]["lexicons"]
             }
+            words = {kind: _split(arrays[f"words_{kind}"]) for kind in learned["words"]}
         return cls(
             metadata=metadata,
             rules=Rules.from_json(learned["rules"]),
             encodings=Encodings.from_json(learned["encodings"]),
+            lexicon=Lexicon.from_json(words),
             forest=Forest.load(directory / "forest.npz"),
             segments=learned["segments"],
             shift=float(metadata["calibration"]["shift"]),
@@ -132,9 +136,12 @@ class Artifact:
             arrays[f"table_{kind}_values"] = np.array(list(table.values()), dtype=np.float64)
         for label, words in lexicons.items():
             arrays[f"lexicon_{label}"] = np.array("\n".join(words))
+        word_lists = self.lexicon.to_json()
+        for kind, words in word_lists.items():
+            arrays[f"words_{kind}"] = np.array("\n".join(words))
         encodings["tables"] = sorted(tables)
         rules["lexicons"] = sorted(lexicons)
-        learned = {"rules": rules, "encodings": encodings, "segments": self.segments}
+        learned = {"rules": rules, "encodings": encodings, "segments": self.segments, "words": sorted(word_lists)}
         (directory / "learned.json").write_text(json.dumps(learned, indent=1, sort_keys=True) + "\n")
         np.savez_compressed(directory / "learned.npz", **arrays)  # pyright: ignore[reportArgumentType]  # names only
         self.forest.save(directory / "forest.npz")
@@ -142,7 +149,8 @@ class Artifact:
     def rows(self, marks: list[Mark], kinds: list[str] | None = None) -> Floats:
         """Model rows for ``marks`` valued for auctions of ``kinds`` (default: the artifact's default kind)."""
         kinds = kinds or [self.default_kind] * len(marks)
-        rows = [feature_row(m, self.encodings, k) for m, k in zip(marks, kinds, strict=True)]
+        enc, lex = self.encodings, self.lexicon
+        rows = [feature_row(m, enc, lex, k) for m, k in zip(marks, kinds, strict=True)]
         return np.array(rows, dtype=np.float64)
 
     def blend(self, marks: list[Mark], model_log: Floats) -> list[Estimate]:
@@ -165,7 +173,7 @@ class Artifact:
             return []
         if len(marks) == 1:
             kind = kinds[0] if kinds else self.default_kind
-            scores = np.array([self.forest.predict_one(feature_row(marks[0], self.encodings, kind))])
+            scores = np.array([self.forest.predict_one(feature_row(marks[0], self.encodings, self.lexicon, kind))])
         else:
             scores = self.forest.predict(self.rows(marks, kinds))
         return self.blend(marks, scores)

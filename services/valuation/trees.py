@@ -33,6 +33,16 @@ MAX_LEAVES = 64
 """Leaf masks are at most 64-bit words (narrower when every tree has fewer leaves)."""
 
 
+def _lowest_bit_table() -> npt.NDArray[np.intp]:
+    """Index of the lowest set bit of every 16-bit word (0 for 0, which never occurs: a row always
+    reaches a leaf). 512 KB, built in about a millisecond at import."""
+    words = np.arange(1 << 16, dtype=np.int64)
+    return np.log2(np.maximum(words & -words, 1)).astype(np.intp)
+
+
+_LOWEST_BIT = _lowest_bit_table()
+
+
 @dataclass(frozen=True, slots=True)
 class Forest:
     feature: Ints
@@ -84,14 +94,17 @@ class Forest:
         everything = masks.dtype.type(-1 & np.iinfo(masks.dtype).max)
         false = (x[:, self.test_feature] > self.test_threshold)[:, self.split_test]
         alive = np.bitwise_and.reduceat(np.where(false, masks, everything), self.tree_start, axis=1)
-        lowest = alive & (~alive + masks.dtype.type(1))
-        leaf = np.log2(lowest.astype(np.float64)).astype(np.int64)
-        rows = self.leaf_value[np.arange(self.tree_start.size), leaf]
-        return rows.sum(axis=1) + self.constant
+        trees = self.tree_start.size
+        if alive.dtype.itemsize <= 2:  # lowest set bit by table lookup: one pass instead of four
+            leaf = _LOWEST_BIT[alive]
+        else:
+            leaf = np.log2((alive & (~alive + masks.dtype.type(1))).astype(np.float64)).astype(np.intp)
+        leaf += np.arange(0, trees * MAX_LEAVES, MAX_LEAVES, dtype=np.intp)
+        return self.leaf_value.reshape(-1)[leaf].sum(axis=1) + self.constant
 
     def _narrow_masks(self) -> npt.NDArray[np.unsignedinteger[Any]]:
         """The split masks in the narrowest word that holds every tree's leaves (less memory to move)."""
-        for dtype, bits in ((np.uint16, 16), (np.uint32, 32)):
+        for dtype, bits in ((np.uint8, 8), (np.uint16, 16), (np.uint32, 32)):
             if self.max_leaves <= bits:
                 return (self.split_mask & np.uint64((1 << bits) - 1)).astype(dtype)
         return self.split_mask

@@ -54,3 +54,14 @@ def test_base_row_values() -> None:
     current = dict(zip(BASE_FEATURES, base_row(describe("AB51 CDE")), strict=True))
     assert current["earliest_year"] == 2001
     assert describe("ABZ 1234").registration.format is PlateFormat.NORTHERN_IRELAND
+
+
+def test_keys_pool_letter_groups_across_formats_and_age_identifiers() -> None:
+    prefix, other_age = keys_of(describe("A12 DAM")), keys_of(describe("B12 DAM"))
+    assert prefix["body"] == other_age["body"] == "prefix:12DAM"
+    suffix = keys_of(describe("DAM 12A"))
+    assert suffix["body"] == "suffix:DAM12"
+    assert prefix["any_serial"] == suffix["any_serial"] == "DAM"
+    assert (prefix["any_letters"], suffix["any_letters"]) == ("ADAM", "DAMA")
+    assert keys_of(describe("AA70 RON"))["body"] == "current:70RON"
+    assert keys_of(describe("1 A"))["body"] == "dateless:1A"
