@@ -10,14 +10,17 @@ single-row prediction. The trained forest is small, so we evaluate it ourselves,
   are numbered left to right and each split carries a bit mask that clears the leaves of its left
   subtree. A row's exit leaf in a tree is the lowest bit left set after AND-ing the masks of every
   split whose test is false for the row, so a whole batch is a few large vectorised operations
-  (compare, select, AND-reduce per tree, lowest set bit) with no per-level loop.
+  (compare, select, AND-reduce per tree, lowest set bit by table lookup) with no per-level loop.
+  Forests of trees with at most 16 leaves (the shipped one) pad every tree to the same number of
+  splits, so the per-tree AND is a plain reduction over one axis (about twice as fast as a
+  segmented ``reduceat``).
 
 :func:`from_lightgbm_dump` converts the model; training checks both paths against LightGBM to 1e-9.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,29 @@ class Forest:
     """(trees with splits) x MAX_LEAVES, leaf values in left-to-right order."""
     constant: float
     max_leaves: int
+    padded_tests: Ints | None = field(default=None, init=False, repr=False, compare=False)
+    """Fast path for forests of trees with at most 16 leaves (derived at construction, not stored):
+    every tree's splits padded to the same count, so AND-ing a tree's masks is a reduction over one
+    axis of a (trees, splits, rows) array instead of a segmented ``reduceat``. ``padded_tests`` is
+    each padded split's test, ``padded_masks`` its narrow mask (all ones for padding)."""
+    padded_masks: npt.NDArray[np.unsignedinteger[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        splits = np.diff(np.append(self.tree_start, self.split_feature.size))
+        if self.max_leaves > 16 or splits.size == 0:
+            return
+        width = int(splits.max())
+        slot = np.arange(self.split_feature.size) - np.repeat(self.tree_start, splits)
+        where = np.repeat(np.arange(splits.size), splits) * width + slot
+        narrow = self._narrow_masks()
+        tests = np.zeros(splits.size * width, dtype=np.int32)
+        masks = np.full(splits.size * width, np.iinfo(narrow.dtype).max, dtype=narrow.dtype)
+        tests[where] = self.split_test
+        masks[where] = narrow
+        object.__setattr__(self, "padded_tests", tests)
+        object.__setattr__(self, "padded_masks", masks[:, None])
 
     def predict(self, x: Floats) -> Floats:
         """Raw scores (log price) for rows ``x`` of shape (n, n_features)."""
@@ -74,6 +100,11 @@ class Forest:
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
         out = np.empty(x.shape[0], dtype=np.float64)
+        tests, padded = self.padded_tests, self.padded_masks
+        if tests is not None and padded is not None:
+            for start in range(0, x.shape[0], _CHUNK):
+                out[start : start + _CHUNK] = self._score_padded(x[start : start + _CHUNK], tests, padded)
+            return out
         masks = self._narrow_masks()
         for start in range(0, x.shape[0], _CHUNK):
             out[start : start + _CHUNK] = self._score(x[start : start + _CHUNK], masks)
@@ -101,6 +132,17 @@ class Forest:
             leaf = np.log2((alive & (~alive + masks.dtype.type(1))).astype(np.float64)).astype(np.intp)
         leaf += np.arange(0, trees * MAX_LEAVES, MAX_LEAVES, dtype=np.intp)
         return self.leaf_value.reshape(-1)[leaf].sum(axis=1) + self.constant
+
+    def _score_padded(self, x: Floats, tests: Ints, masks: npt.NDArray[np.unsignedinteger[Any]]) -> Floats:
+        """``_score`` on the padded splits (see ``padded_tests``), worked as (splits, rows): fancy
+        indexing along the feature axis leaves rows contiguous, so the transposes cost nothing."""
+        everything = masks.dtype.type(np.iinfo(masks.dtype).max)
+        false = (x[:, self.test_feature] > self.test_threshold)[:, tests].T  # (splits, rows)
+        trees = self.tree_start.size
+        words = np.where(false, masks, everything).reshape(trees, -1, x.shape[0])
+        leaf = _LOWEST_BIT[np.bitwise_and.reduce(words, axis=1)]  # (trees, rows)
+        leaf += np.arange(0, trees * MAX_LEAVES, MAX_LEAVES, dtype=np.intp)[:, None]
+        return self.leaf_value.reshape(-1)[leaf].sum(axis=0) + self.constant
 
     def _narrow_masks(self) -> npt.NDArray[np.unsignedinteger[Any]]:
         """The split masks in the narrowest word that holds every tree's leaves (less memory to move)."""

@@ -50,13 +50,24 @@ def test_shipped_rules_say_short_dateless_marks_cost_more() -> None:
     assert rules.multipliers["number_one"] > 1
 
 
-def test_compiled_forest_matches_lightgbm() -> None:
+@pytest.mark.parametrize(("leaves", "padded"), [(7, True), (15, True), (40, False)])
+def test_compiled_forest_matches_lightgbm(leaves: int, padded: bool) -> None:
+    """Up to 16 leaves the batch path pads every tree's splits to one count; beyond, it reduces by segments."""
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(400, 5))
-    y = x[:, 0] * 2 + np.sin(x[:, 1] * 3) + (x[:, 2] > 0.5) + rng.normal(scale=0.1, size=400)
-    params = {"objective": "regression", "num_leaves": 15, "verbosity": -1, "seed": 1, "num_threads": 1}
+    x = rng.normal(size=(700, 5))
+    y = x[:, 0] * 2 + np.sin(x[:, 1] * 3) + (x[:, 2] > 0.5) + rng.normal(scale=0.1, size=700)
+    params = {
+        "objective": "regression",
+        "num_leaves": leaves,
+        "min_data_in_leaf": 5,
+        "verbosity": -1,
+        "seed": 1,
+        "num_threads": 1,
+    }
     booster = lgb.train(params, lgb.Dataset(x, y), num_boost_round=30)
     forest = from_lightgbm_dump(booster.dump_model())
+    assert (forest.padded_tests is not None) is padded
+    assert (forest.max_leaves <= 16) is padded
     expected = np.asarray(booster.predict(x))
     np.testing.assert_allclose(forest.predict(x), expected, rtol=0, atol=1e-9)
     assert forest.predict_one(x[7].tolist()) == pytest.approx(float(expected[7]), abs=1e-9)
