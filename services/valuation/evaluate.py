@@ -6,6 +6,10 @@ two baselines, the median price of the mark's format x length in the training bl
 engine alone, overall, by format and by price band, and draws three plots: predicted against actual
 (log axes), error by format, and range calibration. Output: ``report.md``, ``report.json`` and PNGs in
 ``--out`` (``reports/valuation`` by default, git-ignored).
+
+As a measure of the auctions' own noise it also scores each sale of a re-sold plate predicted by
+another sale of the very same plate (every ordered pair, all blocks): how far apart two real hammer
+prices of one mark are.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ def _band(price: float) -> str:
 
 def _length_key(lot: Lot) -> str:
     return f"{lot.mark.fmt}:{len(lot.mark.registration.normalized)}"
+
+
+def resale_pairs(lots: list[Lot]) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, actual) over every ordered pair of two sales of the same registration."""
+    sales: dict[str, list[float]] = defaultdict(list)
+    for x in lots:
+        sales[x.mark.registration.normalized].append(x.price)
+    pairs = [(a, b) for prices in sales.values() for i, a in enumerate(prices) for j, b in enumerate(prices) if i != j]
+    return np.array([a for a, _ in pairs], dtype=np.float64), np.array([b for _, b in pairs], dtype=np.float64)
 
 
 def evaluate(
@@ -89,6 +102,8 @@ def evaluate(
         },
     }
     report["targets_met"] = meets(report["overall"]["ensemble"])
+    resold, resold_actual = resale_pairs(dataset.lots)
+    report["resale_reference"] = score(resold, resold_actual)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(_markdown(report))
@@ -138,6 +153,21 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## By auction block (ensemble)", "", head]
     lines += [_row(f"block {b}", f) for b, f in report["by_block"].items()]
+    resale = report["resale_reference"]
+    if resale["n"]:
+        lines += [
+            "",
+            "## Reference: a re-sold plate's price predicted by its own other sale (all blocks)",
+            "",
+            "How far apart two real hammer prices of one mark are: the auctions' own noise. Here the lots "
+            "column counts ordered pairs of sales.",
+            "",
+            head,
+            _row("its other sale", resale),
+            "",
+            "Targets against that reference: "
+            + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in meets(resale).items()),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from services.valuation.evaluate import evaluate
+from services.valuation.data import Lot, load
+from services.valuation.evaluate import evaluate, resale_pairs
+from services.valuation.features import describe
 from services.valuation.model import Artifact
 from services.valuation.train import train
 
@@ -71,6 +73,7 @@ def test_train_writes_an_artifact_that_evaluate_scores(tmp_path: Path) -> None:
     assert ensemble["mape"] < 0.25
     assert 0.6 <= ensemble["coverage"] <= 0.95
     assert set(report["by_format"]) == {"dateless", "prefix", "suffix"}
+    assert report["resale_reference"]["n"] == resale_pairs(load(data).lots)[0].size
     for name in ("report.md", "report.json", "predicted_vs_actual.png", "error_by_format.png", "range_calibration.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert "MAPE" in (tmp_path / "report" / "report.md").read_text()
@@ -87,3 +90,14 @@ def test_held_out_blocks_never_influence_training(tmp_path: Path) -> None:
     assert a.shift == b.shift
     assert a.intervals == b.intervals
     assert a.rules.to_json() == b.rules.to_json()
+
+
+def test_the_resale_reference_pairs_every_two_sales_of_one_mark() -> None:
+    def lot(reg: str, price: float, block: int) -> Lot:
+        return Lot(block=block, lot=1, mark=describe(reg), price=price, labels=(False, False, False))
+
+    lots = [lot("A1", 100, 1), lot("B2", 700, 1), lot("A 1", 150, 2), lot("A1", 300, 3), lot("C3", 50, 3)]
+    predicted, actual = resale_pairs(lots)
+    pairs = sorted(zip(predicted.tolist(), actual.tolist(), strict=True))
+    assert pairs == [(100, 150), (100, 300), (150, 100), (150, 300), (300, 100), (300, 150)]
+    assert resale_pairs([lot("B2", 700, 1)])[0].size == 0
