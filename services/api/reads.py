@@ -105,7 +105,10 @@ class ReadPool:
             except psycopg.OperationalError as exc:
                 broken = held.conn.broken or held.conn.closed
                 if broken and attempt == 1:
+                    # Whatever broke this connection (a restart, a failover, a frozen environment)
+                    # most likely broke its idle siblings too: retry on a new one, not on them.
                     log.info("a database connection broke (%s); retrying on a new one", _first_line(exc))
+                    await self.close()
                     continue
                 raise DatabaseUnavailable(_first_line(exc)) from exc
             finally:
@@ -135,22 +138,20 @@ class ReadPool:
         return _Held(conn, now)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        if self._credentials is None:
-            return await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
-        user, password = self._credentials.current()
         try:
-            return await psycopg.AsyncConnection.connect(
-                self._conninfo, user=user, password=password, **self._connect_kwargs
-            )
+            return await self._connect_as_current_user()
         except psycopg.OperationalError:
             # Reading the secret is a blocking SDK call; it happens only after a refusal, at most
             # once per RotatingCredentials interval.
-            if not await asyncio.to_thread(self._credentials.reread):
+            if self._credentials is None or not await asyncio.to_thread(self._credentials.reread):
                 raise
-            user, password = self._credentials.current()
-            return await psycopg.AsyncConnection.connect(
-                self._conninfo, user=user, password=password, **self._connect_kwargs
-            )
+            return await self._connect_as_current_user()
+
+    async def _connect_as_current_user(self) -> psycopg.AsyncConnection[Any]:
+        login: dict[str, str] = {}
+        if self._credentials is not None:
+            login["user"], login["password"] = self._credentials.current()
+        return await psycopg.AsyncConnection.connect(self._conninfo, **login, **self._connect_kwargs)
 
     async def _release(self, held: _Held, *, discard: bool) -> None:
         try:

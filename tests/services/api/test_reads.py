@@ -76,6 +76,24 @@ def test_a_broken_connection_is_replaced_and_the_read_retried(conninfo: str) -> 
     asyncio.run(scenario())
 
 
+def test_after_a_restart_one_read_recovers_even_with_every_idle_connection_broken(conninfo: str) -> None:
+    async def scenario() -> None:
+        pool = _pool(conninfo, size=3)
+        rows = await asyncio.gather(
+            *(pool.one("SELECT pg_backend_pid() AS pid, pg_sleep(0.05) AS slept", {}) for _ in range(3))
+        )
+        pids = [r.pid for r in rows]
+        assert pool.idle_connections == 3
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
+            for pid in pids:  # as a server restart or an Aurora failover would
+                await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await asyncio.sleep(0.05)
+        assert await _backend_pid(pool) not in pids
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
 def test_connections_older_than_the_age_limit_are_replaced(conninfo: str) -> None:
     async def scenario() -> None:
         pool = _pool(conninfo, size=1, max_age_s=0)
