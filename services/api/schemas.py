@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from services.api.storage import MAX_DOCUMENT_BYTES
+from services.core.valuation_wire import MAX_BATCH
 
 MAX_PRICE_PENCE = 100_000_000_00  # £100m: above any mark ever sold; bounds every money input
 MIN_OFFER_PENCE = 10_00
@@ -85,7 +86,7 @@ class ValuationRequest(Struct, kw_only=True):
 
 
 class BatchValuationRequest(Struct, kw_only=True):
-    registrations: Annotated[list[str], Meta(min_length=1, max_length=100)]
+    registrations: Annotated[list[str], Meta(min_length=1, max_length=MAX_BATCH)]
     """Each item any spacing or case; an invalid item comes back as an error in its slot."""
 
 

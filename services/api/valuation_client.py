@@ -8,28 +8,31 @@ Both backends speak the valuation service's result shape: one dict per registrat
   importable. Until it is, it answers with :func:`fallback_estimate`, a deliberately simple,
   documented heuristic (model version ``fallback-heuristic-1``) so the local stack and the API's tests
   run end to end without the model.
-* :class:`LambdaBackend` invokes the valuation function (``{"registrations": [...]}`` in,
-  ``{"results": [...]}`` out) with a 2 s connect and 10 s read timeout and exactly one retry; a second
-  failure raises :class:`ValuationUnavailable`, which the API answers with a 503 and a clear body.
+* :class:`LambdaBackend` invokes the valuation function with a 2 s connect and 10 s read timeout and
+  exactly one retry; a second failure raises :class:`ValuationUnavailable`, which the API answers with
+  a 503 and a clear body. Request and answer are the wire structs of
+  :mod:`services.core.valuation_wire`: an answer that does not decode as one result per mark is a
+  failure like any other.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 
+import msgspec
+
 from services.core.registration import InvalidRegistration, PlateFormat, parse
+from services.core.valuation_wire import MAX_BATCH, ValuationAnswer, WireError, answer_from_json, request_to_json
 
 log = logging.getLogger("reggie.api.valuation")
 
 FALLBACK_MODEL_VERSION = "fallback-heuristic-1"
-MAX_BATCH = 100
 
 
 class ValuationUnavailable(Exception):
@@ -139,7 +142,7 @@ class LambdaBackend:
         self._function_name = function_name
 
     def value_many(self, registrations: Sequence[str]) -> list[dict[str, Any]]:
-        payload = json.dumps({"registrations": list(registrations)}).encode()
+        payload = request_to_json(list(registrations))
         last_error = "no attempt made"
         for attempt in (1, 2):
             try:
@@ -150,14 +153,21 @@ class LambdaBackend:
                 if response.get("FunctionError"):
                     last_error = f"the function raised ({response['FunctionError']})"
                 else:
-                    results = json.loads(body)["results"]
-                    if isinstance(results, list) and len(results) == len(registrations):
-                        return results  # type: ignore[return-value]
-                    last_error = "the function returned a malformed answer"
-            except Exception as exc:  # botocore errors, timeouts, bad JSON: all mean "try once more"
+                    return _results(answer_from_json(body), len(registrations))
+            except Exception as exc:  # botocore errors, timeouts, malformed answers: all mean "try once more"
                 last_error = f"{type(exc).__name__}: {exc}"
             log.warning("valuation invoke attempt %d failed: %s", attempt, last_error)
         raise ValuationUnavailable(last_error)
+
+
+def _results(answer: ValuationAnswer, expected: int) -> list[dict[str, Any]]:
+    """The answer's results as dicts, one per requested mark; :class:`WireError` for anything else."""
+    if answer.error is not None:
+        raise WireError(f"the function refused the request: {answer.error.code}: {answer.error.message}")
+    if answer.results is None or len(answer.results) != expected:
+        got = "no" if answer.results is None else len(answer.results)
+        raise WireError(f"the function answered {got} results for {expected} registrations")
+    return msgspec.to_builtins(answer.results)  # type: ignore[no-any-return]
 
 
 class ValuationClient:

@@ -1,5 +1,7 @@
-"""Plate valuation: a LightGBM model on log price blended with a fitted rules engine.
+"""Plate valuation runtime: a compiled LightGBM forest on log price blended with a fitted rules engine.
 
-Kept empty on purpose: importing the package must stay cheap (the API imports it), so the
-interface lives in :mod:`services.valuation.service` and training code in ``train``/``evaluate``.
+This folder is what the valuation image ships (numpy only). Training, evaluation and the command
+line live in :mod:`services.valuation.training`, which the runtime never imports. Kept empty on
+purpose so importing the package stays cheap: the interface is :mod:`services.valuation.service`,
+the Lambda entry point :mod:`services.valuation.handler`.
 """

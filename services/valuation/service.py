@@ -1,6 +1,7 @@
-"""The valuation interface the API and the Lambda handler call: ``value`` and ``value_many``.
+"""The valuation interface: ``results`` (the wire structs, for the handler) and ``value``/``value_many``.
 
-Each answer is a JSON-ready dict::
+``results`` answers one :class:`services.core.valuation_wire.ValuationResult` per mark;
+``value_many`` is the same as JSON-ready dicts (what in-process callers read), for example::
 
     {"registration": "AB12 CDE", "price": 1250, "low": 700, "high": 2300, "currency": "GBP",
      "weights": {"model": 0.7, "rules": 0.3}, "explanation": "...", "model_version": "...",
@@ -20,11 +21,14 @@ import math
 from functools import lru_cache
 from typing import Any
 
+import msgspec
+
 from services.core.registration import InvalidRegistration
+from services.core.valuation_wire import Driver, Problem, ValuationResult, Weights
 from services.valuation.features import Mark, describe
 from services.valuation.model import AUCTION_KINDS, Artifact, Estimate
 
-__all__ = ["artifact", "value", "value_many"]
+__all__ = ["artifact", "results", "value", "value_many"]
 
 
 @lru_cache(maxsize=1)
@@ -39,39 +43,44 @@ def value(registration: str, *, auction_kind: str | None = None) -> dict[str, An
 
 
 def value_many(registrations: list[str], *, auction_kind: str | None = None) -> list[dict[str, Any]]:
+    """:func:`results` as JSON-ready dicts, in input order."""
+    return msgspec.to_builtins(results(registrations, auction_kind=auction_kind))  # type: ignore[no-any-return]
+
+
+def results(registrations: list[str], *, auction_kind: str | None = None) -> list[ValuationResult]:
     """Value many registrations at once (one batched model pass), answers in input order."""
     model = artifact()
     kind = auction_kind or model.default_kind
     if kind not in AUCTION_KINDS:
         raise ValueError(f"auction_kind must be one of {', '.join(AUCTION_KINDS)}, not {auction_kind!r}")
     marks: list[Mark] = []
-    answers: list[dict[str, Any] | None] = []
+    answers: list[ValuationResult | None] = []
     for text in registrations:
         try:
             marks.append(describe(text))
             answers.append(None)
         except (InvalidRegistration, TypeError) as exc:
             reason = exc.reason if isinstance(exc, InvalidRegistration) else "a registration must be text"
-            answers.append({"registration": text, "error": {"code": "invalid_registration", "message": reason}})
+            shown = text if isinstance(text, str) else repr(text)  # pyright: ignore[reportUnnecessaryIsInstance]
+            answers.append(ValuationResult(registration=shown, error=Problem("invalid_registration", reason)))
     estimates = iter(model.estimate(marks, [kind] * len(marks)))
     valid = iter(marks)
     return [a if a is not None else _answer(next(valid), next(estimates), model.version) for a in answers]
 
 
-def _answer(mark: Mark, e: Estimate, version: str) -> dict[str, Any]:
+def _answer(mark: Mark, e: Estimate, version: str) -> ValuationResult:
     price = _round_price(e.price)
-    drivers = [{"driver": name, "multiplier": round(factor, 2)} for name, factor in e.drivers]
-    return {
-        "registration": mark.registration.display,
-        "price": price,
-        "low": min(_round_price(e.low), price),
-        "high": max(_round_price(e.high), price),
-        "currency": "GBP",
-        "weights": {"model": round(e.model_weight, 3), "rules": round(1 - e.model_weight, 3)},
-        "explanation": _explain(mark, e, price),
-        "model_version": version,
-        "drivers": drivers,
-    }
+    return ValuationResult(
+        registration=mark.registration.display,
+        price=price,
+        low=min(_round_price(e.low), price),
+        high=max(_round_price(e.high), price),
+        currency="GBP",
+        weights=Weights(model=round(e.model_weight, 3), rules=round(1 - e.model_weight, 3)),
+        explanation=_explain(mark, e, price),
+        model_version=version,
+        drivers=[Driver(name, round(factor, 2)) for name, factor in e.drivers],
+    )
 
 
 def _round_price(value: float) -> int:

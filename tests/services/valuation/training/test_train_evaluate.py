@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from services.valuation.data import Lot, load
-from services.valuation.evaluate import evaluate, resale_pairs
 from services.valuation.features import describe
 from services.valuation.model import Artifact
-from services.valuation.train import train
+from services.valuation.training.data import Lot, load
+from services.valuation.training.evaluate import evaluate, resale_pairs
+from services.valuation.training.train import train
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXY"
 BLOCKS = 12

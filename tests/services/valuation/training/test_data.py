@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.valuation.data import load
 from services.valuation.model import VENUE_MAX_LOTS, auction_kind
+from services.valuation.training.data import load
 
 
 def test_kind_follows_catalogue_size() -> None:

@@ -16,7 +16,7 @@ from services.core.registration import InvalidRegistration
 from services.valuation.features import LABELS, Mark, describe
 from services.valuation.model import auction_kind
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "dvla-auctions-2021-2024" / "combined_auction_results.csv"
 HOLDOUT_BLOCKS = 5
 """The newest blocks, never used for training or selection: ``evaluate`` scores them."""

@@ -1,6 +1,6 @@
 """Training: rules, encodings and LightGBM on log price, selected by validation inside the training blocks.
 
-Steps (``python -m services.valuation train [--data PATH]``):
+Steps (``python -m services.valuation.training train [--data PATH]``):
 
 1. Load the auction file and hold out its last five blocks (``evaluate`` scores them; nothing here
    reads them).
@@ -33,10 +33,8 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.valuation.data import DEFAULT_DATA, HOLDOUT_BLOCKS, Lot, load
 from services.valuation.encodings import Encodings
 from services.valuation.lexicon import Lexicon
-from services.valuation.metrics import score
 from services.valuation.model import (
     ARTIFACT_DIR,
     DEFAULT_AUCTION_KIND,
@@ -47,6 +45,8 @@ from services.valuation.model import (
     model_weight,
 )
 from services.valuation.rules import Rules
+from services.valuation.training.data import DEFAULT_DATA, HOLDOUT_BLOCKS, Lot, load
+from services.valuation.training.metrics import score
 from services.valuation.trees import Floats, from_lightgbm_dump
 
 VALIDATION_BLOCKS = 5

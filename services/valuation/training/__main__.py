@@ -1,4 +1,4 @@
-"""``python -m services.valuation train|predict|evaluate``: see each command's ``--help``."""
+"""``python -m services.valuation.training train|predict|evaluate``: see each command's ``--help``."""
 
 # Commands import their modules lazily: `predict` must not pay for LightGBM or matplotlib.
 # ruff: noqa: PLC0415
@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.valuation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.valuation.training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train the ensemble and write the artifact")
     train.add_argument("--data", type=Path, default=None, help="auction CSV (default: the shared DVLA data)")
@@ -25,18 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "train":
-        from services.valuation.data import DEFAULT_DATA
         from services.valuation.model import ARTIFACT_DIR
-        from services.valuation.train import train as run_train
+        from services.valuation.training.data import DEFAULT_DATA
+        from services.valuation.training.train import train as run_train
 
         run_train(args.data or DEFAULT_DATA, args.out or ARTIFACT_DIR)
         return 0
     if args.command == "predict":
-        from services.valuation.predict import predict_csv
+        from services.valuation.training.predict import predict_csv
 
         return predict_csv(args.input, args.output)
-    from services.valuation.data import DEFAULT_DATA
-    from services.valuation.evaluate import evaluate as run_evaluate
+    from services.valuation.training.data import DEFAULT_DATA
+    from services.valuation.training.evaluate import evaluate as run_evaluate
 
     run_evaluate(args.data or DEFAULT_DATA, args.out)
     return 0

@@ -1,4 +1,4 @@
-"""``python -m services.valuation evaluate``: score the shipped artifact on the held-out auction blocks.
+"""``python -m services.valuation.training evaluate``: score the shipped artifact on the held-out auction blocks.
 
 The held-out blocks are the last five of the auction file, whole auctions the artifact never saw
 (``train`` holds them out and selects on earlier blocks only). The report compares the ensemble with
@@ -26,9 +26,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from services.valuation.data import DEFAULT_DATA, Lot, load
-from services.valuation.metrics import TARGETS, meets, score
 from services.valuation.model import Artifact
+from services.valuation.training.data import DEFAULT_DATA, Lot, load
+from services.valuation.training.metrics import TARGETS, meets, score
 
 BANDS = ((0, 500), (500, 1000), (1000, 3000), (3000, 10_000), (10_000, float("inf")))
 

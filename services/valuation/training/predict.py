@@ -1,4 +1,4 @@
-"""``python -m services.valuation predict IN.csv OUT.csv``: value every row of a CSV.
+"""``python -m services.valuation.training predict IN.csv OUT.csv``: value every row of a CSV.
 
 The input needs a ``registration`` column (other columns pass through). The output adds
 ``predicted_price``, ``low``, ``high`` and ``error``: an invalid mark gets its reason in ``error``
