@@ -12,9 +12,14 @@ formats still on the road:
 * suffix (1963 to July 1983): ``ABC 123D``. Three letters, 1 to 999, an age letter.
   Prefix and suffix age letters never use I, O, Q, U or Z.
 * dateless (before 1963): 1 to 3 letters and 1 to 9999 in either order (``1 A``, ``ABC 123``,
-  ``1234 AB``); the letters I and Z belong to Irish county codes, and Q is never used.
+  ``1234 AB``): a one- or two-letter area code, after a serial letter in three-letter marks. Great
+  Britain's codes and serial letters never use I or Z (reserved for Ireland since 1903) or Q.
 * Northern Ireland: a county code containing I or Z (``IA``, ``AZ``...), optionally after a serial
   letter, with 1 to 9999 in either order (``ABZ 1234``, ``1 IA``). Dateless too.
+* the rest of Ireland before its 1987 system: the 1903 I-series codes of the other counties and
+  cities (``IK`` Dublin, ``IT`` Leitrim, ``PI`` Cork...) and the Irish Free State's Z-first codes from
+  1927 (``Z``, ``ZA``...). Vehicles brought over keep such marks, so they are UK marks too, and the
+  DVLA sells the ones it holds (``KIT 1`` reads serial K, code IT). They parse as dateless.
 
 A number part never starts with 0, a mark never has more than 7 characters, and every mark has at
 least one digit. The parser forgives what people commonly mistype: case, spaces and hyphens, and
@@ -89,6 +94,20 @@ NI_CODES = frozenset(
     {
         "AZ", "BZ", "CZ", "DZ", "EZ", "FZ", "GZ", "HZ", "IA", "IB", "IG", "IJ", "IL", "IW", "JI", "JZ", "KZ",
         "LZ", "MZ", "NZ", "OI", "OZ", "PZ", "RZ", "SZ", "TZ", "UI", "UZ", "VZ", "WZ", "XI", "XZ", "YZ",
+    }
+)  # fmt: skip
+
+# The codes of the rest of Ireland before 1987 (what became the Irish Free State, then the Republic):
+# the 1903 I-series, allocated in alphabetical order of counties and then cities, minus those of the
+# six northern counties above; IV (Limerick, once IU was used up); and the Free State's Z-first series
+# from 1927, including the single letter Z (Dublin County, 1927-38). ZZ (temporary imports) is not a
+# permanent mark and stays out. No code pairs I with G, S or V, nor I with I.
+IRISH_CODES = frozenset(
+    {
+        "IC", "ID", "IE", "IF", "IH", "IK", "IM", "IN", "IO", "IP", "IR", "IT", "IU", "IV", "IX", "IY", "IZ",
+        "AI", "BI", "CI", "DI", "EI", "FI", "HI", "KI", "LI", "MI", "NI", "PI", "RI", "TI", "WI", "YI",
+        "Z", "ZA", "ZB", "ZC", "ZD", "ZE", "ZF", "ZH", "ZI", "ZJ", "ZK", "ZL", "ZM", "ZN", "ZO", "ZP", "ZR",
+        "ZT", "ZU", "ZV", "ZW", "ZX", "ZY",
     }
 )  # fmt: skip
 
@@ -316,9 +335,15 @@ def _aged(fmt: PlateFormat, age: str, number: str, serial: str, corrections: tup
 def _dateless(letters: str, number: str, *, letters_first: bool, corrections: tuple[str, ...]) -> Registration | str:
     if "Q" in letters:
         return f"the letters {letters} contain Q, which the DVLA never uses in a dateless mark"
-    irish = len(letters) >= 2 and letters[-2:] in NI_CODES
-    if not irish and (bad := _letters_in(letters, "IZ")):
-        return f"the letters {letters} contain {bad}, used only in Northern Ireland county codes such as IA or AZ"
+    # The area code is the last two letters (the letter alone in a one-letter mark); a serial letter
+    # before an Irish code may be any letter but Q, as those counties issued them.
+    code = letters[-2:]
+    irish = len(letters) >= 2 and code in NI_CODES
+    if not irish and code not in IRISH_CODES and (bad := _letters_in(letters, "IZ")):
+        return (
+            f"the letters {letters} contain {bad}, used only in Irish county codes "
+            "(Northern Ireland's such as IA or AZ, the rest of Ireland's before 1987 such as IK or ZA)"
+        )
     compact = letters + number if letters_first else number + letters
     return Registration(
         normalized=compact,

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.core.registration import InvalidRegistration, PlateFormat, _search, is_valid, normalize, parse
+from services.core.registration import (
+    IRISH_CODES,
+    NI_CODES,
+    InvalidRegistration,
+    PlateFormat,
+    _search,
+    is_valid,
+    normalize,
+    parse,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared/data"
 SHARED_AUCTIONS = SHARED_DATA / "dvla-auctions-2021-2024/combined_auction_results.csv"
@@ -42,6 +51,8 @@ SHARED_AUCTIONS = SHARED_DATA / "dvla-auctions-2021-2024/combined_auction_result
         ("AAZ 550", "AAZ 550", PlateFormat.NORTHERN_IRELAND, None, None),
         ("1 IA", "1 IA", PlateFormat.NORTHERN_IRELAND, None, None),
         ("IXZ 2018", "IXZ 2018", PlateFormat.NORTHERN_IRELAND, None, None),
+        ("IIG 50", "IIG 50", PlateFormat.NORTHERN_IRELAND, None, None),
+        ("ZIA 1", "ZIA 1", PlateFormat.NORTHERN_IRELAND, None, None),
         ("  ab-12  cde ", "AB12 CDE", PlateFormat.CURRENT, "12", 2012),
     ],
 )
@@ -50,6 +61,50 @@ def test_parses_each_format(text: str, display: str, fmt: PlateFormat, age: str 
     assert (reg.display, reg.format, reg.age_identifier, reg.earliest_year) == (display, fmt, age, year)
     assert reg.normalized == display.replace(" ", "")
     assert reg.corrections == ()
+
+
+# Marks under the codes of the rest of Ireland before 1987 (1903's I-series outside the six northern
+# counties, the Free State's Z-first series): vehicles brought over keep them, and the DVLA sells the
+# ones it holds, so three-letter marks with an I outside Northern Ireland's codes must parse.
+@pytest.mark.parametrize(
+    "mark",
+    [
+        "KIT 1",  # serial K, IT Leitrim
+        "TIP 123",  # IP Kilkenny
+        "BIN 7",  # IN Kerry
+        "MIX 99",  # IX Longford
+        "ABI 1",  # BI Monaghan, the first three-letter mark after BI 9999
+        "ZBI 999",  # the Republic used Z as a serial letter
+        "LIZ 4",  # IZ Mayo
+        "JIV 1234",  # IV Limerick
+        "IK 1",
+        "1 RI",  # RI Dublin City, reversed
+        "ZA 1",  # the Free State's Z-first series
+        "AZB 123",  # AZ is Belfast, but as the last two letters ZB (Cork) is the code
+        "Z 999",  # Dublin County, 1927-38
+    ],
+)
+def test_historic_irish_codes_outside_northern_ireland_parse_as_dateless(mark: str) -> None:
+    reg = parse(mark)
+    assert reg.display == mark
+    assert reg.format is PlateFormat.DATELESS
+    assert reg.corrections == ()
+
+
+@pytest.mark.parametrize("code", sorted(NI_CODES | IRISH_CODES - {"Z"}), ids=lambda code: code)
+def test_every_irish_code_parses_alone_reversed_and_after_a_serial(code: str) -> None:
+    for mark in (f"{code} 1", f"9999 {code}", f"A{code} 123", f"Y{code} 1"):
+        assert parse(mark).display == mark
+    assert parse(f"A{code} 1").format is (PlateFormat.NORTHERN_IRELAND if code in NI_CODES else PlateFormat.DATELESS)
+
+
+def test_great_britain_never_used_i_or_z_in_its_codes_or_serials() -> None:
+    gb = [a + b for a in "ABCDEFGHJKLMNOPRSTUVWXY" for b in "ABCDEFGHJKLMNOPRSTUVWXY"]
+    for code in gb:
+        assert parse(f"{code} 1").format is PlateFormat.DATELESS
+        for serial in "IZ":
+            with pytest.raises(InvalidRegistration, match="used only in Irish county codes"):
+                parse(f"{serial}{code} 123")
 
 
 def test_september_identifier_means_a_vehicle_from_september() -> None:
@@ -109,8 +164,10 @@ def test_exact_reading_wins_over_a_correction() -> None:
         ("", "empty"),
         ("   ", "empty"),
         ("QA 1", "contain Q"),
-        ("ZA 1", "used only in Northern Ireland county codes"),
-        ("AIC 12", "used only in Northern Ireland county codes"),
+        ("ZZ 1", "used only in Irish county codes"),
+        ("ZS 1", "used only in Irish county codes"),
+        ("GIS 12", "used only in Irish county codes"),
+        ("IAB 123", "used only in Irish county codes"),
         ("12345 A", "matches no DVLA format"),
         ("ABCD 12", "matches no DVLA format"),
     ],
