@@ -53,7 +53,7 @@ class WireError(ValueError):
     """A request or answer that does not fit the wire; the message says what and where."""
 
 
-class Problem(Struct, frozen=True, forbid_unknown_fields=True):
+class Problem(Struct, frozen=True):
     code: str
     message: str
 
