@@ -181,7 +181,9 @@ def test_zizmor() -> None:
 
 def dockerfiles() -> list[Path]:
     skip = {".venv", ".git", "build", ".local", "node_modules"}
-    return sorted(p for p in REPO.rglob("Dockerfile*") if not skip & set(p.relative_to(REPO).parts))
+    # <Dockerfile>.dockerignore is BuildKit's per-Dockerfile ignore file, not a Dockerfile.
+    found = REPO.rglob("Dockerfile*")
+    return sorted(p for p in found if p.suffix != ".dockerignore" and not skip & set(p.relative_to(REPO).parts))
 
 
 def test_hadolint_every_dockerfile() -> None:
