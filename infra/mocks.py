@@ -216,7 +216,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return response
 
-
     def _alias_urn(self, request: Any, alias: Any) -> str:
         """An alias as the URN it stands for: a full URN as given, or a spec's name, type and parent filled in
         from the resource's own where the spec leaves them out (what the engine does)."""
