@@ -15,8 +15,9 @@ child is then made with :meth:`Component.child`, which
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import pulumi
 
@@ -56,6 +57,16 @@ def check_transform_keys(component: str, transforms: Mapping[str, object], roles
             raise ComponentArgsError(
                 f"{component}: the transform for role {role!r} must be callable (args, opts, name)"
             )
+
+
+def policy_document(statements: list[dict[str, Any]]) -> str:
+    """An IAM policy document (JSON) of ``statements``."""
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def trust_policy(service: str) -> str:
+    """A role's trust policy letting one AWS service (``lambda.amazonaws.com``) assume it."""
+    return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
 
 
 def no_tags() -> dict[str, str]:

@@ -12,11 +12,10 @@ exact actions on exact resources, never ``*`` actions.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -27,7 +26,9 @@ from components._common import (
     Transform,
     check_transform_keys,
     no_tags,
+    policy_document,
     roles_of,
+    trust_policy,
     with_name_tag,
 )
 
@@ -166,10 +167,6 @@ class FunctionArgs:
         check_transform_keys("Function", self.transforms, ROLES)
 
 
-def _policy(statements: list[dict[str, Any]]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
 class Function(Component):
     """One Lambda function with least-privilege role, its own log group and (in a VPC) security group.
 
@@ -210,9 +207,7 @@ class Function(Component):
             aws.iam.RoleArgs(
                 name=fname,
                 description=f"Execution role of {fname}",
-                assume_role_policy=_policy(
-                    [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-                ),
+                assume_role_policy=trust_policy("lambda.amazonaws.com"),
                 tags=args.tags,
             ),
             "role",
@@ -224,7 +219,7 @@ class Function(Component):
             aws.iam.RolePolicyArgs(
                 role=role.id,
                 policy=log_group.arn.apply(
-                    lambda arn: _policy(
+                    lambda arn: policy_document(
                         [
                             {
                                 "Effect": "Allow",
@@ -367,7 +362,7 @@ class Function(Component):
         return self._grant(
             label,
             pulumi.Output.from_input(secret_arn).apply(
-                lambda arn: _policy(
+                lambda arn: policy_document(
                     [
                         {
                             "Effect": "Allow",
@@ -384,7 +379,7 @@ class Function(Component):
         return self._grant(
             label,
             pulumi.Output.from_input(bucket_arn).apply(
-                lambda arn: _policy(
+                lambda arn: policy_document(
                     [
                         {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [arn]},
                         {
@@ -402,7 +397,9 @@ class Function(Component):
         return self._grant(
             label,
             pulumi.Output.from_input(function_arn).apply(
-                lambda arn: _policy([{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [arn]}])
+                lambda arn: policy_document(
+                    [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [arn]}]
+                )
             ),
         )
 
@@ -411,7 +408,7 @@ class Function(Component):
         return self._grant(
             label,
             pulumi.Output.all(*parameter_arns).apply(
-                lambda arns: _policy(
+                lambda arns: policy_document(
                     [
                         {
                             "Effect": "Allow",

@@ -8,7 +8,6 @@ existing SST-made VPC can be imported without replacement.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,9 @@ from components._common import (
     Transform,
     check_transform_keys,
     no_tags,
+    policy_document,
     roles_of,
+    trust_policy,
     with_name_tag,
 )
 
@@ -446,18 +447,7 @@ class Network(Component):
             "flow_log_role",
             aws.iam.Role,
             aws.iam.RoleArgs(
-                assume_role_policy=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ],
-                    }
-                ),
+                assume_role_policy=trust_policy("vpc-flow-logs.amazonaws.com"),
                 tags=args.tags,
             ),
             "flow-logs",
@@ -468,17 +458,14 @@ class Network(Component):
             aws.iam.RolePolicyArgs(
                 role=role.id,
                 policy=group.arn.apply(
-                    lambda arn: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                    "Resource": [arn, f"{arn}:*"],
-                                }
-                            ],
-                        }
+                    lambda arn: policy_document(
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ]
                     )
                 ),
             ),

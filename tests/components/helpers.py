@@ -6,7 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from components import Component
+import pulumi
+
+from components import Component, ZipCode
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
 
@@ -15,6 +17,11 @@ STACK = "dev-test"
 
 def run(program: Callable[[], object], stack: str = STACK) -> Recording:
     return run_program(program, stack=stack)
+
+
+def zip_code() -> ZipCode:
+    """A one-file zip package (the archive's content does not matter under mocks)."""
+    return ZipCode(pulumi.AssetArchive({"a.py": pulumi.StringAsset("x = 1")}), "services.api.handler.handler")
 
 
 def of_type(resources: Sequence[PlannedResource], type_token: str) -> list[PlannedResource]:

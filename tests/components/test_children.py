@@ -34,7 +34,6 @@ from components import (
     SecretsArgs,
     Transform,
     VpcPlacement,
-    ZipCode,
     aurora,
     container_image,
     function,
@@ -46,7 +45,7 @@ from components import (
 from components._common import roles_of
 from infra.mocks import Recording
 from infra.planned import PlannedResource
-from tests.components.helpers import children_of, of_type, one, run, watch_nodes
+from tests.components.helpers import children_of, of_type, one, run, watch_nodes, zip_code
 
 FN_ARN = "arn:aws:lambda:eu-west-2:123456789012:function:reggie-test-api"
 AZS = ("eu-west-2a", "eu-west-2b")
@@ -54,10 +53,6 @@ AZS = ("eu-west-2a", "eu-west-2b")
 Hooks = Any
 """Transforms built at run time for every role of a component (so not one component's TypedDict)."""
 Build = Callable[[Hooks], Component]
-
-
-def _zip() -> ZipCode:
-    return ZipCode(pulumi.AssetArchive({"a.py": pulumi.StringAsset("x = 1")}), "services.api.handler.handler")
 
 
 def _aurora(hooks: Hooks) -> Component:
@@ -88,7 +83,7 @@ def _function(hooks: Hooks) -> Component:
         "api",
         FunctionArgs(
             function_name="reggie-test-api",
-            code=_zip(),
+            code=zip_code(),
             log_retention_days=30,
             vpc=VpcPlacement("vpc-1", ["subnet-a", "subnet-b"]),
             snap_start=True,
