@@ -226,37 +226,8 @@ class Network(Component):
         for i, az in enumerate(args.availability_zones):
             slot = str(i)
             public_cidr, private_cidr = subnet_cidrs(args.cidr_block, i)
-            public = self.child(
-                "public_subnet",
-                aws.ec2.Subnet,
-                aws.ec2.SubnetArgs(
-                    vpc_id=vpc.id,
-                    availability_zone=az,
-                    cidr_block=public_cidr,
-                    map_public_ip_on_launch=False,  # NATs get Elastic IPs; nothing else lives here
-                    tags=with_name_tag(args.tags, f"{prefix}-public-{az}"),
-                ),
-                f"public-{slot}",
-                key=slot,
-            )
-            self.child(
-                "public_route_table_association",
-                aws.ec2.RouteTableAssociation,
-                aws.ec2.RouteTableAssociationArgs(subnet_id=public.id, route_table_id=public_rt.id),
-                f"public-{slot}",
-                key=slot,
-            )
-            private = self.child(
-                "private_subnet",
-                aws.ec2.Subnet,
-                aws.ec2.SubnetArgs(
-                    vpc_id=vpc.id,
-                    availability_zone=az,
-                    cidr_block=private_cidr,
-                    tags=with_name_tag(args.tags, f"{prefix}-private-{az}"),
-                ),
-                f"private-{slot}",
-                key=slot,
+            public = self._subnet(
+                "public", slot=slot, az=az, cidr_block=public_cidr, vpc=vpc, route_table=public_rt, args=args
             )
             rt = self.child(
                 "private_route_table",
@@ -265,12 +236,8 @@ class Network(Component):
                 f"private-rt-{slot}",
                 key=slot,
             )
-            self.child(
-                "private_route_table_association",
-                aws.ec2.RouteTableAssociation,
-                aws.ec2.RouteTableAssociationArgs(subnet_id=private.id, route_table_id=rt.id),
-                f"private-{slot}",
-                key=slot,
+            private = self._subnet(
+                "private", slot=slot, az=az, cidr_block=private_cidr, vpc=vpc, route_table=rt, args=args
             )
             public_subnets.append(public)
             private_subnets.append(private)
@@ -308,6 +275,41 @@ class Network(Component):
                 "nat_public_ips": self.nat_public_ips,
             }
         )
+
+    def _subnet(
+        self,
+        tier: Literal["public", "private"],
+        *,
+        slot: str,
+        az: str,
+        cidr_block: str,
+        vpc: aws.ec2.Vpc,
+        route_table: aws.ec2.RouteTable,
+        args: NetworkArgs,
+    ) -> aws.ec2.Subnet:
+        """One AZ slot's subnet of a tier and its route table association."""
+        subnet = self.child(
+            f"{tier}_subnet",
+            aws.ec2.Subnet,
+            aws.ec2.SubnetArgs(
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=cidr_block,
+                # NATs get Elastic IPs and nothing else lives in a public subnet: no automatic public IPs
+                map_public_ip_on_launch=False if tier == "public" else None,
+                tags=with_name_tag(args.tags, f"{args.name_prefix}-{tier}-{az}"),
+            ),
+            f"{tier}-{slot}",
+            key=slot,
+        )
+        self.child(
+            f"{tier}_route_table_association",
+            aws.ec2.RouteTableAssociation,
+            aws.ec2.RouteTableAssociationArgs(subnet_id=subnet.id, route_table_id=route_table.id),
+            f"{tier}-{slot}",
+            key=slot,
+        )
+        return subnet
 
     def _nat(
         self,
