@@ -1,36 +1,44 @@
 """Reusable, stage-agnostic Pulumi ComponentResources. They never read config: everything is an argument."""
 
-from components._common import ComponentArgsError, Transform, Transforms
-from components.aurora import AuroraPostgres, AuroraPostgresArgs
-from components.container_image import ContainerImage, ContainerImageArgs
-from components.function import Function, FunctionArgs, ImageCode, VpcPlacement, ZipCode
-from components.http_api import CustomDomain, HttpApi, HttpApiArgs, LambdaTarget, Route
-from components.network import Network, NetworkArgs
-from components.r2_bucket import R2Bucket, R2BucketArgs
-from components.secrets import Secrets, SecretsArgs
+from components._common import Component, ComponentArgsError, Node, Transform
+from components.aurora import AuroraPostgres, AuroraPostgresArgs, AuroraPostgresTransforms
+from components.container_image import ContainerImage, ContainerImageArgs, ContainerImageTransforms
+from components.function import Function, FunctionArgs, FunctionTransforms, ImageCode, VpcPlacement, ZipCode
+from components.http_api import CustomDomain, HttpApi, HttpApiArgs, HttpApiTransforms, LambdaTarget, Route
+from components.network import Network, NetworkArgs, NetworkTransforms
+from components.r2_bucket import R2Bucket, R2BucketArgs, R2BucketTransforms
+from components.secrets import Secrets, SecretsArgs, SecretsTransforms
 
 __all__ = [
     "AuroraPostgres",
     "AuroraPostgresArgs",
+    "AuroraPostgresTransforms",
+    "Component",
     "ComponentArgsError",
     "ContainerImage",
     "ContainerImageArgs",
+    "ContainerImageTransforms",
     "CustomDomain",
     "Function",
     "FunctionArgs",
+    "FunctionTransforms",
     "HttpApi",
     "HttpApiArgs",
+    "HttpApiTransforms",
     "ImageCode",
     "LambdaTarget",
     "Network",
     "NetworkArgs",
+    "NetworkTransforms",
+    "Node",
     "R2Bucket",
     "R2BucketArgs",
+    "R2BucketTransforms",
     "Route",
     "Secrets",
     "SecretsArgs",
+    "SecretsTransforms",
     "Transform",
-    "Transforms",
     "VpcPlacement",
     "ZipCode",
 ]

@@ -9,18 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components._common import (
+    Component,
     ComponentArgsError,
-    Transforms,
+    Transform,
     check_transform_keys,
-    child_args,
-    child_opts,
     no_tags,
-    no_transforms,
+    roles_of,
     with_name_tag,
 )
 
@@ -29,11 +29,47 @@ ENGINE_VERSION = "17.4"
 """Pinned: a minor upgrade is a reviewed change, not a surprise on the next deploy."""
 PARAMETER_GROUP_FAMILY = "aurora-postgresql17"
 PORT = 5432
-ROLES = ("kms_key", "subnet_group", "security_group", "parameter_group", "cluster", "writer")
 _IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
 _WINDOW = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}$")
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
 _MAINTENANCE_WINDOW = re.compile(rf"^{_DAY}:\d{{2}}:\d{{2}}-{_DAY}:\d{{2}}:\d{{2}}$")
+_CLIENT_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class AuroraPostgresTransforms(TypedDict, total=False):
+    """The roles of :class:`AuroraPostgres`'s children, each with its transform hook's args type."""
+
+    kms_key: Transform[aws.kms.KeyArgs]
+    """The customer-managed storage key (``<name>-key``)."""
+    kms_alias: Transform[aws.kms.AliasArgs]
+    """The key's alias ``alias/<cluster_identifier>`` (``<name>-key``)."""
+    subnet_group: Transform[aws.rds.SubnetGroupArgs]
+    """The private subnets (``<name>-subnets``)."""
+    security_group: Transform[aws.ec2.SecurityGroupArgs]
+    """The cluster's security group (``<name>-sg``)."""
+    client_ingress: Transform[aws.vpc.SecurityGroupIngressRuleArgs]
+    """Keyed by client label: 5432/tcp from one client's security group (``<name>-in-<label>``)."""
+    parameter_group: Transform[aws.rds.ClusterParameterGroupArgs]
+    """SSL-only, idle sessions closed (``<name>-params``)."""
+    cluster: Transform[aws.rds.ClusterArgs]
+    """The Serverless v2 cluster (``<name>-cluster``)."""
+    writer: Transform[aws.rds.ClusterInstanceArgs]
+    """The writer instance (``<name>-writer``)."""
+
+
+ROLES = roles_of(AuroraPostgresTransforms)
+
+
+def _no_clients() -> dict[str, pulumi.Input[str]]:
+    return {}
+
+
+def check_client_label(label: str) -> None:
+    """A client label names an ingress rule: lowercase letters, digits and hyphens, at most 63 characters."""
+    if not _CLIENT_LABEL.match(label):
+        raise ComponentArgsError(
+            f"AuroraPostgres client label {label!r}: use lowercase letters, digits and hyphens (at most 63)"
+        )
 
 
 def _valid_acu(value: float) -> bool:
@@ -72,15 +108,16 @@ class AuroraPostgresArgs:
     """Skip the snapshot on delete; only where the stage allows losing the data."""
     idle_session_timeout_ms: int = 300_000
     """Server-side ``idle_session_timeout``: idle client connections close, so a cluster that may pause can."""
-    allowed_security_group_ids: Sequence[pulumi.Input[str]] = ()
-    """Security groups admitted on 5432 (more can be added with :meth:`AuroraPostgres.allow_from`)."""
+    allowed_security_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=_no_clients)
+    """Security groups admitted on 5432, keyed by a label naming the client (e.g. ``"api"``); each becomes
+    the ingress rule ``<name>-in-<label>``, so reordering them renames nothing. More can be added with
+    :meth:`AuroraPostgres.allow_from`."""
     retain_on_delete: bool = False
     """Keep the cluster (and key) in AWS when removed from the program."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``kms_key``, ``subnet_group``, ``security_group``, ``parameter_group``,
-    ``cluster``, ``writer``."""
+    transforms: AuroraPostgresTransforms = field(default_factory=AuroraPostgresTransforms)
+    """Per-child hooks keyed by role (see :class:`AuroraPostgresTransforms`)."""
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.match(self.cluster_identifier):
@@ -106,6 +143,8 @@ class AuroraPostgresArgs:
             )
         if self.idle_session_timeout_ms <= 0:
             raise ComponentArgsError("AuroraPostgresArgs.idle_session_timeout_ms: must be positive")
+        for label in self.allowed_security_groups:
+            check_client_label(label)
         check_transform_keys("AuroraPostgres", self.transforms, ROLES)
 
     @property
@@ -113,8 +152,12 @@ class AuroraPostgresArgs:
         return f"{self.cluster_identifier}-final"
 
 
-class AuroraPostgres(pulumi.ComponentResource):
-    """Aurora Serverless v2 PostgreSQL 17: key, subnet group, security group, parameter group, cluster, writer."""
+class AuroraPostgres(Component):
+    """Aurora Serverless v2 PostgreSQL 17: key, subnet group, security group, parameter group, cluster, writer.
+
+    Roles (``nodes`` and ``transforms``): ``kms_key``, ``kms_alias``, ``subnet_group``, ``security_group``,
+    ``client_ingress`` (keyed by client label), ``parameter_group``, ``cluster``, ``writer``.
+    """
 
     endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
@@ -127,133 +170,120 @@ class AuroraPostgres(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AuroraPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:AuroraPostgres", name, None, opts)
-        self._name = name
-        t = args.transforms
+        super().__init__("reggie:components:AuroraPostgres", name, args.transforms, ROLES, opts)
         ident = args.cluster_identifier
-        key = aws.kms.Key(
-            f"{name}-key",
-            child_args(
-                t,
-                "kms_key",
-                aws.kms.KeyArgs(
-                    description=f"Aurora storage of {ident}",
-                    enable_key_rotation=True,
-                    deletion_window_in_days=30,
-                    tags=with_name_tag(args.tags, ident),
-                ),
+        retained = pulumi.ResourceOptions(retain_on_delete=args.retain_on_delete)
+        key = self.child(
+            "kms_key",
+            aws.kms.Key,
+            aws.kms.KeyArgs(
+                description=f"Aurora storage of {ident}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                tags=with_name_tag(args.tags, ident),
             ),
-            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+            "key",
+            opts=retained,
         )
-        aws.kms.Alias(f"{name}-key", name=f"alias/{ident}", target_key_id=key.key_id, opts=child_opts(self))
-        subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            child_args(
-                t,
-                "subnet_group",
-                aws.rds.SubnetGroupArgs(
-                    name=ident,
-                    description=f"Private subnets of {ident}",
-                    subnet_ids=args.subnet_ids,
-                    tags=args.tags,
-                ),
-            ),
-            opts=child_opts(self),
+        self.child(
+            "kms_alias", aws.kms.Alias, aws.kms.AliasArgs(name=f"alias/{ident}", target_key_id=key.key_id), "key"
         )
-        self._security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            child_args(
-                t,
-                "security_group",
-                aws.ec2.SecurityGroupArgs(
-                    vpc_id=args.vpc_id,
-                    description=f"PostgreSQL clients of {ident}",
-                    tags=with_name_tag(args.tags, ident),
-                ),
+        subnet_group = self.child(
+            "subnet_group",
+            aws.rds.SubnetGroup,
+            aws.rds.SubnetGroupArgs(
+                name=ident, description=f"Private subnets of {ident}", subnet_ids=args.subnet_ids, tags=args.tags
             ),
-            opts=child_opts(self),
+            "subnets",
         )
-        for i, source in enumerate(args.allowed_security_group_ids):
-            self.allow_from(f"client-{i}", source)
-        parameter_group = aws.rds.ClusterParameterGroup(
-            f"{name}-params",
-            child_args(
-                t,
-                "parameter_group",
-                aws.rds.ClusterParameterGroupArgs(
-                    name=ident,
-                    family=PARAMETER_GROUP_FAMILY,
-                    description=f"SSL-only, idle sessions closed ({ident})",
-                    parameters=[
-                        aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                        aws.rds.ClusterParameterGroupParameterArgs(
-                            name="idle_session_timeout", value=str(args.idle_session_timeout_ms)
-                        ),
-                        aws.rds.ClusterParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
-                    ],
-                    tags=args.tags,
-                ),
+        self._security_group = self.child(
+            "security_group",
+            aws.ec2.SecurityGroup,
+            aws.ec2.SecurityGroupArgs(
+                vpc_id=args.vpc_id,
+                description=f"PostgreSQL clients of {ident}",
+                tags=with_name_tag(args.tags, ident),
             ),
-            opts=child_opts(self),
+            "sg",
+        )
+        for position, (label, source) in enumerate(args.allowed_security_groups.items()):
+            # These rules were once named by list position (``client-<i>``): keep that identity as an alias,
+            # unless another client is now labelled with that very name.
+            former = f"client-{position}"
+            formerly = () if former in args.allowed_security_groups else (f"{name}-in-{former}",)
+            self._admit(label, source, formerly)
+        parameter_group = self.child(
+            "parameter_group",
+            aws.rds.ClusterParameterGroup,
+            aws.rds.ClusterParameterGroupArgs(
+                name=ident,
+                family=PARAMETER_GROUP_FAMILY,
+                description=f"SSL-only, idle sessions closed ({ident})",
+                parameters=[
+                    aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                    aws.rds.ClusterParameterGroupParameterArgs(
+                        name="idle_session_timeout", value=str(args.idle_session_timeout_ms)
+                    ),
+                    aws.rds.ClusterParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+                ],
+                tags=args.tags,
+            ),
+            "params",
         )
         scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
             min_capacity=args.min_acu,
             max_capacity=args.max_acu,
             seconds_until_auto_pause=args.seconds_until_auto_pause if args.min_acu == 0 else None,
         )
-        cluster = aws.rds.Cluster(
-            f"{name}-cluster",
-            child_args(
-                t,
-                "cluster",
-                aws.rds.ClusterArgs(
-                    cluster_identifier=ident,
-                    engine=ENGINE,
-                    engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
-                    engine_version=ENGINE_VERSION,
-                    database_name=args.database_name,
-                    master_username=args.master_username,
-                    manage_master_user_password=True,
-                    port=PORT,
-                    db_subnet_group_name=subnet_group.name,
-                    vpc_security_group_ids=[self._security_group.id],
-                    db_cluster_parameter_group_name=parameter_group.name,
-                    storage_encrypted=True,
-                    kms_key_id=key.arn,
-                    serverlessv2_scaling_configuration=scaling,
-                    backup_retention_period=args.backup_retention_days,
-                    preferred_backup_window=args.preferred_backup_window,
-                    preferred_maintenance_window=args.preferred_maintenance_window,
-                    deletion_protection=args.deletion_protection,
-                    skip_final_snapshot=args.skip_final_snapshot,
-                    final_snapshot_identifier=None if args.skip_final_snapshot else args.final_snapshot_identifier,
-                    copy_tags_to_snapshot=True,
-                    enabled_cloudwatch_logs_exports=["postgresql"],
-                    iam_database_authentication_enabled=True,
-                    tags=with_name_tag(args.tags, ident),
-                ),
+        cluster = self.child(
+            "cluster",
+            aws.rds.Cluster,
+            aws.rds.ClusterArgs(
+                cluster_identifier=ident,
+                engine=ENGINE,
+                engine_mode="provisioned",  # Serverless v2 runs on the provisioned engine mode
+                engine_version=ENGINE_VERSION,
+                database_name=args.database_name,
+                master_username=args.master_username,
+                manage_master_user_password=True,
+                port=PORT,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[self._security_group.id],
+                db_cluster_parameter_group_name=parameter_group.name,
+                storage_encrypted=True,
+                kms_key_id=key.arn,
+                serverlessv2_scaling_configuration=scaling,
+                backup_retention_period=args.backup_retention_days,
+                preferred_backup_window=args.preferred_backup_window,
+                preferred_maintenance_window=args.preferred_maintenance_window,
+                deletion_protection=args.deletion_protection,
+                skip_final_snapshot=args.skip_final_snapshot,
+                final_snapshot_identifier=None if args.skip_final_snapshot else args.final_snapshot_identifier,
+                copy_tags_to_snapshot=True,
+                enabled_cloudwatch_logs_exports=["postgresql"],
+                iam_database_authentication_enabled=True,
+                tags=with_name_tag(args.tags, ident),
             ),
-            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+            "cluster",
+            opts=retained,
         )
-        aws.rds.ClusterInstance(
-            f"{name}-writer",
-            child_args(
-                t,
-                "writer",
-                aws.rds.ClusterInstanceArgs(
-                    identifier=f"{ident[:56]}-writer",
-                    cluster_identifier=cluster.id,
-                    instance_class="db.serverless",
-                    engine=aws.rds.EngineType.AURORA_POSTGRESQL,
-                    engine_version=cluster.engine_version,
-                    db_subnet_group_name=subnet_group.name,
-                    publicly_accessible=False,
-                    auto_minor_version_upgrade=False,  # the engine version is pinned above
-                    copy_tags_to_snapshot=True,
-                    tags=with_name_tag(args.tags, f"{ident}-writer"),
-                ),
+        self.child(
+            "writer",
+            aws.rds.ClusterInstance,
+            aws.rds.ClusterInstanceArgs(
+                identifier=f"{ident[:56]}-writer",
+                cluster_identifier=cluster.id,
+                instance_class="db.serverless",
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=cluster.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=False,  # the engine version is pinned above
+                copy_tags_to_snapshot=True,
+                tags=with_name_tag(args.tags, f"{ident}-writer"),
             ),
-            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+            "writer",
+            opts=retained,
         )
 
         self.endpoint = cluster.endpoint
@@ -277,14 +307,26 @@ class AuroraPostgres(pulumi.ComponentResource):
         )
 
     def allow_from(self, label: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
-        """Admit PostgreSQL (5432/tcp) from one security group, e.g. a function's."""
-        return aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-in-{label}",
-            security_group_id=self._security_group.id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description=f"PostgreSQL from {label}",
-            opts=child_opts(self),
+        """Admit PostgreSQL (5432/tcp) from one security group, e.g. a function's; the rule is named by
+        ``label`` (``<name>-in-<label>``) and filed under ``nodes["client_ingress"][label]``."""
+        check_client_label(label)
+        return self._admit(label, security_group_id, ())
+
+    def _admit(
+        self, label: str, security_group_id: pulumi.Input[str], former_names: tuple[str, ...]
+    ) -> aws.vpc.SecurityGroupIngressRule:
+        return self.child(
+            "client_ingress",
+            aws.vpc.SecurityGroupIngressRule,
+            aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=self._security_group.id,
+                referenced_security_group_id=security_group_id,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description=f"PostgreSQL from {label}",
+            ),
+            f"in-{label}",
+            key=label,
+            former_names=former_names,
         )

@@ -10,27 +10,39 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components._common import (
+    Component,
     ComponentArgsError,
-    Transforms,
+    Transform,
     check_transform_keys,
-    child_args,
-    child_opts,
     no_tags,
-    no_transforms,
+    roles_of,
 )
 
 Platform = Literal["linux/arm64", "linux/amd64"]
 PLATFORMS: tuple[Platform, ...] = ("linux/arm64", "linux/amd64")
-ROLES = ("repository", "lifecycle_policy", "image")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ContainerImageTransforms(TypedDict, total=False):
+    """The roles of :class:`ContainerImage`'s children, each with its transform hook's args type."""
+
+    repository: Transform[aws.ecr.RepositoryArgs]
+    """The ECR repository (``<name>-repo``)."""
+    lifecycle_policy: Transform[aws.ecr.LifecyclePolicyArgs]
+    """Expires all but the newest images (``<name>-lifecycle``)."""
+    image: Transform[docker.ImageArgs]
+    """The built and pushed image (``<name>-image``)."""
+
+
+ROLES = roles_of(ContainerImageTransforms)
 
 
 def _no_build_args() -> dict[str, str]:
@@ -57,8 +69,8 @@ class ContainerImageArgs:
     """The lifecycle policy keeps this many most recent images."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to the repository."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``repository``, ``lifecycle_policy``, ``image``."""
+    transforms: ContainerImageTransforms = field(default_factory=ContainerImageTransforms)
+    """Per-child hooks keyed by role (see :class:`ContainerImageTransforms`)."""
 
     def __post_init__(self) -> None:
         if not (2 <= len(self.repository_name) <= 256 and _REPOSITORY.match(self.repository_name)):
@@ -90,8 +102,11 @@ def lifecycle_policy(keep: int) -> str:
     )
 
 
-class ContainerImage(pulumi.ComponentResource):
-    """An ECR repository (immutable tags, scan on push, lifecycle) and one pushed image."""
+class ContainerImage(Component):
+    """An ECR repository (immutable tags, scan on push, lifecycle) and one pushed image.
+
+    Roles (``nodes`` and ``transforms``): ``repository``, ``lifecycle_policy``, ``image``.
+    """
 
     repository_url: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
@@ -99,58 +114,48 @@ class ContainerImage(pulumi.ComponentResource):
     """The digest-pinned reference, ``<repository>@sha256:<digest>``."""
 
     def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:ContainerImage", name, None, opts)
-        t = args.transforms
-        repository = aws.ecr.Repository(
-            f"{name}-repo",
-            child_args(
-                t,
-                "repository",
-                aws.ecr.RepositoryArgs(
-                    name=args.repository_name,
-                    image_tag_mutability="IMMUTABLE",
-                    image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-                    encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-                    force_delete=False,
-                    tags=args.tags,
-                ),
+        super().__init__("reggie:components:ContainerImage", name, args.transforms, ROLES, opts)
+        repository = self.child(
+            "repository",
+            aws.ecr.Repository,
+            aws.ecr.RepositoryArgs(
+                name=args.repository_name,
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+                force_delete=False,
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "repo",
         )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-lifecycle",
-            child_args(
-                t,
-                "lifecycle_policy",
-                aws.ecr.LifecyclePolicyArgs(repository=repository.name, policy=lifecycle_policy(args.keep_images)),
-            ),
-            opts=child_opts(self),
+        self.child(
+            "lifecycle_policy",
+            aws.ecr.LifecyclePolicy,
+            aws.ecr.LifecyclePolicyArgs(repository=repository.name, policy=lifecycle_policy(args.keep_images)),
+            "lifecycle",
         )
         token = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        image = docker.Image(
-            f"{name}-image",
-            child_args(
-                t,
-                "image",
-                docker.ImageArgs(
-                    image_name=repository.repository_url.apply(lambda url: f"{url}:{args.tag}"),
-                    build=docker.DockerBuildArgs(
-                        context=args.context,
-                        dockerfile=args.dockerfile,
-                        platform=args.platform,
-                        args=dict(args.build_args) or None,
-                    ),
-                    registry=docker.RegistryArgs(
-                        server=repository.repository_url,
-                        username=token.user_name,
-                        password=pulumi.Output.secret(token.password),
-                    ),
-                    skip_push=False,
+        image = self.child(
+            "image",
+            docker.Image,
+            docker.ImageArgs(
+                image_name=repository.repository_url.apply(lambda url: f"{url}:{args.tag}"),
+                build=docker.DockerBuildArgs(
+                    context=args.context,
+                    dockerfile=args.dockerfile,
+                    platform=args.platform,
+                    args=dict(args.build_args) or None,
                 ),
+                registry=docker.RegistryArgs(
+                    server=repository.repository_url,
+                    username=token.user_name,
+                    password=pulumi.Output.secret(token.password),
+                ),
+                skip_push=False,
             ),
-            opts=child_opts(self),
+            "image",
         )
         self.repository_url = repository.repository_url
         self.repository_arn = repository.arn

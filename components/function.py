@@ -12,28 +12,27 @@ exact actions on exact resources, never ``*`` actions.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components._common import (
+    Component,
     ComponentArgsError,
-    Transforms,
+    Transform,
     check_transform_keys,
-    child_args,
-    child_opts,
     no_tags,
-    no_transforms,
+    policy_document,
+    roles_of,
+    trust_policy,
     with_name_tag,
 )
 
 Architecture = Literal["arm64", "x86_64"]
-ROLES = ("log_group", "role", "security_group", "function", "alias")
 LIVE_ALIAS = "live"
 RUNTIME = "python3.12"
 VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
@@ -46,6 +45,34 @@ LOG_RETENTION_DAYS = (
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED_ENV = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_ACCESS_KEY_ID"})
+
+
+class FunctionTransforms(TypedDict, total=False):
+    """The roles of :class:`Function`'s children, each with its transform hook's args type."""
+
+    log_group: Transform[aws.cloudwatch.LogGroupArgs]
+    """``/aws/lambda/<function_name>`` (``<name>-logs``)."""
+    role: Transform[aws.iam.RoleArgs]
+    """The execution role (``<name>-role``)."""
+    log_policy: Transform[aws.iam.RolePolicyArgs]
+    """Writing to the function's own log group (``<name>-logs``)."""
+    xray_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
+    """With tracing: the X-Ray daemon write policy (``<name>-xray``)."""
+    security_group: Transform[aws.ec2.SecurityGroupArgs]
+    """In a VPC: the function's security group (``<name>-sg``)."""
+    egress: Transform[aws.vpc.SecurityGroupEgressRuleArgs]
+    """In a VPC: outbound through the NAT (``<name>-out``)."""
+    vpc_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
+    """In a VPC: network interfaces (``<name>-vpc``)."""
+    function: Transform[aws.lambda_.FunctionArgs]
+    """The Lambda function (``<name>-function``)."""
+    alias: Transform[aws.lambda_.AliasArgs]
+    """With SnapStart: the ``live`` alias (``<name>-live``)."""
+    grant: Transform[aws.iam.RolePolicyArgs]
+    """Keyed by label: one ``grant_*`` call's inline policy (``<name>-grant-<label>``)."""
+
+
+ROLES = roles_of(FunctionTransforms)
 
 
 def _empty_env() -> dict[str, pulumi.Input[str]]:
@@ -113,8 +140,8 @@ class FunctionArgs:
     registration). A component's own ``depends_on`` does not reach its children."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``log_group``, ``role``, ``security_group``, ``function``."""
+    transforms: FunctionTransforms = field(default_factory=FunctionTransforms)
+    """Per-child hooks keyed by role (see :class:`FunctionTransforms`)."""
 
     def __post_init__(self) -> None:
         if not _FUNCTION_NAME.match(self.function_name):
@@ -140,12 +167,13 @@ class FunctionArgs:
         check_transform_keys("Function", self.transforms, ROLES)
 
 
-def _policy(statements: list[dict[str, Any]]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+class Function(Component):
+    """One Lambda function with least-privilege role, its own log group and (in a VPC) security group.
 
-
-class Function(pulumi.ComponentResource):
-    """One Lambda function with least-privilege role, its own log group and (in a VPC) security group."""
+    Roles (``nodes`` and ``transforms``, see :class:`FunctionTransforms`): ``log_group``, ``role``,
+    ``log_policy``, ``xray_policy`` (traced), ``security_group``, ``egress``, ``vpc_policy`` (in a VPC),
+    ``function``, ``alias`` (SnapStart) and ``grant`` (keyed by label, one per ``grant_*`` call).
+    """
 
     function_name: pulumi.Output[str]
     arn: pulumi.Output[str]
@@ -162,96 +190,89 @@ class Function(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:Function", name, None, opts)
-        self._name = name
-        t = args.transforms
+        super().__init__("reggie:components:Function", name, args.transforms, ROLES, opts)
         fname = args.function_name
         # Created before the function, so Lambda never auto-creates an unmanaged group without retention.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            child_args(
-                t,
-                "log_group",
-                aws.cloudwatch.LogGroupArgs(
-                    name=f"/aws/lambda/{fname}", retention_in_days=args.log_retention_days, tags=args.tags
-                ),
+        log_group = self.child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            aws.cloudwatch.LogGroupArgs(
+                name=f"/aws/lambda/{fname}", retention_in_days=args.log_retention_days, tags=args.tags
             ),
-            opts=child_opts(self),
+            "logs",
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            child_args(
-                t,
-                "role",
-                aws.iam.RoleArgs(
-                    name=fname,
-                    description=f"Execution role of {fname}",
-                    assume_role_policy=_policy(
+        role = self.child(
+            "role",
+            aws.iam.Role,
+            aws.iam.RoleArgs(
+                name=fname,
+                description=f"Execution role of {fname}",
+                assume_role_policy=trust_policy("lambda.amazonaws.com"),
+                tags=args.tags,
+            ),
+            "role",
+        )
+        self._role = role
+        logs_policy = self.child(
+            "log_policy",
+            aws.iam.RolePolicy,
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=log_group.arn.apply(
+                    lambda arn: policy_document(
                         [
                             {
                                 "Effect": "Allow",
-                                "Principal": {"Service": "lambda.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": [f"{arn}:*"],
                             }
                         ]
-                    ),
-                    tags=args.tags,
+                    )
                 ),
             ),
-            opts=child_opts(self),
-        )
-        self._role = role
-        logs_policy = aws.iam.RolePolicy(
-            f"{name}-logs",
-            role=role.id,
-            policy=log_group.arn.apply(
-                lambda arn: _policy(
-                    [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": [f"{arn}:*"],
-                        }
-                    ]
-                )
-            ),
-            opts=child_opts(self),
+            "logs",
         )
         depends: list[pulumi.Resource] = [log_group, logs_policy]
         if args.tracing:
             depends.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-xray", role=role.name, policy_arn=XRAY_POLICY, opts=child_opts(self)
+                self.child(
+                    "xray_policy",
+                    aws.iam.RolePolicyAttachment,
+                    aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=XRAY_POLICY),
+                    "xray",
                 )
             )
 
         vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None
         self.security_group_id = None
         if args.vpc is not None:
-            security_group = aws.ec2.SecurityGroup(
-                f"{name}-sg",
-                child_args(
-                    t,
-                    "security_group",
-                    aws.ec2.SecurityGroupArgs(
-                        vpc_id=args.vpc.vpc_id,
-                        description=f"Lambda {fname}: egress only",
-                        tags=with_name_tag(args.tags, fname),
-                    ),
+            security_group = self.child(
+                "security_group",
+                aws.ec2.SecurityGroup,
+                aws.ec2.SecurityGroupArgs(
+                    vpc_id=args.vpc.vpc_id,
+                    description=f"Lambda {fname}: egress only",
+                    tags=with_name_tag(args.tags, fname),
                 ),
-                opts=child_opts(self),
+                "sg",
             )
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-out",
-                security_group_id=security_group.id,
-                ip_protocol="-1",
-                cidr_ipv4="0.0.0.0/0",
-                description="outbound through the NAT",
-                opts=child_opts(self),
+            self.child(
+                "egress",
+                aws.vpc.SecurityGroupEgressRule,
+                aws.vpc.SecurityGroupEgressRuleArgs(
+                    security_group_id=security_group.id,
+                    ip_protocol="-1",
+                    cidr_ipv4="0.0.0.0/0",
+                    description="outbound through the NAT",
+                ),
+                "out",
             )
             depends.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-vpc", role=role.name, policy_arn=VPC_ACCESS_POLICY, opts=child_opts(self)
+                self.child(
+                    "vpc_policy",
+                    aws.iam.RolePolicyAttachment,
+                    aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=VPC_ACCESS_POLICY),
+                    "vpc",
                 )
             )
             vpc_config = aws.lambda_.FunctionVpcConfigArgs(
@@ -261,44 +282,38 @@ class Function(pulumi.ComponentResource):
 
         zip_code = args.code if isinstance(args.code, ZipCode) else None
         image_code = args.code if isinstance(args.code, ImageCode) else None
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            child_args(
-                t,
-                "function",
-                aws.lambda_.FunctionArgs(
-                    name=fname,
-                    description=args.description,
-                    role=role.arn,
-                    architectures=[args.architecture],
-                    memory_size=args.memory_mb,
-                    timeout=args.timeout_s,
-                    environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
-                    if args.environment
-                    else None,
-                    reserved_concurrent_executions=args.reserved_concurrency,
-                    tracing_config=aws.lambda_.FunctionTracingConfigArgs(
-                        mode="Active" if args.tracing else "PassThrough"
-                    ),
-                    logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
-                    vpc_config=vpc_config,
-                    tags=args.tags,
-                    package_type="Zip" if zip_code else "Image",
-                    code=zip_code.archive if zip_code else None,
-                    handler=zip_code.handler if zip_code else None,
-                    runtime=zip_code.runtime if zip_code else None,
-                    source_code_hash=zip_code.source_code_hash if zip_code else None,
-                    image_uri=image_code.image_uri if image_code else None,
-                    image_config=aws.lambda_.FunctionImageConfigArgs(commands=list(image_code.command))
-                    if image_code and image_code.command
-                    else None,
-                    publish=True if args.snap_start else None,
-                    snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
-                    if args.snap_start
-                    else None,
-                ),
+        function = self.child(
+            "function",
+            aws.lambda_.Function,
+            aws.lambda_.FunctionArgs(
+                name=fname,
+                description=args.description,
+                role=role.arn,
+                architectures=[args.architecture],
+                memory_size=args.memory_mb,
+                timeout=args.timeout_s,
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
+                if args.environment
+                else None,
+                reserved_concurrent_executions=args.reserved_concurrency,
+                tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active" if args.tracing else "PassThrough"),
+                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+                vpc_config=vpc_config,
+                tags=args.tags,
+                package_type="Zip" if zip_code else "Image",
+                code=zip_code.archive if zip_code else None,
+                handler=zip_code.handler if zip_code else None,
+                runtime=zip_code.runtime if zip_code else None,
+                source_code_hash=zip_code.source_code_hash if zip_code else None,
+                image_uri=image_code.image_uri if image_code else None,
+                image_config=aws.lambda_.FunctionImageConfigArgs(commands=list(image_code.command))
+                if image_code and image_code.command
+                else None,
+                publish=True if args.snap_start else None,
+                snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions") if args.snap_start else None,
             ),
-            opts=child_opts(self, depends_on=[*depends, *args.wait_for]),
+            "function",
+            opts=pulumi.ResourceOptions(depends_on=[*depends, *args.wait_for]),
         )
 
         self.function_name = function.name
@@ -307,19 +322,16 @@ class Function(pulumi.ComponentResource):
         self.entry_arn = function.arn
         self.entry_qualifier = None
         if args.snap_start:
-            alias = aws.lambda_.Alias(
-                f"{name}-live",
-                child_args(
-                    t,
-                    "alias",
-                    aws.lambda_.AliasArgs(
-                        name=LIVE_ALIAS,
-                        function_name=function.name,
-                        function_version=function.version,
-                        description="The published version callers invoke (SnapStart)",
-                    ),
+            alias = self.child(
+                "alias",
+                aws.lambda_.Alias,
+                aws.lambda_.AliasArgs(
+                    name=LIVE_ALIAS,
+                    function_name=function.name,
+                    function_version=function.version,
+                    description="The published version callers invoke (SnapStart)",
                 ),
-                opts=child_opts(self),
+                "live",
             )
             self.entry_arn = alias.arn
             self.entry_qualifier = LIVE_ALIAS
@@ -337,8 +349,12 @@ class Function(pulumi.ComponentResource):
         )
 
     def _grant(self, label: str, statements: pulumi.Input[str]) -> aws.iam.RolePolicy:
-        return aws.iam.RolePolicy(
-            f"{self._name}-grant-{label}", role=self._role.id, policy=statements, opts=child_opts(self)
+        return self.child(
+            "grant",
+            aws.iam.RolePolicy,
+            aws.iam.RolePolicyArgs(role=self._role.id, policy=statements),
+            f"grant-{label}",
+            key=label,
         )
 
     def grant_secret_read(self, label: str, secret_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
@@ -346,7 +362,7 @@ class Function(pulumi.ComponentResource):
         return self._grant(
             label,
             pulumi.Output.from_input(secret_arn).apply(
-                lambda arn: _policy(
+                lambda arn: policy_document(
                     [
                         {
                             "Effect": "Allow",
@@ -363,7 +379,7 @@ class Function(pulumi.ComponentResource):
         return self._grant(
             label,
             pulumi.Output.from_input(bucket_arn).apply(
-                lambda arn: _policy(
+                lambda arn: policy_document(
                     [
                         {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [arn]},
                         {
@@ -381,7 +397,9 @@ class Function(pulumi.ComponentResource):
         return self._grant(
             label,
             pulumi.Output.from_input(function_arn).apply(
-                lambda arn: _policy([{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [arn]}])
+                lambda arn: policy_document(
+                    [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [arn]}]
+                )
             ),
         )
 
@@ -390,7 +408,7 @@ class Function(pulumi.ComponentResource):
         return self._grant(
             label,
             pulumi.Output.all(*parameter_arns).apply(
-                lambda arns: _policy(
+                lambda arns: policy_document(
                     [
                         {
                             "Effect": "Allow",

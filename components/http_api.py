@@ -11,23 +11,22 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 from components._common import (
+    Component,
     ComponentArgsError,
-    Transforms,
+    Transform,
     check_transform_keys,
-    child_args,
-    child_opts,
     no_tags,
-    no_transforms,
+    roles_of,
 )
 from components.function import LOG_RETENTION_DAYS
 
-ROLES = ("api", "log_group", "stage", "integration", "route", "certificate", "domain_name", "dns_record")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_ROUTES = 300
 """API Gateway's default quota of routes per HTTP API."""
@@ -50,6 +49,38 @@ ACCESS_LOG_FORMAT = json.dumps(
         "userAgent": "$context.identity.userAgent",
     }
 )
+
+
+class HttpApiTransforms(TypedDict, total=False):
+    """The roles of :class:`HttpApi`'s children, each with its transform hook's args type."""
+
+    api: Transform[aws.apigatewayv2.ApiArgs]
+    """The HTTP API (``<name>-api``)."""
+    log_group: Transform[aws.cloudwatch.LogGroupArgs]
+    """The access-log group (``<name>-access-logs``)."""
+    stage: Transform[aws.apigatewayv2.StageArgs]
+    """The auto-deployed ``$default`` stage (``<name>-stage``)."""
+    integration: Transform[aws.apigatewayv2.IntegrationArgs]
+    """Keyed by target label: the Lambda proxy integration (``<name>-<label>``)."""
+    invoke_permission: Transform[aws.lambda_.PermissionArgs]
+    """Keyed by target label: API Gateway may invoke the function (``<name>-<label>-invoke``)."""
+    route: Transform[aws.apigatewayv2.RouteArgs]
+    """Keyed by route key (``GET /plates/{id}``): ``<name>-<slug of the key>``."""
+    certificate: Transform[aws.acm.CertificateArgs]
+    """With a domain: the ACM certificate (``<name>-cert``)."""
+    validation_record: Transform[cloudflare.DnsRecordArgs]
+    """With a domain: the unproxied CNAME ACM validates through (``<name>-cert-validation``)."""
+    certificate_validation: Transform[aws.acm.CertificateValidationArgs]
+    """With a domain: waits for the certificate to be issued (``<name>-cert``)."""
+    domain_name: Transform[aws.apigatewayv2.DomainNameArgs]
+    """With a domain: the regional custom domain (``<name>-domain``)."""
+    api_mapping: Transform[aws.apigatewayv2.ApiMappingArgs]
+    """With a domain: the domain to the ``$default`` stage (``<name>-mapping``)."""
+    domain_record: Transform[cloudflare.DnsRecordArgs]
+    """With a domain: the proxied CNAME the public resolves (``<name>-cname``)."""
+
+
+ROLES = roles_of(HttpApiTransforms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +147,8 @@ class HttpApiArgs:
     """Serve on this domain (ACM certificate validated through Cloudflare, proxied CNAME)."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``api``, ``log_group``, ``stage``, ``integration``, ``route``,
-    ``certificate``, ``domain_name``, ``dns_record``."""
+    transforms: HttpApiTransforms = field(default_factory=HttpApiTransforms)
+    """Per-child hooks keyed by role (see :class:`HttpApiTransforms`)."""
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.api_name) <= 128:
@@ -127,7 +157,7 @@ class HttpApiArgs:
             raise ComponentArgsError("HttpApiArgs.cors_allowed_origins: give explicit origins like https://example.com")
         if self.access_log_retention_days not in LOG_RETENTION_DAYS:
             raise ComponentArgsError("HttpApiArgs.access_log_retention_days: not a CloudWatch retention value")
-        seen: set[str] = set()
+        slugs: dict[str, str] = {}
         labels: set[str] = set()
         for target in self.targets:
             if target.label in labels:
@@ -136,29 +166,45 @@ class HttpApiArgs:
             if not 50 <= target.timeout_ms <= 30_000:
                 raise ComponentArgsError(f"HttpApiArgs.targets[{target.label}].timeout_ms: must be 50-30000")
             for route in target.routes:
-                if route.method not in METHODS:
-                    raise ComponentArgsError(
-                        f"HttpApiArgs route {route.key!r}: method must be one of {', '.join(METHODS)} (not ANY)"
-                    )
-                if not _PATH.match(route.path):
-                    raise ComponentArgsError(f"HttpApiArgs route {route.key!r}: not a valid route path")
-                if route.key in seen:
-                    raise ComponentArgsError(f"HttpApiArgs route {route.key!r}: declared twice")
-                seen.add(route.key)
-        if len(seen) > MAX_ROUTES:
-            raise ComponentArgsError(f"HttpApiArgs.targets: {len(seen)} routes exceed the quota of {MAX_ROUTES}")
+                _check_route(route, slugs)
+        if len(slugs) > MAX_ROUTES:
+            raise ComponentArgsError(f"HttpApiArgs.targets: {len(slugs)} routes exceed the quota of {MAX_ROUTES}")
         if self.domain is not None and not _DOMAIN.match(self.domain.domain_name):
             raise ComponentArgsError(f"HttpApiArgs.domain: {self.domain.domain_name!r} is not a domain name")
         check_transform_keys("HttpApi", self.transforms, ROLES)
 
 
-def _slug(route: Route) -> str:
+def route_slug(route: Route) -> str:
     """A resource-name-safe rendering of a route key: ``GET /a/{b}`` → ``get-a-b``."""
     return re.sub(r"[^a-z0-9]+", "-", route.key.lower()).strip("-")
 
 
-class HttpApi(pulumi.ComponentResource):
-    """An HTTP API with a `$default` auto-deployed stage, Lambda proxy routes and an optional custom domain."""
+def _check_route(route: Route, slugs: dict[str, str]) -> None:
+    """One route is valid and distinct from those already seen (``slugs``: route slug -> route key, which this
+    extends): its resource is named by its slug, so two keys with one slug would collide."""
+    if route.method not in METHODS:
+        raise ComponentArgsError(
+            f"HttpApiArgs route {route.key!r}: method must be one of {', '.join(METHODS)} (not ANY)"
+        )
+    if not _PATH.match(route.path):
+        raise ComponentArgsError(f"HttpApiArgs route {route.key!r}: not a valid route path")
+    slug = route_slug(route)
+    other = slugs.get(slug)
+    if other == route.key:
+        raise ComponentArgsError(f"HttpApiArgs route {route.key!r}: declared twice")
+    if other is not None:
+        raise ComponentArgsError(f"HttpApiArgs route {route.key!r}: its resource name would be {other!r}'s ({slug})")
+    slugs[slug] = route.key
+
+
+class HttpApi(Component):
+    """An HTTP API with a `$default` auto-deployed stage, Lambda proxy routes and an optional custom domain.
+
+    Roles (``nodes`` and ``transforms``, see :class:`HttpApiTransforms`): ``api``, ``log_group``, ``stage``;
+    keyed by target label ``integration`` and ``invoke_permission``; ``route`` keyed by route key; with a
+    domain ``certificate``, ``validation_record``, ``certificate_validation``, ``domain_name``, ``api_mapping``
+    and ``domain_record``.
+    """
 
     api_id: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
@@ -167,107 +213,59 @@ class HttpApi(pulumi.ComponentResource):
     """The public base URL: ``https://<domain>`` when a domain is set, else the execute-api endpoint."""
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:HttpApi", name, None, opts)
-        t = args.transforms
+        super().__init__("reggie:components:HttpApi", name, args.transforms, ROLES, opts)
         methods = sorted({route.method for target in args.targets for route in target.routes})
-        api = aws.apigatewayv2.Api(
-            f"{name}-api",
-            child_args(
-                t,
-                "api",
-                aws.apigatewayv2.ApiArgs(
-                    name=args.api_name,
-                    protocol_type="HTTP",
-                    cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
-                        allow_origins=list(args.cors_allowed_origins),
-                        allow_methods=[*methods, "OPTIONS"] if methods else ["GET", "OPTIONS"],
-                        allow_headers=list(args.cors_allowed_headers),
-                        max_age=args.cors_max_age_s,
-                    ),
-                    disable_execute_api_endpoint=args.domain is not None,
-                    tags=args.tags,
+        api = self.child(
+            "api",
+            aws.apigatewayv2.Api,
+            aws.apigatewayv2.ApiArgs(
+                name=args.api_name,
+                protocol_type="HTTP",
+                cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
+                    allow_origins=list(args.cors_allowed_origins),
+                    allow_methods=[*methods, "OPTIONS"] if methods else ["GET", "OPTIONS"],
+                    allow_headers=list(args.cors_allowed_headers),
+                    max_age=args.cors_max_age_s,
                 ),
+                disable_execute_api_endpoint=args.domain is not None,
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "api",
         )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            child_args(
-                t,
-                "log_group",
-                aws.cloudwatch.LogGroupArgs(
-                    name=args.access_log_group_name or f"/aws/apigateway/{args.api_name}",
-                    retention_in_days=args.access_log_retention_days,
-                    tags=args.tags,
-                ),
+        log_group = self.child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            aws.cloudwatch.LogGroupArgs(
+                name=args.access_log_group_name or f"/aws/apigateway/{args.api_name}",
+                retention_in_days=args.access_log_retention_days,
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "access-logs",
         )
-        stage = aws.apigatewayv2.Stage(
-            f"{name}-stage",
-            child_args(
-                t,
-                "stage",
-                aws.apigatewayv2.StageArgs(
-                    api_id=api.id,
-                    name="$default",
-                    auto_deploy=True,
-                    access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                        destination_arn=log_group.arn, format=ACCESS_LOG_FORMAT
-                    ),
-                    default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                        throttling_burst_limit=args.throttling_burst_limit,
-                        throttling_rate_limit=args.throttling_rate_limit,
-                        detailed_metrics_enabled=True,
-                    ),
-                    tags=args.tags,
+        stage = self.child(
+            "stage",
+            aws.apigatewayv2.Stage,
+            aws.apigatewayv2.StageArgs(
+                api_id=api.id,
+                name="$default",
+                auto_deploy=True,
+                access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                    destination_arn=log_group.arn, format=ACCESS_LOG_FORMAT
                 ),
+                default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                    throttling_burst_limit=args.throttling_burst_limit,
+                    throttling_rate_limit=args.throttling_rate_limit,
+                    detailed_metrics_enabled=True,
+                ),
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "stage",
         )
         for target in args.targets:
-            integration = aws.apigatewayv2.Integration(
-                f"{name}-{target.label}",
-                child_args(
-                    t,
-                    "integration",
-                    aws.apigatewayv2.IntegrationArgs(
-                        api_id=api.id,
-                        integration_type="AWS_PROXY",
-                        integration_method="POST",
-                        integration_uri=target.function_arn,
-                        payload_format_version="2.0",
-                        timeout_milliseconds=target.timeout_ms,
-                    ),
-                ),
-                opts=child_opts(self),
-            )
-            aws.lambda_.Permission(
-                f"{name}-{target.label}-invoke",
-                action="lambda:InvokeFunction",
-                function=target.function_name,
-                qualifier=target.qualifier,
-                principal="apigateway.amazonaws.com",
-                source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
-                opts=child_opts(self),
-            )
-            for route in target.routes:
-                aws.apigatewayv2.Route(
-                    f"{name}-{_slug(route)}",
-                    child_args(
-                        t,
-                        "route",
-                        aws.apigatewayv2.RouteArgs(
-                            api_id=api.id,
-                            route_key=route.key,
-                            target=integration.id.apply(lambda i: f"integrations/{i}"),
-                        ),
-                    ),
-                    opts=child_opts(self),
-                )
+            self._target(api, target)
 
         if args.domain is not None:
-            self.url = self._custom_domain(name, args, args.domain, api, stage)
+            self.url = self._custom_domain(args, args.domain, api, stage)
         else:
             self.url = api.api_endpoint
         self.api_id = api.id
@@ -275,93 +273,122 @@ class HttpApi(pulumi.ComponentResource):
         self.execution_arn = api.execution_arn
         self.register_outputs({"api_id": self.api_id, "url": self.url, "execution_arn": self.execution_arn})
 
+    def _target(self, api: aws.apigatewayv2.Api, target: LambdaTarget) -> None:
+        """One function behind the API: its integration, its invoke permission and its routes."""
+        integration = self.child(
+            "integration",
+            aws.apigatewayv2.Integration,
+            aws.apigatewayv2.IntegrationArgs(
+                api_id=api.id,
+                integration_type="AWS_PROXY",
+                integration_method="POST",
+                integration_uri=target.function_arn,
+                payload_format_version="2.0",
+                timeout_milliseconds=target.timeout_ms,
+            ),
+            target.label,
+            key=target.label,
+        )
+        self.child(
+            "invoke_permission",
+            aws.lambda_.Permission,
+            aws.lambda_.PermissionArgs(
+                action="lambda:InvokeFunction",
+                function=target.function_name,
+                qualifier=target.qualifier,
+                principal="apigateway.amazonaws.com",
+                source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            ),
+            f"{target.label}-invoke",
+            key=target.label,
+        )
+        for route in target.routes:
+            self.child(
+                "route",
+                aws.apigatewayv2.Route,
+                aws.apigatewayv2.RouteArgs(
+                    api_id=api.id,
+                    route_key=route.key,
+                    target=integration.id.apply(lambda i: f"integrations/{i}"),
+                ),
+                route_slug(route),
+                key=route.key,
+            )
+
     def _custom_domain(
         self,
-        name: str,
         args: HttpApiArgs,
         domain: CustomDomain,
         api: aws.apigatewayv2.Api,
         stage: aws.apigatewayv2.Stage,
     ) -> pulumi.Output[str]:
-        t = args.transforms
-        certificate = aws.acm.Certificate(
-            f"{name}-cert",
-            child_args(
-                t,
-                "certificate",
-                aws.acm.CertificateArgs(
-                    domain_name=domain.domain_name,
-                    validation_method="DNS",
-                    key_algorithm="EC_prime256v1",
-                    tags=args.tags,
-                ),
+        certificate = self.child(
+            "certificate",
+            aws.acm.Certificate,
+            aws.acm.CertificateArgs(
+                domain_name=domain.domain_name,
+                validation_method="DNS",
+                key_algorithm="EC_prime256v1",
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "cert",
         )
         # One domain, no SANs: exactly one validation record, so no resource is created inside an apply.
         option = certificate.domain_validation_options.apply(lambda options: options[0])
-        validation_record = cloudflare.DnsRecord(
-            f"{name}-cert-validation",
-            child_args(
-                t,
-                "dns_record",
-                cloudflare.DnsRecordArgs(
-                    zone_id=domain.zone_id,
-                    name=option.apply(lambda o: (o.resource_record_name or "").rstrip(".")),
-                    type="CNAME",
-                    content=option.apply(lambda o: (o.resource_record_value or "").rstrip(".")),
-                    ttl=60,
-                    proxied=False,  # ACM must see its own CNAME, not Cloudflare's edge
-                    comment="ACM validation",
-                ),
+        validation_record = self.child(
+            "validation_record",
+            cloudflare.DnsRecord,
+            cloudflare.DnsRecordArgs(
+                zone_id=domain.zone_id,
+                name=option.apply(lambda o: (o.resource_record_name or "").rstrip(".")),
+                type="CNAME",
+                content=option.apply(lambda o: (o.resource_record_value or "").rstrip(".")),
+                ttl=60,
+                proxied=False,  # ACM must see its own CNAME, not Cloudflare's edge
+                comment="ACM validation",
             ),
-            opts=child_opts(self),
+            "cert-validation",
         )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-cert",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.name],
-            opts=child_opts(self),
-        )
-        domain_name = aws.apigatewayv2.DomainName(
-            f"{name}-domain",
-            child_args(
-                t,
-                "domain_name",
-                aws.apigatewayv2.DomainNameArgs(
-                    domain_name=domain.domain_name,
-                    domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
-                        certificate_arn=validation.certificate_arn,
-                        endpoint_type="REGIONAL",
-                        security_policy="TLS_1_2",
-                    ),
-                    tags=args.tags,
-                ),
+        validation = self.child(
+            "certificate_validation",
+            aws.acm.CertificateValidation,
+            aws.acm.CertificateValidationArgs(
+                certificate_arn=certificate.arn, validation_record_fqdns=[validation_record.name]
             ),
-            opts=child_opts(self),
+            "cert",
         )
-        aws.apigatewayv2.ApiMapping(
-            f"{name}-mapping",
-            api_id=api.id,
-            domain_name=domain_name.id,
-            stage=stage.id,
-            opts=child_opts(self),
-        )
-        cloudflare.DnsRecord(
-            f"{name}-cname",
-            child_args(
-                t,
-                "dns_record",
-                cloudflare.DnsRecordArgs(
-                    zone_id=domain.zone_id,
-                    name=domain.domain_name,
-                    type="CNAME",
-                    content=domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
-                    ttl=1,  # automatic: required for proxied records
-                    proxied=True,
-                    comment="API Gateway custom domain",
+        domain_name = self.child(
+            "domain_name",
+            aws.apigatewayv2.DomainName,
+            aws.apigatewayv2.DomainNameArgs(
+                domain_name=domain.domain_name,
+                domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
+                    certificate_arn=validation.certificate_arn,
+                    endpoint_type="REGIONAL",
+                    security_policy="TLS_1_2",
                 ),
+                tags=args.tags,
             ),
-            opts=child_opts(self),
+            "domain",
+        )
+        self.child(
+            "api_mapping",
+            aws.apigatewayv2.ApiMapping,
+            aws.apigatewayv2.ApiMappingArgs(api_id=api.id, domain_name=domain_name.id, stage=stage.id),
+            "mapping",
+        )
+        self.child(
+            "domain_record",
+            cloudflare.DnsRecord,
+            cloudflare.DnsRecordArgs(
+                zone_id=domain.zone_id,
+                name=domain.domain_name,
+                type="CNAME",
+                content=domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
+                ttl=1,  # automatic: required for proxied records
+                proxied=True,
+                comment="API Gateway custom domain",
+            ),
+            "cname",
         )
         return pulumi.Output.concat("https://", domain_name.domain_name)

@@ -5,23 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components._common import (
-    ComponentArgsError,
-    Transforms,
-    check_transform_keys,
-    child_args,
-    child_opts,
-    no_transforms,
-)
+from components._common import Component, ComponentArgsError, Transform, check_transform_keys, roles_of
 
 Jurisdiction = Literal["default", "eu", "fedramp"]
-ROLES = ("bucket", "cors")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+class R2BucketTransforms(TypedDict, total=False):
+    """The roles of :class:`R2Bucket`'s children, each with its transform hook's args type."""
+
+    bucket: Transform[cloudflare.R2BucketArgs]
+    """The bucket (``<name>-bucket``)."""
+    cors: Transform[cloudflare.R2BucketCorsArgs]
+    """With allowed origins: the CORS rule for presigned uploads (``<name>-cors``)."""
+
+
+ROLES = roles_of(R2BucketTransforms)
 
 
 def s3_endpoint(account_id: str, jurisdiction: Jurisdiction) -> str:
@@ -45,8 +49,8 @@ class R2BucketArgs:
     """Where objects are guaranteed to be stored."""
     retain_on_delete: bool = False
     """Keep the bucket (and its objects) when removed from the program."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``bucket``, ``cors``."""
+    transforms: R2BucketTransforms = field(default_factory=R2BucketTransforms)
+    """Per-child hooks keyed by role (see :class:`R2BucketTransforms`)."""
 
     def __post_init__(self) -> None:
         if not _BUCKET.match(self.bucket_name):
@@ -59,52 +63,50 @@ class R2BucketArgs:
         check_transform_keys("R2Bucket", self.transforms, ROLES)
 
 
-class R2Bucket(pulumi.ComponentResource):
-    """An R2 bucket with a CORS rule for presigned uploads."""
+class R2Bucket(Component):
+    """An R2 bucket with a CORS rule for presigned uploads.
+
+    Roles (``nodes`` and ``transforms``): ``bucket``, ``cors``.
+    """
 
     bucket_name: pulumi.Output[str]
     s3_endpoint: pulumi.Output[str]
 
     def __init__(self, name: str, args: R2BucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:R2Bucket", name, None, opts)
-        bucket = cloudflare.R2Bucket(
-            f"{name}-bucket",
-            child_args(
-                args.transforms,
-                "bucket",
-                cloudflare.R2BucketArgs(
-                    account_id=args.account_id,
-                    name=args.bucket_name,
-                    jurisdiction=args.jurisdiction,
-                    storage_class="Standard",
-                ),
+        super().__init__("reggie:components:R2Bucket", name, args.transforms, ROLES, opts)
+        bucket = self.child(
+            "bucket",
+            cloudflare.R2Bucket,
+            cloudflare.R2BucketArgs(
+                account_id=args.account_id,
+                name=args.bucket_name,
+                jurisdiction=args.jurisdiction,
+                storage_class="Standard",
             ),
-            opts=child_opts(self, retain_on_delete=args.retain_on_delete),
+            "bucket",
+            opts=pulumi.ResourceOptions(retain_on_delete=args.retain_on_delete),
         )
         if args.allowed_origins:
-            cloudflare.R2BucketCors(
-                f"{name}-cors",
-                child_args(
-                    args.transforms,
-                    "cors",
-                    cloudflare.R2BucketCorsArgs(
-                        account_id=args.account_id,
-                        bucket_name=bucket.name,
-                        jurisdiction=args.jurisdiction,
-                        rules=[
-                            cloudflare.R2BucketCorsRuleArgs(
-                                allowed=cloudflare.R2BucketCorsRuleAllowedArgs(
-                                    methods=["GET", "PUT", "HEAD"],
-                                    origins=list(args.allowed_origins),
-                                    headers=["content-type", "content-md5", "x-amz-checksum-sha256"],
-                                ),
-                                expose_headers=["ETag"],
-                                max_age_seconds=3600,
-                            )
-                        ],
-                    ),
+            self.child(
+                "cors",
+                cloudflare.R2BucketCors,
+                cloudflare.R2BucketCorsArgs(
+                    account_id=args.account_id,
+                    bucket_name=bucket.name,
+                    jurisdiction=args.jurisdiction,
+                    rules=[
+                        cloudflare.R2BucketCorsRuleArgs(
+                            allowed=cloudflare.R2BucketCorsRuleAllowedArgs(
+                                methods=["GET", "PUT", "HEAD"],
+                                origins=list(args.allowed_origins),
+                                headers=["content-type", "content-md5", "x-amz-checksum-sha256"],
+                            ),
+                            expose_headers=["ETag"],
+                            max_age_seconds=3600,
+                        )
+                    ],
                 ),
-                opts=child_opts(self),
+                "cors",
             )
         self.bucket_name = bucket.name
         self.s3_endpoint = pulumi.Output.from_input(s3_endpoint(args.account_id, args.jurisdiction))

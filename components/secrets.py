@@ -8,21 +8,29 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components._common import (
+    Component,
     ComponentArgsError,
-    Transforms,
+    Transform,
     check_transform_keys,
-    child_args,
-    child_opts,
     no_tags,
-    no_transforms,
+    roles_of,
 )
 
-ROLES = ("parameter",)
+
+class SecretsTransforms(TypedDict, total=False):
+    """The roles of :class:`Secrets`'s children, each with its transform hook's args type."""
+
+    parameter: Transform[aws.ssm.ParameterArgs]
+    """Keyed by secret key: the SecureString ``<path>/<key>`` (``<name>-<key with hyphens>``)."""
+
+
+ROLES = roles_of(SecretsTransforms)
 _PATH = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -39,8 +47,8 @@ class SecretsArgs:
     """The KMS key encrypting the SecureStrings."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every parameter."""
-    transforms: Transforms = field(default_factory=no_transforms)
-    """Per-child hooks keyed by role: ``parameter``."""
+    transforms: SecretsTransforms = field(default_factory=SecretsTransforms)
+    """Per-child hooks keyed by role (see :class:`SecretsTransforms`)."""
 
     def __post_init__(self) -> None:
         if not _PATH.match(self.path):
@@ -51,8 +59,11 @@ class SecretsArgs:
         check_transform_keys("Secrets", self.transforms, ROLES)
 
 
-class Secrets(pulumi.ComponentResource):
-    """SecureString parameters; exposes their names, ARNs and versions."""
+class Secrets(Component):
+    """SecureString parameters; exposes their names, ARNs and versions.
+
+    Roles (``nodes`` and ``transforms``): ``parameter``, keyed by secret key.
+    """
 
     parameter_names: dict[str, pulumi.Output[str]]
     parameter_arns: dict[str, pulumi.Output[str]]
@@ -60,26 +71,24 @@ class Secrets(pulumi.ComponentResource):
     """Bumped by SSM on every change of the value: a reader that caches the value can key on it."""
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reggie:components:Secrets", name, None, opts)
+        super().__init__("reggie:components:Secrets", name, args.transforms, ROLES, opts)
         self.parameter_names = {}
         self.parameter_arns = {}
         self.parameter_versions = {}
         for key, value in sorted(args.values.items()):
-            parameter = aws.ssm.Parameter(
-                f"{name}-{key.replace('_', '-')}",
-                child_args(
-                    args.transforms,
-                    "parameter",
-                    aws.ssm.ParameterArgs(
-                        name=f"{args.path}/{key}",
-                        type="SecureString",
-                        value=pulumi.Output.secret(value),
-                        key_id=args.kms_key_id,
-                        tier="Standard",
-                        tags=args.tags,
-                    ),
+            parameter = self.child(
+                "parameter",
+                aws.ssm.Parameter,
+                aws.ssm.ParameterArgs(
+                    name=f"{args.path}/{key}",
+                    type="SecureString",
+                    value=pulumi.Output.secret(value),
+                    key_id=args.kms_key_id,
+                    tier="Standard",
+                    tags=args.tags,
                 ),
-                opts=child_opts(self),
+                key.replace("_", "-"),
+                key=key,
             )
             self.parameter_names[key] = parameter.name
             self.parameter_arns[key] = parameter.arn

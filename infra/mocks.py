@@ -173,6 +173,9 @@ class ResourceOptionsRecord:
     ignore_changes: tuple[str, ...]
     dependencies: tuple[str, ...]
     """URNs this resource explicitly depends on (``depends_on`` and input dependencies)."""
+    aliases: tuple[str, ...] = ()
+    """URNs the resource answers to besides its own (its ``aliases``): the engine adopts a resource in the
+    state under any of them instead of replacing it."""
 
 
 @dataclass(slots=True)
@@ -199,6 +202,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=tuple(str(x) for x in request.ignoreChanges),
             dependencies=tuple(str(x) for x in request.dependencies),
+            aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
         )
         self.recording.resources.append(
             PlannedResource(
@@ -211,6 +215,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         )
         return response
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """An alias as the URN it stands for: a full URN as given, or a spec's name, type and parent filled in
+        from the resource's own where the spec leaves them out (what the engine does)."""
+        if alias.urn:
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else str(spec.parentUrn or request.parent)
+        return self.make_urn(parent, str(spec.type or request.type), str(spec.name or request.name))
 
 
 def run_program(

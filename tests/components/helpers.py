@@ -6,6 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pulumi
+
+from components import Component, ZipCode
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
 
@@ -14,6 +17,11 @@ STACK = "dev-test"
 
 def run(program: Callable[[], object], stack: str = STACK) -> Recording:
     return run_program(program, stack=stack)
+
+
+def zip_code() -> ZipCode:
+    """A one-file zip package (the archive's content does not matter under mocks)."""
+    return ZipCode(pulumi.AssetArchive({"a.py": pulumi.StringAsset("x = 1")}), "services.api.handler.handler")
 
 
 def of_type(resources: Sequence[PlannedResource], type_token: str) -> list[PlannedResource]:
@@ -36,3 +44,13 @@ def children_of(resources: Sequence[PlannedResource], parent: PlannedResource) -
 
 def policy_doc(resource: PlannedResource) -> dict[str, Any]:
     return json.loads(resource.inputs["policy"])
+
+
+def watch_nodes(component: Component, into: dict[str, str]) -> None:
+    """Inside a program: once each child's URN resolves, file it in ``into`` under its place in
+    ``component.nodes`` (``role`` or ``role[key]``), so a test can compare nodes with what was declared."""
+    for role, node in component.nodes.items():
+        entries = list(node.items()) if isinstance(node, dict) else [(None, node)]
+        for key, resource in entries:
+            place = role if key is None else f"{role}[{key}]"
+            resource.urn.apply(lambda urn, place=place: into.__setitem__(urn, place))

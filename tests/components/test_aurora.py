@@ -13,7 +13,7 @@ def _args(**overrides: object) -> AuroraPostgresArgs:
         "cluster_identifier": "reggie-test-db",
         "vpc_id": "vpc-1",
         "subnet_ids": ["subnet-a", "subnet-b"],
-        "allowed_security_group_ids": ["sg-api"],
+        "allowed_security_groups": {"api": "sg-api"},
     }
     return AuroraPostgresArgs(**(base | overrides))  # type: ignore[arg-type]
 
@@ -64,6 +64,7 @@ def test_cluster_is_encrypted_protected_and_never_holds_a_password() -> None:
     assert params["idle_session_timeout"] == "300000"
 
     (ingress,) = of_type(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress.name == "db-in-api"
     assert ingress.inputs["referencedSecurityGroupId"] == "sg-api"
     assert (ingress.inputs["fromPort"], ingress.inputs["toPort"], ingress.inputs["ipProtocol"]) == (5432, 5432, "tcp")
     assert "cidrIpv4" not in ingress.inputs
@@ -84,7 +85,7 @@ def test_auto_pause_only_when_minimum_is_zero_and_snapshot_skipped_where_allowed
 
 def test_allow_from_adds_one_ingress_rule_per_client() -> None:
     def program() -> None:
-        db = AuroraPostgres("db", _args(allowed_security_group_ids=[]))
+        db = AuroraPostgres("db", _args(allowed_security_groups={}))
         db.allow_from("worker", "sg-worker")
 
     res = run(program).resources
@@ -102,7 +103,9 @@ def test_allow_from_adds_one_ingress_rule_per_client() -> None:
         ({"cluster_identifier": "Reggie_DB"}, "cluster_identifier"),
         ({"backup_retention_days": 36}, "backup_retention_days"),
         ({"preferred_maintenance_window": "sunday"}, "preferred_maintenance_window"),
-        ({"transforms": {"clusters": lambda _: None}}, "clusters"),
+        ({"transforms": {"clusters": lambda *_: None}}, "clusters"),
+        ({"transforms": {"cluster": "bigger"}}, "cluster"),
+        ({"allowed_security_groups": {"API Lambda": "sg-1"}}, "API Lambda"),
     ],
 )
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:

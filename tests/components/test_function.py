@@ -8,11 +8,7 @@ import pulumi
 import pytest
 
 from components import ComponentArgsError, Function, FunctionArgs, ImageCode, VpcPlacement, ZipCode
-from tests.components.helpers import children_of, component, of_type, one, policy_doc, run
-
-
-def _zip() -> ZipCode:
-    return ZipCode(pulumi.AssetArchive({"a.py": pulumi.StringAsset("x = 1")}), "services.api.handler.handler")
+from tests.components.helpers import children_of, component, of_type, one, policy_doc, run, zip_code
 
 
 def test_zip_function_in_a_vpc_with_grants() -> None:
@@ -21,7 +17,7 @@ def test_zip_function_in_a_vpc_with_grants() -> None:
             "api",
             FunctionArgs(
                 function_name="reggie-test-api",
-                code=_zip(),
+                code=zip_code(),
                 log_retention_days=30,
                 memory_mb=1024,
                 timeout_s=29,
@@ -129,7 +125,7 @@ def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field
 def test_source_hash_and_wait_for_reach_the_lambda_itself() -> None:
     def program() -> None:
         gate = pulumi.CustomResource("test:index:Gate", "gate", {})
-        code = ZipCode(_zip().archive, "h.handler", source_code_hash="abc=")
+        code = ZipCode(zip_code().archive, "h.handler", source_code_hash="abc=")
         Function("f", FunctionArgs(function_name="f", code=code, log_retention_days=7, wait_for=[gate]))
 
     rec = run(program)
@@ -144,7 +140,7 @@ def test_snap_start_publishes_versions_behind_the_live_alias() -> None:
 
     def program() -> None:
         fn = Function(
-            "api", FunctionArgs(function_name="reggie-test-api", code=_zip(), log_retention_days=7, snap_start=True)
+            "api", FunctionArgs(function_name="reggie-test-api", code=zip_code(), log_retention_days=7, snap_start=True)
         )
         fn.entry_arn.apply(lambda arn: seen.__setitem__("entry", arn))
         seen["qualifier"] = fn.entry_qualifier
@@ -166,7 +162,7 @@ def test_without_snap_start_callers_invoke_the_function_itself() -> None:
     seen: dict[str, object] = {}
 
     def program() -> None:
-        fn = Function("api", FunctionArgs(function_name="reggie-test-api", code=_zip(), log_retention_days=7))
+        fn = Function("api", FunctionArgs(function_name="reggie-test-api", code=zip_code(), log_retention_days=7))
         fn.entry_arn.apply(lambda arn: seen.__setitem__("entry", arn))
         seen["qualifier"] = fn.entry_qualifier
 

@@ -105,6 +105,12 @@ def test_custom_domain_is_validated_through_cloudflare_and_proxied() -> None:
         ({"targets": [LambdaTarget("a", FN_ARN, "f", [Route("GET", "no-slash")])]}, "route path"),
         ({"access_log_retention_days": 0}, "access_log_retention_days"),
         ({"domain": CustomDomain("Not A Domain", "z")}, "domain"),
+        (
+            {"targets": [LambdaTarget("a", FN_ARN, "f", [Route("GET", "/a-b"), Route("GET", "/a/b")])]},
+            r"would be 'GET /a-b''s \(get-a-b\)",
+        ),
+        # One role per kind: the validation record and the public CNAME are two roles now.
+        ({"transforms": {"dns_record": lambda *_: None}}, "dns_record.*domain_record.*validation_record"),
     ],
 )
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 import pytest
 
@@ -101,7 +102,8 @@ def test_flow_logs_go_to_a_log_group_with_retention() -> None:
 
 
 def test_transform_hook_adjusts_a_child_without_forking() -> None:
-    def bigger(args: aws.ec2.InstanceArgs) -> None:
+    def bigger(args: aws.ec2.InstanceArgs, opts: pulumi.ResourceOptions, name: str) -> None:
+        assert name == "net-nat-0"
         args.instance_type = "t4g.micro"
 
     res = run(
@@ -117,7 +119,8 @@ def test_transform_hook_adjusts_a_child_without_forking() -> None:
         ({"nat": "box"}, "nat"),
         ({"nat_count": 3}, "nat_count"),
         ({"nat_instance_type": "nano"}, "nat_instance_type"),
-        ({"transforms": {"natinstance": lambda _: None}}, "natinstance"),
+        ({"transforms": {"natinstance": lambda *_: None}}, "natinstance"),
+        ({"transforms": {"nat_eip": lambda *_: None}}, "nat_eip"),  # split: nat_instance_eip, nat_gateway_eip
     ],
 )
 def test_bad_arguments_are_rejected_up_front(kwargs: dict[str, object], field: str) -> None:
