@@ -38,7 +38,9 @@ class FakeConfig:
         return pulumi.Output.secret("s3cret") if self.with_secrets else None
 
 
-def _stage(stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets=None):
+def _stage(
+    stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets: tuple[str, ...] | None = None
+):
     return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2", secrets=secrets)
 
 
