@@ -27,29 +27,19 @@ imports this before anything heavy.
 
 from __future__ import annotations
 
-from typing import Final
-
-STAGE: Final = "STAGE"
-SERVICE_NAME: Final = "SERVICE_NAME"
-LOG_LEVEL: Final = "LOG_LEVEL"
-
-DB_HOST: Final = "DB_HOST"
-DB_PORT: Final = "DB_PORT"
-DB_NAME: Final = "DB_NAME"
-DB_SECRET_ARN: Final = "DB_SECRET_ARN"  # noqa: S105 - a variable's name, not a credential
-DATABASE_URL: Final = "DATABASE_URL"
-
-BUCKET_NAME: Final = "BUCKET_NAME"
-BUCKET_ENDPOINT: Final = "BUCKET_ENDPOINT"
-
-ALLOWED_ORIGINS: Final = "ALLOWED_ORIGINS"
-CLERK_ISSUER: Final = "CLERK_ISSUER"
-CLERK_JWKS_URL: Final = "CLERK_JWKS_URL"
-
-SECRETS_VERSION: Final = "SECRETS_VERSION"
-
-FUNCTION_NAME_SUFFIX: Final = "_FUNCTION_NAME"
-PARAMETER_SUFFIX: Final = "_PARAMETER"
+# Grouped by what sets them (the table above); each name is its own value.
+# Always:
+STAGE, SERVICE_NAME, LOG_LEVEL = "STAGE", "SERVICE_NAME", "LOG_LEVEL"
+# The database link, and locally the URL that stands in for it:
+DB_HOST, DB_PORT, DB_NAME, DB_SECRET_ARN = "DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"
+DATABASE_URL = "DATABASE_URL"
+# The documents link:
+BUCKET_NAME, BUCKET_ENDPOINT = "BUCKET_NAME", "BUCKET_ENDPOINT"
+# The clerk link:
+ALLOWED_ORIGINS, CLERK_ISSUER, CLERK_JWKS_URL = "ALLOWED_ORIGINS", "CLERK_ISSUER", "CLERK_JWKS_URL"
+# Any secret link; then the suffixes of the per-service and per-secret names:
+SECRETS_VERSION = "SECRETS_VERSION"
+FUNCTION_NAME_SUFFIX, PARAMETER_SUFFIX = "_FUNCTION_NAME", "_PARAMETER"
 
 
 def function_name_variable(service: str) -> str:
