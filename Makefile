@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed-$(shell sha256sum requirements-dev.txt | cut -c1-16)
 STACK ?= production
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host --resolver=backtracking
-# Every deployable has a requirements.in beside its code; requirements-dev.in pulls them all in.
+# Every deployable has a requirements.in beside its code, found here (never listed by hand); the dev set
+# is requirements-dev.in (the tools) compiled together with all of them.
 DEPLOYABLE_INS := requirements.in $(sort $(wildcard services/*/requirements.in infra/policy/requirements.in))
 
 .PHONY: help venv dev test lint typecheck pytest plan bench smoke lock clean
@@ -54,7 +55,7 @@ smoke: venv  ## smoke-test a deployed API: make smoke URL=https://staging-api.ex
 	$(PY) scripts/smoke.py $(URL)
 
 lock: venv  ## recompile every requirements file with hashes (no index URLs recorded)
-	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in $(DEPLOYABLE_INS)
 	@for in in $(DEPLOYABLE_INS); do \
 		echo "pip-compile $$in"; \
 		$(PIP_COMPILE) --constraint requirements-dev.txt --output-file "$${in%.in}.txt" "$$in"; \

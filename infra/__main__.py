@@ -7,9 +7,6 @@ from collections.abc import Callable, Sequence
 
 
 def _plan(argv: Sequence[str]) -> int:
-    from infra import lean_sdk  # noqa: PLC0415
-
-    lean_sdk.install()  # before anything imports the provider SDKs
     from infra.plan import main  # noqa: PLC0415 - import the heavy SDKs only for the command that needs them
 
     return main(argv)

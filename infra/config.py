@@ -18,7 +18,8 @@ from typing import Literal, Protocol, TypeVar
 
 import pulumi
 
-from infra.service_spec import SecretName
+from infra.links import stored_secrets
+from infra.registry import discover
 
 PROJECT = "reggie"
 StageKind = Literal["production", "staging", "personal", "network"]
@@ -32,17 +33,6 @@ NETWORK_MODES: tuple[NetworkMode, ...] = ("own", "shared")
 DEFAULT_NETWORK_STACK = "dev-network"
 """The stack a personal stage shares the network of, unless ``reggie:networkStack`` names another."""
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
-SECRET_NAMES: tuple[SecretName, ...] = (
-    "clerk_secret_key",
-    "clerk_webhook_secret",
-    "stripe_secret_key",
-    "stripe_webhook_secret",
-    "r2_access_key_id",
-    "r2_secret_access_key",
-    "resend_api_key",
-    "dvla_api_key",
-    "app_signing_key",
-)
 PLACEHOLDER_SECRET = "unset"  # noqa: S105 - a marker, not a credential
 """The value a personal stage stores for a secret it was not given (set the real one with
 `pulumi config set --secret reggie:<key> ...` when the stage needs that integration)."""
@@ -103,7 +93,8 @@ class Stage:
     snap_start: bool
     """Routed zip functions (the API) publish versions with Lambda SnapStart behind a ``live`` alias."""
     log_retention_days: int
-    secrets: Mapping[SecretName, pulumi.Input[str]]
+    secrets: Mapping[str, pulumi.Input[str]]
+    """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -250,9 +241,20 @@ def configured_keys() -> list[str]:
     return sorted(k.removeprefix(prefix) for k in keys if k.startswith(prefix))
 
 
-def check_known_keys(keys: Iterable[str]) -> None:
+def secret_names() -> tuple[str, ...]:
+    """The secrets the discovered services link: what a stage stores, and the config keys it reads for them."""
+    return stored_secrets(discover())
+
+
+def secret_key(name: str) -> str:
+    """The config key of a secret, without the project: ``stripe_secret_key`` → ``stripeSecretKey``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def check_known_keys(keys: Iterable[str], secrets: Iterable[str]) -> None:
     """Refuse a key the stage does not read (``reggie:nat`` for ``reggie:natMode``) instead of ignoring it."""
-    known = sorted(SETTING_KEYS | {_camel(name) for name in SECRET_NAMES})
+    known = sorted(SETTING_KEYS | {secret_key(name) for name in secrets})
     for key in keys:
         if key not in known:
             close = [k for k in known if k.lower().startswith(key.lower())] or difflib.get_close_matches(key, known)
@@ -261,11 +263,18 @@ def check_known_keys(keys: Iterable[str]) -> None:
             raise StageConfigError(key, "...", f"this program reads no such key; {hint}")
 
 
-def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws_region: str | None = None) -> Stage:
+def load_stage(
+    source: ConfigSource | None = None,
+    stack: str | None = None,
+    aws_region: str | None = None,
+    secrets: Iterable[str] | None = None,
+) -> Stage:
     """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
-    ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``)."""
+    ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``), holding the
+    ``secrets`` named (default: every one the discovered services link)."""
+    names = tuple(secrets) if secrets is not None else secret_names()
     if source is None:
-        check_known_keys(configured_keys())
+        check_known_keys(configured_keys(), names)
         source = pulumi.Config(PROJECT)
     if aws_region is None:
         aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
@@ -315,15 +324,7 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
     log_days = r.value(
         "logRetentionDays", d.log_days, _int_of(LOG_RETENTION_DAYS), "a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)"
     )
-    secrets: dict[SecretName, pulumi.Input[str]] = {}
-    for name in SECRET_NAMES if kind != "network" else ():
-        key = _camel(name)
-        value = source.get_secret(key)
-        if value is None:
-            if kind != "personal":
-                raise StageConfigError(key, "<unset>", f"set it with `pulumi config set --secret {PROJECT}:{key} ...`")
-            value = pulumi.Output.secret(PLACEHOLDER_SECRET)
-        secrets[name] = value
+    secret_values = _secrets(source, kind, names if kind != "network" else ())
 
     return Stage(
         name=stack,
@@ -357,8 +358,25 @@ def load_stage(source: ConfigSource | None = None, stack: str | None = None, aws
         flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
         log_retention_days=log_days,
-        secrets=secrets,
+        secrets=secret_values,
     )
+
+
+def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dict[str, pulumi.Input[str]]:
+    """Each secret's value from the encrypted config; production and staging refuse a missing one, a
+    personal stage stores a placeholder instead."""
+    values: dict[str, pulumi.Input[str]] = {}
+    for name in names:
+        key = secret_key(name)
+        if key in SETTING_KEYS:
+            raise StageConfigError(key, "<secret>", f"a service links Secret({name!r}), whose key is a stage setting")
+        value = source.get_secret(key)
+        if value is None:
+            if kind != "personal":
+                raise StageConfigError(key, "<unset>", f"set it with `pulumi config set --secret {PROJECT}:{key} ...`")
+            value = pulumi.Output.secret(PLACEHOLDER_SECRET)
+        values[name] = value
+    return values
 
 
 def _network(r: _Reader, kind: StageKind) -> tuple[NetworkMode, str | None]:
@@ -377,8 +395,3 @@ def _network(r: _Reader, kind: StageKind) -> tuple[NetworkMode, str | None]:
         "a stack name like dev-network or <org>/reggie/dev-network (a stack exporting vpcId, privateSubnetIds, ...)",
     )
     return mode, stack
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.title() for part in rest)

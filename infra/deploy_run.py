@@ -4,9 +4,9 @@ A service with ``run_on_deploy`` gets an ``aws.lambda_.Invocation``. It runs aga
 triggers changes:
 
 - ``code``: the image's digest-pinned URI (or a zip's source hash), so new code runs once;
-- ``inputs``: a content hash of what the run works from besides its code (:data:`RUN_INPUTS`, the
-  Alembic revisions in ``migrations/``), so a changed revision re-runs it even if the code's identity
-  were not to change;
+- ``inputs``: a content hash of what the run works from besides its code (the spec's ``run_inputs``: the
+  migrator's are the Alembic revisions in ``migrations/``), so a changed revision re-runs it even if the
+  code's identity were not to change;
 - ``function``/``configuration``: the function's ARN and last-modified time, so a replaced function or a
   new environment (another database) runs it again.
 
@@ -35,8 +35,6 @@ from components import Function, ImageCode, ZipCode
 from infra.registry import REPO_ROOT
 from infra.service_spec import ServiceSpec
 
-RUN_INPUTS = ("migrations",)
-"""Folders (relative to the repository) whose content re-runs every run-on-deploy service when it changes."""
 DEPLOY_EVENT = {"action": "deploy"}
 """The payload a run-on-deploy service receives."""
 
@@ -62,9 +60,9 @@ def content_hash(paths: Iterable[Path], root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()
 
 
-def run_inputs_hash(root: Path = REPO_ROOT) -> str:
-    """:func:`content_hash` of :data:`RUN_INPUTS` under ``root``."""
-    return content_hash([root / p for p in RUN_INPUTS], root)
+def run_inputs_hash(spec: ServiceSpec, root: Path = REPO_ROOT) -> str:
+    """:func:`content_hash` of the spec's ``run_inputs`` under ``root``."""
+    return content_hash([root / p for p in spec.run_inputs], root)
 
 
 def check_answer(service: str, result: str | None, urn: str | None = None) -> dict[str, Any]:
@@ -111,7 +109,7 @@ def run_on_deploy(spec: ServiceSpec, function: Function, code: ZipCode | ImageCo
     triggers: dict[str, pulumi.Input[str]] = {
         "function": function.arn,
         "configuration": function.last_modified,
-        "inputs": run_inputs_hash(),
+        "inputs": run_inputs_hash(spec),
     }
     identity = code_identity(code)
     if identity is not None:

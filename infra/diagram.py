@@ -6,9 +6,10 @@ resources (functions, the database and its key, the HTTP API and its domain, NAT
 repositories, secrets); plumbing (roles, routes, security-group rules, route tables) is left out.
 
 Edges come from what the program declared, not from names alone:
-- the environment contract of ``infra/service_spec.py``: a function with ``ALLOWED_ORIGINS`` is routed by
-  the API, ``DB_HOST`` reaches the database, ``BUCKET_NAME`` the bucket, ``<NAME>_FUNCTION_NAME`` invokes
-  that function, ``*_PARAMETER`` reads SSM parameters;
+- the API's Lambda integrations: the API routes to the function each one names;
+- the environment contract of ``services/core/contract.py`` (what each link sets): ``DB_HOST`` reaches
+  the database, ``BUCKET_NAME`` the bucket, ``<NAME>_FUNCTION_NAME`` invokes that function,
+  ``*_PARAMETER`` reads SSM parameters;
 - ``vpcConfig`` places a function in the private subnets, whose default route leads to the NAT;
 - an ``aws:lambda/invocation:Invocation`` runs its function on every deploy;
 - a proxied Cloudflare record fronts the API's custom domain;
@@ -22,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infra.planned import PlannedResource
+from services.core import contract
 
 FUNCTION = "aws:lambda/function:Function"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -37,6 +39,7 @@ KMS_KEY = "aws:kms/key:Key"
 REPOSITORY = "aws:ecr/repository:Repository"
 PARAMETER = "aws:ssm/parameter:Parameter"
 INVOCATION = "aws:lambda/invocation:Invocation"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
 
 _DRAWN = frozenset({FUNCTION, CLUSTER, HTTP_API, DOMAIN, NAT_INSTANCE, NAT_GATEWAY, BUCKET, KMS_KEY, REPOSITORY})
 
@@ -154,26 +157,36 @@ def _same_component(graph: _Graph, r: PlannedResource, type_: str) -> PlannedRes
     return siblings[0] if len(siblings) == 1 else None
 
 
-_CONTRACT_EDGES: tuple[tuple[str, str, str, bool], ...] = (
-    # (environment variable, target type, edge label, edge from the target to the function)
-    ("ALLOWED_ORIGINS", HTTP_API, "routes", True),
-    ("DB_HOST", CLUSTER, "SQL, TLS", False),
-    ("BUCKET_NAME", BUCKET, "presigned URLs", False),
+_CONTRACT_EDGES: tuple[tuple[str, str, str], ...] = (
+    # (environment variable, target type, edge label): the function reaches the target
+    (contract.DB_HOST, CLUSTER, "SQL, TLS"),
+    (contract.BUCKET_NAME, BUCKET, "presigned URLs"),
 )
 
 
+def _routed_functions(graph: _Graph) -> set[str]:
+    """Physical names of the functions an API integration invokes (``...:function:<name>[:alias]``)."""
+    uris = [_get(r.inputs, "integrationUri") for r in graph.resources if r.type == INTEGRATION]
+    return {
+        uri.split(":function:", 1)[1].split(":", 1)[0] for uri in uris if isinstance(uri, str) and ":function:" in uri
+    }
+
+
 def _function_edges(graph: _Graph, ids: Mapping[str, str], parameters: int) -> None:
+    routed = _routed_functions(graph)
     for f in graph.of(FUNCTION):
         env = _env(f)
-        for variable, type_, label, inbound in _CONTRACT_EDGES:
+        if _get(f.inputs, "name") in routed:
+            for api in graph.of(HTTP_API):
+                graph.edge(ids[api.urn], ids[f.urn], "routes")
+        for variable, type_, label in _CONTRACT_EDGES:
             for target in graph.of(type_) if variable in env else []:
-                source, sink = (target.urn, f.urn) if inbound else (f.urn, target.urn)
-                graph.edge(ids[source], ids[sink], label)
-        for key in sorted(k for k in env if k.endswith("_FUNCTION_NAME")):
-            invoked = _function_named(graph, key.removesuffix("_FUNCTION_NAME").lower().replace("_", "-"))
+                graph.edge(ids[f.urn], ids[target.urn], label)
+        for key in sorted(k for k in env if k.endswith(contract.FUNCTION_NAME_SUFFIX)):
+            invoked = _function_named(graph, key.removesuffix(contract.FUNCTION_NAME_SUFFIX).lower().replace("_", "-"))
             if invoked is not None:
                 graph.edge(ids[f.urn], ids[invoked.urn], "invokes")
-        if parameters and any(key.endswith("_PARAMETER") for key in env):
+        if parameters and any(key.endswith(contract.PARAMETER_SUFFIX) for key in env):
             graph.edge(ids[f.urn], "ssm", "reads secrets")
         if _get(f.inputs, "packageType") == "Image":
             for repository in (r for r in graph.of(REPOSITORY) if _related(r, f)):

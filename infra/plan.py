@@ -27,7 +27,7 @@ import yaml
 
 from components import ComponentArgsError
 from infra import cost, diagram, preview_json
-from infra.config import PROJECT, SECRET_NAMES, StageConfigError, stage_kind
+from infra.config import PROJECT, StageConfigError, secret_key, secret_names, stage_kind
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
 from infra.policy.rules import DEFAULT_CONFIG, Violation, evaluate
@@ -126,9 +126,8 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
             config[_namespaced(key)] = scalar
     config |= {_namespaced(k): v for k, v in (overrides or {}).items()}
     secret_keys: list[str] = []
-    for name in SECRET_NAMES:
-        head, *rest = name.split("_")
-        key = f"{PROJECT}:{head}{''.join(p.title() for p in rest)}"
+    for name in secret_names():
+        key = f"{PROJECT}:{secret_key(name)}"
         if key not in config and stage_kind(stack) in ("production", "staging"):
             config[key] = PLACEHOLDER_SECRET_VALUE
         if key in config:

@@ -11,11 +11,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from infra.links import PLATFORM_LINKS, link_kind, linked_services
 from infra.service_spec import (
     API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S,
     LAMBDA_MAX_MEMORY_MB,
     LAMBDA_MAX_TIMEOUT_S,
     LAMBDA_MIN_MEMORY_MB,
+    Secret,
     ServiceSpec,
 )
 
@@ -25,14 +27,19 @@ _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _ROUTE_PATH = re.compile(r"^/[A-Za-z0-9._~/{}+-]*$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 class ServiceSpecError(ValueError):
     """A deploy spec the platform cannot deploy; the message names the service and the field."""
 
 
+Fail = Callable[[str, str], ServiceSpecError]
+"""Builds the error of one spec from the field and the problem."""
+
+
 def discover(services_dir: Path = SERVICES_DIR) -> list[ServiceSpec]:
-    """Every service folder's ``SPEC``, validated, in dependency order (a service after those it invokes)."""
+    """Every service folder's ``SPEC``, validated, in dependency order (a service after those it links)."""
     specs: list[ServiceSpec] = []
     for deploy in sorted(services_dir.glob("*/deploy.py")):
         folder = deploy.parent.name
@@ -43,17 +50,18 @@ def discover(services_dir: Path = SERVICES_DIR) -> list[ServiceSpec]:
         if spec.name != folder:
             raise ServiceSpecError(f"services/{folder}/deploy.py: SPEC.name is {spec.name!r}, must be {folder!r}")
         specs.append(spec)
-    return validate(specs)
+    return validate(specs, services_dir.parent)
 
 
-def validate(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
-    """Check each spec and the set as a whole; return them ordered so invoked services come first."""
+def validate(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) -> list[ServiceSpec]:
+    """Check each spec and the set as a whole (paths against ``repo_root``); return them ordered so linked
+    services come first."""
     names = {spec.name for spec in specs}
     if len(names) != len(specs):
         raise ServiceSpecError("two deploy specs share a name")
     routes: dict[str, str] = {}
     for spec in specs:
-        _validate_one(spec, names)
+        _validate_one(spec, names, repo_root)
         for route in spec.routes:
             key = f"{route.method} {route.path}"
             if key in routes:
@@ -62,7 +70,7 @@ def validate(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
     return _topological(specs)
 
 
-def _validate_one(spec: ServiceSpec, names: set[str]) -> None:
+def _validate_one(spec: ServiceSpec, names: set[str], repo_root: Path) -> None:
     def fail(field: str, problem: str) -> ServiceSpecError:
         return ServiceSpecError(f"service {spec.name}: {field} {problem}")
 
@@ -78,39 +86,87 @@ def _validate_one(spec: ServiceSpec, names: set[str]) -> None:
             f"must be under API Gateway's {API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S} s limit for a routed service, "
             f"got {spec.timeout_s}",
         )
-    _validate_wiring(spec, names, fail)
+    _validate_package(spec, fail, repo_root)
+    _validate_triggers(spec, fail, repo_root)
+    _validate_links(spec, names, fail)
 
 
-def _validate_wiring(spec: ServiceSpec, names: set[str], fail: Callable[[str, str], ServiceSpecError]) -> None:
+def _validate_package(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
     if spec.package == "image" and not spec.dockerfile:
         raise fail("dockerfile", "is required for an image service")
     if spec.package == "zip" and spec.dockerfile:
         raise fail("dockerfile", "makes no sense for a zip service")
+    if spec.dockerfile:
+        _check_paths((spec.dockerfile,), "dockerfile", fail, repo_root)
+    if spec.package == "zip" and spec.image_inputs:
+        raise fail("image_inputs", "makes no sense for a zip service (its zip ships services/core and its folder)")
+    _check_paths(spec.image_inputs, "image_inputs", fail, repo_root)
     if not _HANDLER.match(spec.handler):
         raise fail("handler", f"{spec.handler!r} is not a dotted path like services.api.handler.handler")
-    _validate_triggers(spec, names, fail)
 
 
-def _validate_triggers(spec: ServiceSpec, names: set[str], fail: Callable[[str, str], ServiceSpecError]) -> None:
+def _check_paths(paths: Sequence[str], field: str, fail: Fail, repo_root: Path) -> None:
+    """Each path is relative to the repository, stays inside it and exists (a typo would silently hash nothing)."""
+    for path in paths:
+        resolved = (repo_root / path).resolve()
+        if Path(path).is_absolute() or not resolved.is_relative_to(repo_root.resolve()):
+            raise fail(field, f"{path!r} must be a path inside the repository, relative to its root")
+        if not resolved.exists():
+            raise fail(field, f"{path!r} does not exist")
+
+
+def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
     for route in spec.routes:
         if not _ROUTE_PATH.match(route.path):
             raise fail("routes", f"path {route.path!r} must start with / and use URL characters")
     if spec.schedule is not None and not _SCHEDULE.match(spec.schedule):
         raise fail("schedule", f"{spec.schedule!r} is not rate(N unit) or cron(6 fields)")
-    if spec.needs_database and not spec.needs_vpc:
-        raise fail("needs_vpc", "must be true: the database is only reachable inside the VPC")
-    for target in spec.invokes:
-        if target not in names:
-            raise fail("invokes", f"names unknown service {target!r}")
-        if target == spec.name:
-            raise fail("invokes", "cannot name itself")
     if spec.reserved_concurrency is not None and spec.reserved_concurrency < 1:
         raise fail("reserved_concurrency", "must be at least 1 (0 would disable the function)")
     if spec.run_on_deploy and spec.routes:
         raise fail("run_on_deploy", "cannot be combined with routes")
+    if spec.run_inputs and not spec.run_on_deploy:
+        raise fail("run_inputs", "only re-run a run_on_deploy service; set run_on_deploy=True or drop them")
+    _check_paths(spec.run_inputs, "run_inputs", fail, repo_root)
     for key in spec.environment:
         if not re.match(r"^[A-Z][A-Z0-9_]*$", key):
             raise fail("environment", f"{key!r} must be UPPER_SNAKE_CASE")
+
+
+def _validate_links(spec: ServiceSpec, names: set[str], fail: Fail) -> None:
+    if spec.name in PLATFORM_LINKS:
+        raise fail("name", f"{spec.name!r} is the name of a platform link ({', '.join(PLATFORM_LINKS)}); pick another")
+    seen: set[str] = set()
+    for link in spec.links:
+        if isinstance(link, Secret):
+            key = _check_secret(link, fail)
+        elif isinstance(link, str):  # pyright: ignore[reportUnnecessaryIsInstance] - specs are user code
+            key = _check_named_link(spec, link, names, fail)
+        else:
+            raise fail("links", f"{link!r} is neither a name nor Secret(...)")
+        if key in seen:
+            raise fail("links", f"{key} is linked twice")
+        seen.add(key)
+
+
+def _check_secret(secret: Secret, fail: Fail) -> str:
+    if not _SECRET_NAME.match(secret.name):
+        raise fail("links", f"Secret({secret.name!r}): the name must be snake_case, e.g. stripe_webhook_secret")
+    return f"Secret({secret.name!r})"
+
+
+def _check_named_link(spec: ServiceSpec, link: str, names: set[str], fail: Fail) -> str:
+    if link not in PLATFORM_LINKS and link not in names:
+        raise fail(
+            "links",
+            f"{link!r} is neither a platform link ({', '.join(PLATFORM_LINKS)}) nor a service "
+            f"({', '.join(sorted(names)) or 'none'}); a secret is linked as Secret({link!r})",
+        )
+    if link == spec.name:
+        raise fail("links", "a service cannot link itself")
+    if link_kind(link).needs_vpc and not spec.vpc:
+        raise fail("vpc", f"must be True to link {link!r}: it is only reachable inside the VPC")
+    return repr(link)
 
 
 def _topological(specs: Iterable[ServiceSpec]) -> list[ServiceSpec]:
@@ -122,9 +178,9 @@ def _topological(specs: Iterable[ServiceSpec]) -> list[ServiceSpec]:
         if state.get(name) == "done":
             return
         if state.get(name) == "visiting":
-            raise ServiceSpecError(f"services invoke each other in a cycle: {' -> '.join((*path, name))}")
+            raise ServiceSpecError(f"services link each other in a cycle: {' -> '.join((*path, name))}")
         state[name] = "visiting"
-        for target in by_name[name].invokes:
+        for target in linked_services(by_name[name]):
             visit(target, (*path, name))
         state[name] = "done"
         ordered.append(by_name[name])

@@ -3,51 +3,32 @@ and the wiring in `infra/`.
 
 A service is a folder `services/<name>/` whose `deploy.py` defines one module-level `SPEC`
 (a :class:`ServiceSpec`). `infra/` discovers every spec and wires it: an IAM role holding only the
-grants the spec asks for, a log group, VPC placement, the environment below, HTTP routes on the API,
-a schedule. Adding a service adds a folder and touches nothing in `infra/` or `components/`.
+grants its links need, a log group, VPC placement, HTTP routes on the API, a schedule, and for each
+link the environment variables, IAM statements and network ingress that `infra/links.py` gives that
+kind of link. The variables' names are the environment contract in `services/core/contract.py`.
+Adding a service, even one with a secret nobody had before, adds a folder and touches nothing in
+`infra/` or `components/`: the stage stores (and, outside personal stages, requires) every secret some
+spec links.
 
-Environment contract (what the wiring sets on every function, and what `services/core/settings.py`
-reads; locally `make dev` sets the same names):
+Links (``links=("database", "documents", "valuation", Secret("stripe_webhook_secret"))``):
 
-| variable | when | meaning |
-|---|---|---|
-| `STAGE` | always | the stack name: `production`, `staging`, `dev-<name>` (`local` under `make dev`) |
-| `SERVICE_NAME` | always | the service's folder name |
-| `LOG_LEVEL` | always | `INFO` unless overridden |
-| `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SECRET_ARN` | `needs_database` | the Aurora writer; credentials come |
-|   |   | from the RDS-managed secret at cold start |
-| `BUCKET_NAME`, `BUCKET_ENDPOINT` | `needs_bucket` | the R2 bucket and its jurisdiction's S3 endpoint |
-| `<NAME>_FUNCTION_NAME` | each name in `invokes` | e.g. `VALUATION_FUNCTION_NAME` |
-| `<SECRET>_PARAMETER` | each name in `secrets` | the SSM parameter *name* holding the secret, |
-|   |   | e.g. `CLERK_SECRET_KEY_PARAMETER`; never the value |
-| `SECRETS_VERSION` | `secrets` non-empty | the parameters' SSM versions (`name:version,...`), read by |
-|   |   | nobody: changing a secret changes the function's configuration, so warm environments (and a |
-|   |   | SnapStart snapshot) that read the old value at init are replaced |
-| `ALLOWED_ORIGINS`, `CLERK_ISSUER`, `CLERK_JWKS_URL` | `routes` non-empty | comma-separated origins, the |
-|   |   | Clerk issuer URL and its JWKS URL |
+| link | what the function gets |
+|---|---|
+| ``"database"`` | the Aurora writer's address and secret (read grant), PostgreSQL ingress from the function |
+| ``"documents"`` | the R2 bucket's name and endpoint, and the R2 access key pair as linked secrets |
+| ``"clerk"`` | the allowed origins, the Clerk issuer and its JWKS URL (to verify session tokens) |
+| another service's name | its function name and ``lambda:InvokeFunction`` on exactly that function |
+| ``Secret("<name>")`` | its SSM parameter's name (never the value) and read on exactly that parameter |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeAlias
 
 PackageKind = Literal["zip", "image"]
 Architecture = Literal["arm64", "x86_64"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-SecretName = Literal[
-    "clerk_secret_key",
-    "clerk_webhook_secret",
-    "stripe_secret_key",
-    "stripe_webhook_secret",
-    "r2_access_key_id",
-    "r2_secret_access_key",
-    "resend_api_key",
-    "dvla_api_key",
-    "app_signing_key",
-]
-"""The secrets the platform stores in SSM Parameter Store, one SecureString each per stage."""
 
 LAMBDA_MAX_TIMEOUT_S = 900
 LAMBDA_MIN_MEMORY_MB = 128
@@ -68,13 +49,31 @@ class HttpRoute:
     path: str
 
 
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A link to one secret the stage stores as an SSM SecureString (``/reggie/<stage>/<name>``), set per
+    stack with ``pulumi config set --secret reggie:<camelCaseName>``."""
+
+    name: str
+    """snake_case, e.g. ``stripe_webhook_secret`` (config key ``reggie:stripeWebhookSecret``)."""
+    granted: bool = True
+    """``False``: the stage stores (and requires) the secret for this service, but the function neither
+    gets its parameter's name nor may read it, until its code does. Keeps a secret operators already set
+    while nothing reads it yet."""
+
+
+Link: TypeAlias = str | Secret
+"""What a service uses: ``"database"``, ``"documents"``, ``"clerk"``, another service's name, or a
+:class:`Secret`. ``infra/links.py`` says what each gives the function."""
+
+
 def _no_environment() -> dict[str, str]:
     return {}
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """A deployable service: how it is packaged, sized, triggered and what it may reach."""
+    """A deployable service: how it is packaged, sized, triggered and what it links."""
 
     name: str
     """The service's folder name; physical names become ``reggie-<stage>-<name>``."""
@@ -87,18 +86,22 @@ class ServiceSpec:
     timeout_s: int = 30
     dockerfile: str | None = None
     """Image services: the Dockerfile path relative to the repository root (built with the root as context)."""
+    image_inputs: tuple[str, ...] = ()
+    """Image services: what the Dockerfile copies besides its own folder (paths relative to the repository
+    root), so a change there gives the image a new tag."""
     routes: tuple[HttpRoute, ...] = ()
     schedule: str | None = None
     """An EventBridge schedule expression, e.g. ``rate(7 days)`` or ``cron(0 3 ? * MON *)``."""
-    needs_vpc: bool = False
-    needs_database: bool = False
-    needs_bucket: bool = False
-    invokes: tuple[str, ...] = ()
-    """Names of other services this one may invoke (lambda:InvokeFunction on exactly those)."""
-    secrets: tuple[SecretName, ...] = ()
+    vpc: bool = False
+    """Placed in the private subnets (what a ``database`` link needs); the Internet is reached through the NAT."""
+    links: tuple[Link, ...] = ()
+    """What the function uses; each link brings its environment, its grants and its ingress (``infra/links.py``)."""
     reserved_concurrency: int | None = None
     run_on_deploy: bool = False
-    """Invoked once during every ``pulumi up`` that changes it (the migrator); the API waits for it."""
+    """Invoked once during every ``pulumi up`` that changes it (the migrator); routed functions wait for it."""
+    run_inputs: tuple[str, ...] = ()
+    """Run-on-deploy services: what the run works from besides its code (paths relative to the repository
+    root, e.g. the migrations); a change there runs it again."""
     environment: dict[str, str] = field(default_factory=_no_environment)
     """Extra, non-secret environment variables."""
     description: str = ""

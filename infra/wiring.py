@@ -2,8 +2,9 @@
 
 Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
-the ones it invokes) → database ingress per client → HTTP API → schedules → run-on-deploy invocations
-(``infra/deploy_run.py``), whose checked answers the routed functions wait for.
+the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress) →
+HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), whose checked answers the
+routed functions wait for. Nothing here knows a particular service: every difference comes from a spec.
 """
 
 from __future__ import annotations
@@ -35,16 +36,13 @@ from components import (
     ZipCode,
 )
 from infra import artifacts
-from infra.config import Stage
+from infra.config import Stage, StageConfigError
 from infra.deploy_run import content_hash, run_on_deploy
+from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
 from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
 from infra.service_spec import ServiceSpec
-
-_DOCKER_PLATFORM = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
-_IMAGE_INPUTS = ("services/core", "migrations", "requirements.txt")
-"""Besides the Dockerfile's own folder, what every image build copies (so a change there retags images)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +80,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
 
     network = network_for(stage)
     secrets = Secrets(
-        "secrets",
-        SecretsArgs(path=f"/reggie/{stage.name}", values={str(k): v for k, v in stage.secrets.items()}, tags=tags),
+        "secrets", SecretsArgs(path=f"/reggie/{stage.name}", values=_secret_values(stage, specs), tags=tags)
     )
     bucket = R2Bucket(
         "documents",
@@ -112,11 +109,10 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     )
 
     functions: dict[str, Function] = {}
+    targets = LinkTargets(stage=stage, database=database, bucket=bucket, secrets=secrets, functions=functions)
     deploy_runs: list[pulumi.Output[pulumi.Resource]] = []
     for spec in _deploy_runs_first(specs):
-        environment = _environment(
-            stage=stage, spec=spec, database=database, bucket=bucket, secrets=secrets, functions=functions
-        )
+        linked = resolve(spec)
         code = _code_for(stage, spec)
         function = Function(
             spec.name,
@@ -127,21 +123,21 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 architecture=spec.architecture,
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
-                environment=environment,
+                environment=function_environment(spec, linked, targets),
                 reserved_concurrency=spec.reserved_concurrency,
                 tracing=True,
                 # Only what answers people waits on a cold start; a scheduled or invoked-once function
                 # would pay for snapshots and gain nothing.
                 snap_start=stage.snap_start and spec.package == "zip" and bool(spec.routes),
-                vpc=VpcPlacement(network.vpc_id, network.private_subnet_ids) if spec.needs_vpc else None,
+                vpc=VpcPlacement(network.vpc_id, network.private_subnet_ids) if spec.vpc else None,
                 description=spec.description,
                 wait_for=list(deploy_runs) if spec.routes else [],
                 tags={**tags, "service": spec.name},
             ),
         )
-        _grant(spec, function, database, secrets, functions)
-        if spec.needs_database and function.security_group_id is not None:
-            database.allow_from(spec.name, function.security_group_id)
+        for link in linked:
+            link.grant(function, targets)
+            link.admit(function, spec.name, targets)
         if spec.schedule is not None:
             _schedule(stage, spec, function)
         if spec.run_on_deploy:
@@ -184,8 +180,8 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
 
 
 def _deploy_runs_first(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
-    """Dependency order, with run-on-deploy services (and what they invoke) first, so routed functions can
-    wait for their invocation."""
+    """Dependency order, with run-on-deploy services (and the services they link) first, so routed functions
+    can wait for their invocation."""
     by_name = {s.name: s for s in specs}
     early: set[str] = set()
     pending = [s.name for s in specs if s.run_on_deploy]
@@ -193,7 +189,7 @@ def _deploy_runs_first(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
         name = pending.pop()
         if name not in early:
             early.add(name)
-            pending.extend(by_name[name].invokes)
+            pending.extend(linked_services(by_name[name]))
     return [s for s in specs if s.name in early] + [s for s in specs if s.name not in early]
 
 
@@ -229,63 +225,22 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
 
 
 def source_tag(spec: ServiceSpec) -> str:
-    """An image tag that changes whenever anything the image copies changes (ECR tags are immutable)."""
+    """An image tag that changes whenever anything the image copies changes (ECR tags are immutable): the
+    Dockerfile, its folder and the spec's ``image_inputs``."""
     assert spec.dockerfile is not None
     dockerfile = REPO_ROOT / spec.dockerfile
-    return f"src-{content_hash([dockerfile, dockerfile.parent, *(REPO_ROOT / p for p in _IMAGE_INPUTS)])[:16]}"
+    return f"src-{content_hash([dockerfile, dockerfile.parent, *(REPO_ROOT / p for p in spec.image_inputs)])[:16]}"
 
 
-def _environment(
-    *,
-    stage: Stage,
-    spec: ServiceSpec,
-    database: AuroraPostgres,
-    bucket: R2Bucket,
-    secrets: Secrets,
-    functions: dict[str, Function],
-) -> dict[str, pulumi.Input[str]]:
-    """The environment contract of ``infra/service_spec.py``."""
-    env: dict[str, pulumi.Input[str]] = {"STAGE": stage.name, "SERVICE_NAME": spec.name, "LOG_LEVEL": "INFO"}
-    if spec.needs_database:
-        env |= {
-            "DB_HOST": database.endpoint,
-            "DB_PORT": database.port.apply(str),
-            "DB_NAME": database.database_name,
-            "DB_SECRET_ARN": database.master_secret_arn,
-        }
-    if spec.needs_bucket:
-        env |= {"BUCKET_NAME": bucket.bucket_name, "BUCKET_ENDPOINT": bucket.s3_endpoint}
-    for target in spec.invokes:
-        env[f"{target.upper()}_FUNCTION_NAME"] = functions[target].function_name
-    for secret in spec.secrets:
-        env[f"{secret.upper()}_PARAMETER"] = secrets.parameter_names[secret]
-    if spec.secrets:
-        versions = [secrets.parameter_versions[secret].apply(lambda v, s=secret: f"{s}:{v}") for secret in spec.secrets]
-        env["SECRETS_VERSION"] = pulumi.Output.all(*versions).apply(lambda parts: ",".join(sorted(parts)))
-    if spec.routes:
-        env |= {
-            "ALLOWED_ORIGINS": ",".join(stage.allowed_origins),
-            "CLERK_ISSUER": stage.clerk_issuer,
-            "CLERK_JWKS_URL": f"{stage.clerk_issuer}/.well-known/jwks.json",
-        }
-    env |= spec.environment
-    return env
-
-
-def _grant(
-    spec: ServiceSpec,
-    function: Function,
-    database: AuroraPostgres,
-    secrets: Secrets,
-    functions: dict[str, Function],
-) -> None:
-    """Exactly the IAM the spec asks for."""
-    if spec.needs_database:
-        function.grant_secret_read("db-secret", database.master_secret_arn)
-    for target in spec.invokes:
-        function.grant_invoke(f"invoke-{target}", functions[target].arn)
-    if spec.secrets:
-        function.grant_parameters_read("secrets", [secrets.parameter_arns[s] for s in spec.secrets])
+def _secret_values(stage: Stage, specs: Sequence[ServiceSpec]) -> dict[str, pulumi.Input[str]]:
+    """The value of every secret the specs link; the stage loaded them for the discovered specs, so only
+    other specs (a test's) can name one it lacks."""
+    missing = [name for name in stored_secrets(specs) if name not in stage.secrets]
+    if missing:
+        raise StageConfigError(
+            "secrets", ", ".join(missing), "the stage was loaded for other specs; pass their secret names to load_stage"
+        )
+    return {name: stage.secrets[name] for name in stored_secrets(specs)}
 
 
 def _schedule(stage: Stage, spec: ServiceSpec, function: Function) -> None:

@@ -1,6 +1,6 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import HttpMethod, HttpRoute, ServiceSpec
+from infra.service_spec import HttpMethod, HttpRoute, Secret, ServiceSpec
 
 _PREFIX = "/api/v1"
 
@@ -38,18 +38,20 @@ SPEC = ServiceSpec(
     memory_mb=1024,
     timeout_s=29,  # under API Gateway's 30 s integration limit, so the client sees our error, not a 504
     routes=tuple(HttpRoute(method, _PREFIX + path) for method, path in _ROUTES),
-    needs_vpc=True,
-    needs_database=True,
-    needs_bucket=True,
-    invokes=("valuation",),
-    secrets=(
-        "clerk_secret_key",
-        "clerk_webhook_secret",
-        "stripe_secret_key",
-        "stripe_webhook_secret",
-        "r2_access_key_id",
-        "r2_secret_access_key",
-        "app_signing_key",
+    vpc=True,
+    links=(
+        "database",
+        "documents",
+        "clerk",
+        "valuation",
+        Secret("clerk_secret_key"),
+        Secret("clerk_webhook_secret"),
+        Secret("stripe_secret_key"),
+        Secret("stripe_webhook_secret"),
+        Secret("app_signing_key"),
+        # Stored for the email sender and the DVLA vehicle lookup; granted once the code reads them.
+        Secret("resend_api_key", granted=False),
+        Secret("dvla_api_key", granted=False),
     ),
     description="Reggie public API (plates, valuations, offers, claims, webhooks)",
 )

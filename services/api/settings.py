@@ -1,6 +1,6 @@
 """API settings: the shared core settings plus what only the API reads, parsed once per process.
 
-The environment contract (``infra/service_spec.py``) is read by :mod:`services.core.settings`; this
+The environment contract (:mod:`services.core.contract`) is read by :mod:`services.core.settings`; this
 module adds the API's own knobs:
 
 | variable | meaning |
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from services.core import contract
 from services.core.settings import Settings, SettingsError, get_settings
 
 DEFAULT_VERSION = "0.1.0"
@@ -47,7 +48,7 @@ class ApiSettings:
 @cache
 def get_api_settings() -> ApiSettings:
     """The API's settings (raises :class:`services.core.settings.SettingsError` naming a bad variable)."""
-    os.environ.setdefault("SERVICE_NAME", "api")
+    os.environ.setdefault(contract.SERVICE_NAME, "api")
     env = os.environ
     return ApiSettings(
         core=get_settings(),

@@ -1,6 +1,6 @@
 """Typed settings, parsed once per process from the environment.
 
-The variable names are the environment contract in ``infra/service_spec.py``: the infra wiring sets
+The variable names are the environment contract in :mod:`services.core.contract`: the infra wiring sets
 them on every Lambda function and ``make dev`` sets the same names locally. The only difference
 between a laptop and Lambda is how the database is reached:
 
@@ -23,6 +23,8 @@ from functools import cache
 from typing import Literal
 
 import msgspec
+
+from services.core import contract
 
 __all__ = ["DatabaseLocation", "LogLevel", "Settings", "SettingsError", "get_settings", "load_settings"]
 
@@ -57,7 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     service_name: str
     log_level: LogLevel = "INFO"
     database: DatabaseLocation | None = None
-    """``None`` when the service has no database (``needs_database`` false)."""
+    """``None`` when the service does not link the database."""
     bucket_name: str | None = None
     bucket_endpoint: str | None = None
     allowed_origins: tuple[str, ...] = ()
@@ -77,24 +79,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 # Plain string variables, by the Settings field they fill.
 _SIMPLE = {
-    "stage": "STAGE",
-    "service_name": "SERVICE_NAME",
-    "log_level": "LOG_LEVEL",
-    "bucket_name": "BUCKET_NAME",
-    "bucket_endpoint": "BUCKET_ENDPOINT",
-    "clerk_issuer": "CLERK_ISSUER",
-    "clerk_jwks_url": "CLERK_JWKS_URL",
+    "stage": contract.STAGE,
+    "service_name": contract.SERVICE_NAME,
+    "log_level": contract.LOG_LEVEL,
+    "bucket_name": contract.BUCKET_NAME,
+    "bucket_endpoint": contract.BUCKET_ENDPOINT,
+    "clerk_issuer": contract.CLERK_ISSUER,
+    "clerk_jwks_url": contract.CLERK_JWKS_URL,
 }
 _FIELD_TO_VARIABLE = {
     **_SIMPLE,
-    "database.url": "DATABASE_URL",
-    "database.host": "DB_HOST",
-    "database.port": "DB_PORT",
-    "database.name": "DB_NAME",
-    "database.secret_arn": "DB_SECRET_ARN",
-    "allowed_origins": "ALLOWED_ORIGINS",
+    "database.url": contract.DATABASE_URL,
+    "database.host": contract.DB_HOST,
+    "database.port": contract.DB_PORT,
+    "database.name": contract.DB_NAME,
+    "database.secret_arn": contract.DB_SECRET_ARN,
+    "allowed_origins": contract.ALLOWED_ORIGINS,
 }
-_LAMBDA_DB_VARIABLES = ("DB_HOST", "DB_NAME", "DB_SECRET_ARN")
+_LAMBDA_DB_VARIABLES = (contract.DB_HOST, contract.DB_NAME, contract.DB_SECRET_ARN)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,14 +107,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         value = env.get(variable, "").strip()
         if value:
             raw[field] = value.upper() if field == "log_level" else value
-    for field, variable in (("stage", "STAGE"), ("service_name", "SERVICE_NAME")):
+    for field, variable in (("stage", contract.STAGE), ("service_name", contract.SERVICE_NAME)):
         if field not in raw:
-            raise SettingsError(f"{variable} is not set (the environment contract in infra/service_spec.py)")
+            raise SettingsError(f"{variable} is not set (the environment contract in services/core/contract.py)")
     if not _STAGE.match(str(raw["stage"])):
-        raise SettingsError(f"STAGE={raw['stage']!r} is malformed: expected lower-case letters, digits and '-'")
+        raise SettingsError(
+            f"{contract.STAGE}={raw['stage']!r} is malformed: expected lower-case letters, digits and '-'"
+        )
     if not _SERVICE.match(str(raw["service_name"])):
-        raise SettingsError(f"SERVICE_NAME={raw['service_name']!r} is malformed: expected a service folder name")
-    if origins := env.get("ALLOWED_ORIGINS", "").strip():
+        raise SettingsError(
+            f"{contract.SERVICE_NAME}={raw['service_name']!r} is malformed: expected a service folder name"
+        )
+    if origins := env.get(contract.ALLOWED_ORIGINS, "").strip():
         raw["allowed_origins"] = tuple(_origin(part) for part in origins.split(",") if part.strip())
     for url_field in ("bucket_endpoint", "clerk_issuer", "clerk_jwks_url"):
         if url_field in raw:
@@ -120,8 +126,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database = _database(env)
     if database is not None:
         raw["database"] = database
-    raw["function_names"] = _suffixed(env, "_FUNCTION_NAME")
-    raw["secret_parameters"] = _suffixed(env, "_PARAMETER")
+    raw["function_names"] = _suffixed(env, contract.FUNCTION_NAME_SUFFIX)
+    raw["secret_parameters"] = _suffixed(env, contract.PARAMETER_SUFFIX)
     raw["on_lambda"] = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
     try:
         return msgspec.convert(raw, Settings, strict=False)
@@ -136,37 +142,39 @@ def get_settings() -> Settings:
 
 
 def _database(env: Mapping[str, str]) -> dict[str, object] | None:
-    url = env.get("DATABASE_URL", "").strip()
+    url = env.get(contract.DATABASE_URL, "").strip()
     if url:
         if not url.startswith(_URL_SCHEMES):
             raise SettingsError(
-                "DATABASE_URL is malformed: expected postgresql://user:password@host:port/database, "
+                f"{contract.DATABASE_URL} is malformed: expected postgresql://user:password@host:port/database, "
                 f"got a URL starting {url.split(':', 1)[0]!r}"
             )
         return {"url": "postgresql+psycopg://" + url.split("://", 1)[1]}
-    present = [name for name in (*_LAMBDA_DB_VARIABLES, "DB_PORT") if env.get(name, "").strip()]
+    present = [name for name in (*_LAMBDA_DB_VARIABLES, contract.DB_PORT) if env.get(name, "").strip()]
     if not present:
         return None
     missing = [name for name in _LAMBDA_DB_VARIABLES if not env.get(name, "").strip()]
     if missing:
         raise SettingsError(f"{', '.join(missing)} not set (needed with {', '.join(present)}, or set DATABASE_URL)")
     database: dict[str, object] = {
-        "host": env["DB_HOST"].strip(),
-        "name": env["DB_NAME"].strip(),
-        "secret_arn": env["DB_SECRET_ARN"].strip(),
+        "host": env[contract.DB_HOST].strip(),
+        "name": env[contract.DB_NAME].strip(),
+        "secret_arn": env[contract.DB_SECRET_ARN].strip(),
     }
-    if port := env.get("DB_PORT", "").strip():
+    if port := env.get(contract.DB_PORT, "").strip():
         if not port.isdigit() or not 0 < int(port) < 65536:
-            raise SettingsError(f"DB_PORT={port!r} is malformed: expected a TCP port number")
+            raise SettingsError(f"{contract.DB_PORT}={port!r} is malformed: expected a TCP port number")
         database["port"] = int(port)
     if not database["secret_arn"].startswith("arn:"):  # type: ignore[union-attr]
-        raise SettingsError(f"DB_SECRET_ARN={database['secret_arn']!r} is malformed: expected a Secrets Manager ARN")
+        raise SettingsError(
+            f"{contract.DB_SECRET_ARN}={database['secret_arn']!r} is malformed: expected a Secrets Manager ARN"
+        )
     return database
 
 
 def _origin(value: str) -> str:
     origin = value.strip().rstrip("/")
-    _require_http_url("ALLOWED_ORIGINS", origin)
+    _require_http_url(contract.ALLOWED_ORIGINS, origin)
     return origin
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from services.core import contract
 from services.core.settings import SettingsError, load_settings
 from services.local.ports import port_is_free
 from services.local.r2 import LOCAL_ACCESS_KEY_ID, LOCAL_BUCKET, LOCAL_SECRET_ACCESS_KEY, LocalR2
@@ -191,7 +192,9 @@ class LocalStack:
         if o.database_url is None:
             return f"postgresql+psycopg://postgres@{o.host}:{o.postgres_port}/{DATABASE_NAME}"
         try:
-            settings = load_settings({"STAGE": "local", "SERVICE_NAME": "local", "DATABASE_URL": o.database_url})
+            settings = load_settings(
+                {contract.STAGE: "local", contract.SERVICE_NAME: "local", contract.DATABASE_URL: o.database_url}
+            )
         except SettingsError as exc:
             raise StackError(str(exc)) from None
         assert settings.database is not None
@@ -259,20 +262,20 @@ class LocalStack:
     def api_environment(self) -> dict[str, str]:
         """What the API process sees: the Lambda environment contract, pointed at the local parts."""
         return {
-            "STAGE": "local",
-            "SERVICE_NAME": "api",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-            "DATABASE_URL": self.database_url,
-            "ALLOWED_ORIGINS": ",".join(ALLOWED_ORIGINS),
-            "CLERK_ISSUER": self.issuer_url,
-            "CLERK_JWKS_URL": f"{self.issuer_url}/.well-known/jwks.json",
-            "BUCKET_NAME": LOCAL_BUCKET,
-            "BUCKET_ENDPOINT": self.r2.endpoint,
+            contract.STAGE: "local",
+            contract.SERVICE_NAME: "api",
+            contract.LOG_LEVEL: os.environ.get(contract.LOG_LEVEL, "INFO"),
+            contract.DATABASE_URL: self.database_url,
+            contract.ALLOWED_ORIGINS: ",".join(ALLOWED_ORIGINS),
+            contract.CLERK_ISSUER: self.issuer_url,
+            contract.CLERK_JWKS_URL: contract.clerk_jwks_url(self.issuer_url),
+            contract.BUCKET_NAME: LOCAL_BUCKET,
+            contract.BUCKET_ENDPOINT: self.r2.endpoint,
             "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": "us-east-1",
-            "R2_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
-            "R2_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
+            contract.secret_value_variable("r2_access_key_id"): LOCAL_ACCESS_KEY_ID,
+            contract.secret_value_variable("r2_secret_access_key"): LOCAL_SECRET_ACCESS_KEY,
             "LOCAL_ISSUER_DIR": str(self.options.state_dir / "issuer"),
             "API_PUBLIC_URL": self.api_url,
         }

@@ -7,12 +7,14 @@ SPEC = ServiceSpec(
     package="image",
     handler="services.migrator.handler.handler",
     dockerfile="services/migrator/Dockerfile",
+    image_inputs=("alembic.ini", "migrations", "services/__init__.py", "services/core"),  # what the Dockerfile copies
     architecture="x86_64",
     memory_mb=512,
     timeout_s=300,
-    needs_vpc=True,
-    needs_database=True,
+    vpc=True,
+    links=("database",),
     run_on_deploy=True,
+    run_inputs=("migrations",),  # a new revision runs it again, whatever the image
     reserved_concurrency=1,  # a second concurrent run would only wait on the advisory lock
     description="Database migrations (Alembic upgrade head) run on every deploy",
 )

@@ -10,7 +10,7 @@ SPEC = ServiceSpec(
     memory_mb=512,
     timeout_s=300,
     schedule="cron(0 4 ? * MON *)",  # weekly, Monday 04:00 UTC, after the weekend's results are published
-    needs_vpc=True,  # the database is in the private subnets; results downloads leave through the NAT
-    needs_database=True,
+    vpc=True,  # the database is in the private subnets; results downloads leave through the NAT
+    links=("database",),
     description="DVLA auction results import (Excel export or CSV) into sales, weekly",
 )

@@ -7,9 +7,10 @@ SPEC = ServiceSpec(
     package="image",
     handler="services.valuation.handler.handler",
     dockerfile="services/valuation/Dockerfile",
+    image_inputs=("services/__init__.py", "services/core"),  # of services/core, the Dockerfile copies the parser
     architecture="arm64",
     memory_mb=1536,
     timeout_s=30,
-    needs_vpc=False,  # pure computation on the registration; it reaches nothing
+    # No links and no VPC: pure computation on the registration; it reaches nothing.
     description="Plate valuation: LightGBM and rules ensemble",
 )

@@ -5,7 +5,21 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from infra.config import SECRET_NAMES, StageConfigError, load_stage
+from infra.config import PLACEHOLDER_SECRET, StageConfigError, check_known_keys, load_stage, secret_names
+from infra.mocks import run_program
+
+STORED_TODAY = {
+    "clerk_secret_key",
+    "clerk_webhook_secret",
+    "stripe_secret_key",
+    "stripe_webhook_secret",
+    "r2_access_key_id",
+    "r2_secret_access_key",
+    "resend_api_key",
+    "dvla_api_key",
+    "app_signing_key",
+}
+"""The secrets every stage stored before they were derived from the specs (none may disappear)."""
 
 
 class FakeConfig:
@@ -24,8 +38,10 @@ class FakeConfig:
         return pulumi.Output.secret("s3cret") if self.with_secrets else None
 
 
-def _stage(stack: str, values: dict[str, str] | None = None, with_secrets: bool = True):
-    return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2")
+def _stage(
+    stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets: tuple[str, ...] | None = None
+):
+    return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2", secrets=secrets)
 
 
 def test_production_row_of_the_matrix() -> None:
@@ -65,7 +81,7 @@ def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
     assert s.log_retention_days == 7
     assert s.api_domain is None
     assert (s.network_mode, s.network_stack) == ("shared", "dev-network")
-    assert set(s.secrets) == set(SECRET_NAMES)
+    assert set(s.secrets) == set(secret_names()) == STORED_TODAY
     assert _stage("dev-demo", {"personalApiDomain": "true"}).api_domain == "dev-demo-api.reggie.co.uk"
 
 
@@ -119,5 +135,40 @@ def test_bad_values_name_the_key_and_what_is_allowed(
 
 
 def test_shared_stages_require_every_secret() -> None:
-    with pytest.raises(StageConfigError, match=r"reggie:clerkSecretKey=<unset>.*--secret"):
+    with pytest.raises(StageConfigError, match=r"reggie:appSigningKey=<unset>.*--secret"):  # the first, by name
         _stage("staging", with_secrets=False)
+
+
+def test_the_secrets_a_stage_stores_are_the_ones_the_specs_link() -> None:
+    assert set(secret_names()) == STORED_TODAY
+    assert set(_stage("production").secrets) == STORED_TODAY
+
+
+def test_a_secret_only_a_new_service_links_is_required_outside_personal_stages() -> None:
+    names = ("pager_token",)
+    with pytest.raises(StageConfigError, match=r"reggie:pagerToken=<unset>.*config set --secret reggie:pagerToken"):
+        _stage("production", with_secrets=False, secrets=names)
+    given = _stage("production", {"pagerToken": "tok"}, with_secrets=False, secrets=names)
+    assert set(given.secrets) == {"pager_token"}
+    seen: list[str] = []
+
+    def program() -> None:
+        personal = _stage("dev-demo", with_secrets=False, secrets=names)
+        pulumi.Output.from_input(personal.secrets["pager_token"]).apply(seen.append)
+
+    run_program(program, stack="dev-demo")
+    assert seen == [PLACEHOLDER_SECRET]
+
+
+def test_a_secret_whose_key_is_a_stage_setting_is_refused() -> None:
+    with pytest.raises(StageConfigError, match=r"reggie:domain=.*Secret\('domain'\)"):
+        _stage("dev-demo", secrets=("domain",))
+
+
+def test_secret_keys_are_known_config_keys_and_typos_are_refused() -> None:
+    check_known_keys(["stripeSecretKey", "auroraMaxAcu"], secret_names())
+    check_known_keys(["pagerToken"], ("pager_token",))
+    with pytest.raises(StageConfigError, match="did you mean reggie:stripeSecretKey"):
+        check_known_keys(["stripeSecret"], secret_names())
+    with pytest.raises(StageConfigError, match="no such key"):
+        check_known_keys(["pagerToken"], secret_names())

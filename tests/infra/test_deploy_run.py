@@ -21,6 +21,7 @@ from infra.plan import record_plan
 from infra.planned import PlannedResource
 from infra.registry import REPO_ROOT, discover
 from infra.service_spec import ServiceSpec
+from services.migrator.deploy import SPEC as MIGRATOR
 
 INVOCATION = "aws:lambda/invocation:Invocation"
 FUNCTION = "aws:lambda/function:Function"
@@ -52,7 +53,8 @@ def test_triggers_are_the_image_digest_and_the_migrations_content(plan: Recordin
     migrator = _one(plan.resources, FUNCTION, "migrator-function")
     assert triggers["code"] == migrator.inputs["imageUri"]
     assert "@sha256:" in triggers["code"]
-    assert triggers["inputs"] == run_inputs_hash() == content_hash([REPO_ROOT / "migrations"])
+    assert MIGRATOR.run_inputs == ("migrations",)  # the migrator's spec says what re-runs it
+    assert triggers["inputs"] == run_inputs_hash(MIGRATOR) == content_hash([REPO_ROOT / "migrations"])
     assert triggers["function"] == "arn:aws:lambda:eu-west-2:123456789012:function:reggie-dev-demo-migrator"
     assert triggers["configuration"]  # the function's lastModified: a new environment runs it again
 
@@ -60,19 +62,19 @@ def test_triggers_are_the_image_digest_and_the_migrations_content(plan: Recordin
 def test_migrations_hash_follows_content_only(tmp_path: Path) -> None:
     copy = tmp_path / "migrations"
     shutil.copytree(REPO_ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    assert run_inputs_hash(tmp_path) == run_inputs_hash()  # same files elsewhere: same trigger
+    assert run_inputs_hash(MIGRATOR, tmp_path) == run_inputs_hash(MIGRATOR)  # same files elsewhere: same trigger
     (copy / "__pycache__").mkdir(exist_ok=True)
     (copy / "__pycache__" / "env.cpython-311.pyc").write_bytes(b"cache")
-    assert run_inputs_hash(tmp_path) == run_inputs_hash()  # caches never re-run the migrator
+    assert run_inputs_hash(MIGRATOR, tmp_path) == run_inputs_hash(MIGRATOR)  # caches never re-run the migrator
 
     revision = sorted((copy / "versions").glob("*.py"))[0]
     revision.write_text(revision.read_text() + "\n# a changed revision\n")
-    changed = run_inputs_hash(tmp_path)
-    assert changed != run_inputs_hash()
-    assert run_inputs_hash(tmp_path) == changed  # deterministic
+    changed = run_inputs_hash(MIGRATOR, tmp_path)
+    assert changed != run_inputs_hash(MIGRATOR)
+    assert run_inputs_hash(MIGRATOR, tmp_path) == changed  # deterministic
 
     revision.rename(revision.with_name("renamed_" + revision.name))
-    assert run_inputs_hash(tmp_path) not in (changed, run_inputs_hash())
+    assert run_inputs_hash(MIGRATOR, tmp_path) not in (changed, run_inputs_hash(MIGRATOR))
 
 
 def test_an_error_answer_fails_with_the_migrators_message() -> None:

@@ -71,7 +71,14 @@ def staging() -> list[PlannedResource]:
         component(IMG_VAL),
         res("aws:ecr/repository:Repository", "valuation", IMG_VAL),
         component(FN_VAL),
-        function(FN_VAL, "valuation", {"DB_HOST": "x"}, packageType="Image", architectures=["arm64"], memorySize=1536),
+        function(
+            FN_VAL,
+            "valuation",
+            {"DB_HOST": "x", "ALLOWED_ORIGINS": "https://reggie.example"},  # linked to Clerk, yet not routed
+            packageType="Image",
+            architectures=["arm64"],
+            memorySize=1536,
+        ),
         component(FN_MIG),
         function(FN_MIG, "migrator", {"DB_HOST": "x"}, packageType="Image", architectures=["x86_64"], memorySize=512),
         res("aws:lambda/invocation:Invocation", "migrator-on-deploy", STACK, functionName="reggie-staging-migrator"),
@@ -91,6 +98,12 @@ def staging() -> list[PlannedResource]:
         ),
         component(API),
         res("aws:apigatewayv2/api:Api", "http", API, protocolType="HTTP"),
+        res(
+            "aws:apigatewayv2/integration:Integration",
+            "http-api",
+            API,
+            integrationUri="arn:aws:lambda:eu-west-2:123456789012:function:reggie-staging-api:live",
+        ),
         res("aws:apigatewayv2/domainName:DomainName", "http", API, domainName="staging-api.reggie.example"),
         res("cloudflare:index/dnsRecord:DnsRecord", "http-validation", API, proxied=False, type="CNAME"),
         res("cloudflare:index/dnsRecord:DnsRecord", "http", API, proxied=True, type="CNAME"),
@@ -117,7 +130,7 @@ def test_diagram_draws_the_stage_from_its_resources() -> None:
     assert "database · 0.5–2 ACU · 1 instance(s)" in text
     assert "staging-api.reggie.example" in text
     assert "2 SecureString parameters" in text
-    # the edges come from the environment contract and the declared relations
+    # the edges come from the integrations, the environment contract and the declared relations
     expected_edges = [
         f"{http} -->|routes| {api}",
         f"{api} -->|SQL, TLS| {database}",
@@ -135,7 +148,7 @@ def test_diagram_draws_the_stage_from_its_resources() -> None:
     ]
     for edge in expected_edges:
         assert f"  {edge}\n" in text, edge
-    # only the routed function is behind the API; plumbing is not drawn
+    # only the function an integration names is behind the API; plumbing is not drawn
     assert f"{http} -->|routes| {valuation}" not in text
     assert "Role" not in text
     assert "validation" not in text

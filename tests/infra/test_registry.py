@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.registry import ServiceSpecError, discover, validate
-from infra.service_spec import HttpRoute, ServiceSpec
+from infra.service_spec import HttpRoute, Secret, ServiceSpec
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
@@ -19,7 +19,7 @@ def test_discovers_every_deploy_spec_in_dependency_order() -> None:
     on_disk = {p.parent.name for p in SERVICES.glob("*/deploy.py")}
     assert set(names) == on_disk
     assert {"api", "valuation", "migrator"} <= on_disk
-    assert names.index("valuation") < names.index("api")  # the API invokes valuation
+    assert names.index("valuation") < names.index("api")  # the API links (invokes) valuation
 
 
 def _spec(**overrides: object) -> ServiceSpec:
@@ -38,25 +38,55 @@ def _spec(**overrides: object) -> ServiceSpec:
         ({"dockerfile": "Dockerfile"}, "zip service"),
         ({"handler": "not a path"}, "handler"),
         ({"schedule": "every day"}, "schedule"),
-        ({"needs_database": True}, "needs_vpc"),
-        ({"invokes": ("ghost",)}, "unknown service"),
+        ({"links": ("database",)}, "vpc must be True to link 'database'"),
+        ({"links": ("ghost",)}, "'ghost' is neither a platform link"),
+        ({"links": ("stripe_secret_key",)}, r"Secret\('stripe_secret_key'\)"),  # a secret named as a service
+        ({"links": ("svc",)}, "cannot link itself"),
+        ({"links": ("documents", "documents")}, "linked twice"),
+        ({"links": (Secret("a"), Secret("a", granted=False))}, "linked twice"),
+        ({"links": (Secret("Stripe-Key"),)}, "snake_case"),
+        ({"links": (42,)}, "neither a name nor Secret"),
+        ({"name": "database"}, "platform link"),
         ({"reserved_concurrency": 0}, "reserved_concurrency"),
         ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
         ({"timeout_s": 10, "routes": (HttpRoute("GET", "x"),)}, "path"),
+        ({"image_inputs": ("services/core",)}, "image_inputs makes no sense for a zip"),
+        (
+            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("services/nowhere",)},
+            "'services/nowhere' does not exist",
+        ),
+        ({"package": "image", "dockerfile": "services/none/Dockerfile"}, "dockerfile 'services/none/Dockerfile'"),
+        (
+            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("../shared",)},
+            "inside the repository",
+        ),
+        ({"run_inputs": ("migrations",)}, "run_inputs only re-run a run_on_deploy service"),
+        ({"run_on_deploy": True, "run_inputs": ("/etc",)}, "inside the repository"),
     ],
 )
 def test_invalid_specs_name_the_service_and_field(overrides: dict[str, object], message: str) -> None:
+    spec = _spec(**overrides)
     with pytest.raises(ServiceSpecError, match=message) as caught:
-        validate([_spec(**overrides)])
-    assert "svc" in str(caught.value)
+        validate([spec])
+    assert f"service {spec.name}:" in str(caught.value)
 
 
 def test_duplicate_routes_and_invoke_cycles_are_rejected() -> None:
     route = (HttpRoute("GET", "/x"),)
     with pytest.raises(ServiceSpecError, match="already served"):
         validate([_spec(name="a", routes=route, timeout_s=10), _spec(name="b", routes=route, timeout_s=10)])
-    with pytest.raises(ServiceSpecError, match="cycle"):
-        validate([_spec(name="a", invokes=("b",)), _spec(name="b", invokes=("a",))])
+    with pytest.raises(ServiceSpecError, match="cycle: a -> b -> a"):
+        validate([_spec(name="a", links=("b",)), _spec(name="b", links=("a",))])
+
+
+def test_valid_links_order_linked_services_first() -> None:
+    specs = validate(
+        [
+            _spec(name="front", vpc=True, links=("database", "documents", "clerk", "back", Secret("front_key"))),
+            _spec(name="back", links=(Secret("back_key", granted=False),)),
+        ]
+    )
+    assert [s.name for s in specs] == ["back", "front"]
 
 
 def test_a_scheduled_service_is_valid() -> None:

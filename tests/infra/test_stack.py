@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from infra.config import load_stage
+from infra.links import secrets_of
 from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
@@ -18,7 +19,7 @@ from infra.registry import discover
 from infra.wiring import build_platform
 from services.api.deploy import SPEC as API_SPEC
 
-API_SECRETS = API_SPEC.secrets
+API_SECRETS = [secret.name for secret in secrets_of(API_SPEC) if secret.granted]
 
 STACKS = ("production", "staging", "dev-demo")
 
@@ -150,7 +151,7 @@ def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
         for r in _of(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.name.startswith("database-")
     ]
-    clients = {f"database-in-{spec.name}" for spec in discover() if spec.needs_database}
+    clients = {f"database-in-{spec.name}" for spec in discover() if "database" in spec.links}
     assert {"database-in-api", "database-in-migrator"} <= clients
     assert {r.name for r in rules} == clients
     assert all(r.inputs["fromPort"] == 5432 and "referencedSecurityGroupId" in r.inputs for r in rules)

@@ -1,0 +1,197 @@
+"""Links: what a function gets for each thing its spec links, one class per kind of linkable thing.
+
+Each kind (the way SST's ``link`` does it) is the one place that says what linking it means: the
+environment variables it sets (named in ``services/core/contract.py``), the least-privilege IAM it
+grants, the network ingress it opens, the secrets it brings and whether it needs the VPC. The wiring
+asks every link of a spec the same three questions and never looks at a particular service.
+
+| kind | environment | IAM | ingress |
+|---|---|---|---|
+| ``database`` | ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN`` | read the RDS-managed secret | PostgreSQL |
+| ``documents`` | ``BUCKET_NAME``, ``BUCKET_ENDPOINT``; brings the R2 key pair | none (R2 takes its keys) | none |
+| ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none |
+| a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none |
+| secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none |
+
+The static half (:func:`link_kind`, :func:`secrets_of`, :func:`stored_secrets`, :func:`linked_services`)
+needs no resources: the registry validates with it and the stage config learns from it which secrets to
+store. The other half (:meth:`Linkable.environment`, :meth:`Linkable.grant`, :meth:`Linkable.admit`) acts
+on the :class:`LinkTargets` the wiring has declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import pulumi
+
+from infra.service_spec import Secret, ServiceSpec
+from services.core import contract
+
+if TYPE_CHECKING:
+    from components import AuroraPostgres, Function, R2Bucket, Secrets
+    from infra.config import Stage
+
+Environment = dict[str, pulumi.Input[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTargets:
+    """What links resolve against: the stage and the platform resources declared so far."""
+
+    stage: Stage
+    database: AuroraPostgres
+    bucket: R2Bucket
+    secrets: Secrets
+    functions: Mapping[str, Function]
+    """The functions declared so far; the registry orders specs so a linked service comes first."""
+
+
+class Linkable:
+    """One kind of linkable thing. The defaults give nothing: a kind overrides what it provides."""
+
+    needs_vpc: ClassVar[bool] = False
+    """Reachable only from inside the VPC: a spec linking it must set ``vpc=True``."""
+    brings: ClassVar[tuple[Secret, ...]] = ()
+    """Secrets linking this implies (its credentials), as if the spec had linked them itself."""
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        """The variables the function gets."""
+        del targets
+        return {}
+
+    def grant(self, function: Function, targets: LinkTargets) -> None:
+        """The IAM the function gets, on exactly this thing."""
+        del function, targets
+
+    def admit(self, function: Function, service: str, targets: LinkTargets) -> None:
+        """The network ingress this thing opens to the function of ``service``."""
+        del function, service, targets
+
+
+class DatabaseLink(Linkable):
+    """The Aurora writer, reached as the service's own role with the RDS-managed secret."""
+
+    needs_vpc = True
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        database = targets.database
+        return {
+            contract.DB_HOST: database.endpoint,
+            contract.DB_PORT: database.port.apply(str),
+            contract.DB_NAME: database.database_name,
+            contract.DB_SECRET_ARN: database.master_secret_arn,
+        }
+
+    def grant(self, function: Function, targets: LinkTargets) -> None:
+        function.grant_secret_read("db-secret", targets.database.master_secret_arn)
+
+    def admit(self, function: Function, service: str, targets: LinkTargets) -> None:
+        if function.security_group_id is not None:  # always, given vpc=True (the registry checks)
+            targets.database.allow_from(service, function.security_group_id)
+
+
+class DocumentsLink(Linkable):
+    """The R2 bucket of claim documents. R2 takes no IAM: an R2 API token (the key pair) is its grant."""
+
+    brings = (Secret("r2_access_key_id"), Secret("r2_secret_access_key"))
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        return {contract.BUCKET_NAME: targets.bucket.bucket_name, contract.BUCKET_ENDPOINT: targets.bucket.s3_endpoint}
+
+
+class ClerkLink(Linkable):
+    """Clerk sign-in: what verifying a session token needs (the issuer, its keys, the allowed ``azp``)."""
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        stage = targets.stage
+        return {
+            contract.ALLOWED_ORIGINS: ",".join(stage.allowed_origins),
+            contract.CLERK_ISSUER: stage.clerk_issuer,
+            contract.CLERK_JWKS_URL: contract.clerk_jwks_url(stage.clerk_issuer),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLink(Linkable):
+    """Another service's function, invoked directly."""
+
+    target: str
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        return {contract.function_name_variable(self.target): targets.functions[self.target].function_name}
+
+    def grant(self, function: Function, targets: LinkTargets) -> None:
+        function.grant_invoke(f"invoke-{self.target}", targets.functions[self.target].arn)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsLink(Linkable):
+    """The granted secrets of one spec, together: one read grant, and one version stamp for all of them."""
+
+    names: tuple[str, ...]
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        parameters = targets.secrets
+        env: Environment = {contract.secret_parameter_variable(n): parameters.parameter_names[n] for n in self.names}
+        versions = [parameters.parameter_versions[n].apply(lambda v, n=n: f"{n}:{v}") for n in self.names]
+        env[contract.SECRETS_VERSION] = pulumi.Output.all(*versions).apply(lambda parts: ",".join(sorted(parts)))
+        return env
+
+    def grant(self, function: Function, targets: LinkTargets) -> None:
+        function.grant_parameters_read("secrets", [targets.secrets.parameter_arns[n] for n in self.names])
+
+
+PLATFORM_LINKS: dict[str, Linkable] = {"clerk": ClerkLink(), "database": DatabaseLink(), "documents": DocumentsLink()}
+"""The platform's own linkable things, by the name a spec links them with; any other name is a service."""
+
+
+def link_kind(link: str) -> Linkable:
+    """What a named link is: a platform resource, or else the service of that name (the registry checks
+    that it exists)."""
+    return PLATFORM_LINKS.get(link) or ServiceLink(link)
+
+
+def linked_services(spec: ServiceSpec) -> tuple[str, ...]:
+    """The services ``spec`` links (it invokes them, so they are declared first)."""
+    return tuple(link for link in spec.links if isinstance(link, str) and link not in PLATFORM_LINKS)
+
+
+def secrets_of(spec: ServiceSpec) -> tuple[Secret, ...]:
+    """Every secret ``spec`` links, directly or through what it links, once each, in link order (a secret
+    linked both ways is granted if either link grants it)."""
+    found: dict[str, Secret] = {}
+    for link in spec.links:
+        for secret in (link,) if isinstance(link, Secret) else link_kind(link).brings:
+            if secret.name not in found or secret.granted:
+                found[secret.name] = secret
+    return tuple(found.values())
+
+
+def stored_secrets(specs: Iterable[ServiceSpec]) -> tuple[str, ...]:
+    """The secrets a stage stores: every one some spec links (granted or not), sorted."""
+    return tuple(sorted({secret.name for spec in specs for secret in secrets_of(spec)}))
+
+
+def resolve(spec: ServiceSpec) -> list[Linkable]:
+    """The linkable things of ``spec`` (a validated spec): its named links in order, then its granted
+    secrets as one :class:`SecretsLink`."""
+    linked = [link_kind(link) for link in spec.links if isinstance(link, str)]
+    granted = tuple(secret.name for secret in secrets_of(spec) if secret.granted)
+    if granted:
+        linked.append(SecretsLink(granted))
+    return linked
+
+
+def function_environment(spec: ServiceSpec, linked: Sequence[Linkable], targets: LinkTargets) -> Environment:
+    """The whole environment contract of one function: who it is, what each link gives, its own extras."""
+    env: Environment = {
+        contract.STAGE: targets.stage.name,
+        contract.SERVICE_NAME: spec.name,
+        contract.LOG_LEVEL: "INFO",
+    }
+    for link in linked:
+        env |= link.environment(targets)
+    return env | spec.environment

@@ -1,0 +1,62 @@
+"""The environment contract: every variable the platform sets on a function, named once.
+
+The infra wiring (``infra/links.py``) sets these on each Lambda function, ``services/core/settings.py``
+parses them, and the local stack (``services/local/stack.py``) sets the same names pointed at local parts.
+All three import the names from here, so they cannot drift apart. Standard library only: the local stack
+imports this before anything heavy.
+
+| variable | set when the spec ... | meaning |
+|---|---|---|
+| `STAGE` | always | the stack name: `production`, `staging`, `dev-<name>` (`local` under `make dev`) |
+| `SERVICE_NAME` | always | the service's folder name |
+| `LOG_LEVEL` | always | `INFO` unless overridden |
+| `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SECRET_ARN` | links `database` | the Aurora writer; credentials come |
+|   |   | from the RDS-managed secret at cold start |
+| `DATABASE_URL` | never deployed | locally and in tests: a full PostgreSQL URL instead of the four above |
+| `BUCKET_NAME`, `BUCKET_ENDPOINT` | links `documents` | the R2 bucket and its jurisdiction's S3 endpoint |
+| `<NAME>_FUNCTION_NAME` | links another service | e.g. `VALUATION_FUNCTION_NAME` |
+| `<SECRET>_PARAMETER` | links `Secret("<secret>")` | the SSM parameter *name* holding the secret, |
+|   |   | e.g. `CLERK_SECRET_KEY_PARAMETER`; never the value |
+| `<SECRET>` | never deployed | locally and in tests: the secret's value itself, e.g. `R2_ACCESS_KEY_ID` |
+| `SECRETS_VERSION` | links any secret | the parameters' SSM versions (`name:version,...`), read by |
+|   |   | nobody: changing a secret changes the function's configuration, so warm environments (and a |
+|   |   | SnapStart snapshot) that read the old value at init are replaced |
+| `ALLOWED_ORIGINS`, `CLERK_ISSUER`, `CLERK_JWKS_URL` | links `clerk` | comma-separated origins (the |
+|   |   | tokens' `azp`), the Clerk issuer URL and its JWKS URL |
+"""
+
+from __future__ import annotations
+
+# Grouped by what sets them (the table above); each name is its own value.
+# Always:
+STAGE, SERVICE_NAME, LOG_LEVEL = "STAGE", "SERVICE_NAME", "LOG_LEVEL"
+# The database link, and locally the URL that stands in for it:
+DB_HOST, DB_PORT, DB_NAME, DB_SECRET_ARN = "DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"
+DATABASE_URL = "DATABASE_URL"
+# The documents link:
+BUCKET_NAME, BUCKET_ENDPOINT = "BUCKET_NAME", "BUCKET_ENDPOINT"
+# The clerk link:
+ALLOWED_ORIGINS, CLERK_ISSUER, CLERK_JWKS_URL = "ALLOWED_ORIGINS", "CLERK_ISSUER", "CLERK_JWKS_URL"
+# Any secret link; then the suffixes of the per-service and per-secret names:
+SECRETS_VERSION = "SECRETS_VERSION"
+FUNCTION_NAME_SUFFIX, PARAMETER_SUFFIX = "_FUNCTION_NAME", "_PARAMETER"
+
+
+def function_name_variable(service: str) -> str:
+    """The variable naming another service's function: ``valuation`` → ``VALUATION_FUNCTION_NAME``."""
+    return service.upper() + FUNCTION_NAME_SUFFIX
+
+
+def secret_parameter_variable(secret: str) -> str:
+    """The variable naming a secret's SSM parameter: ``stripe_secret_key`` → ``STRIPE_SECRET_KEY_PARAMETER``."""
+    return secret.upper() + PARAMETER_SUFFIX
+
+
+def secret_value_variable(secret: str) -> str:
+    """The variable holding a secret's value directly (local stage and tests only): ``R2_ACCESS_KEY_ID``."""
+    return secret.upper()
+
+
+def clerk_jwks_url(issuer: str) -> str:
+    """Where an issuer publishes its signing keys (Clerk's, and the local issuer's, well-known path)."""
+    return f"{issuer.rstrip('/')}/.well-known/jwks.json"
