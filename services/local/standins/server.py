@@ -207,5 +207,8 @@ def serve(standin: S, *, host: str = LOOPBACK, port: int = 0) -> Running[S]:
     """Serve ``standin`` on ``host:port`` (port 0: a free one) from a daemon thread."""
     server = _QuietServer((host, port), _handler_for(standin))
     bound_port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, name=f"standin-{standin.name}", daemon=True).start()
+    # A short poll interval makes stop() return in milliseconds rather than the default half second.
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"standin-{standin.name}", daemon=True
+    ).start()
     return Running(standin=standin, base_url=f"http://{host}:{bound_port}", _server=server)

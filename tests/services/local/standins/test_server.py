@@ -17,7 +17,12 @@ class Echo(Standin):
     def handle(self, request: Request) -> Reply:
         return json_reply(
             201,
-            {"method": request.method, "path": request.path, "query": dict(request.query), "body": request.body.decode()},
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.query),
+                "body": request.body.decode(),
+            },
         )
 
     def error_reply(self, status: int) -> Reply:

@@ -42,14 +42,16 @@ def create(running: Running[StripeStandin], params: dict[str, Any] | None = None
 def test_a_checkout_session_is_created_as_stripe_shapes_it(stripe_api: Running[StripeStandin]) -> None:
     session = create(stripe_api)
     assert session.object == "checkout.session"
-    assert session.id.startswith("cs_test_") and len(session.id) == 66
+    assert session.id.startswith("cs_test_")
+    assert len(session.id) == 66
     assert (session.amount_total, session.currency, session.mode) == (150_000, "gbp", "payment")
     assert (session.status, session.payment_status, session.payment_intent) == ("open", "unpaid", None)
     assert session.metadata.to_dict() == {"offer_id": "42"}
     assert session.customer_email == "buyer@example.com"
     assert session.url == f"{stripe_api.base_url}/c/pay/{session.id}"
     page = httpx.get(session.url)
-    assert page.status_code == 200 and session.id in page.text
+    assert page.status_code == 200
+    assert session.id in page.text
     (recorded,) = stripe_api.standin.requests[:1]
     assert recorded.headers["authorization"] == f"Bearer {stripe_api.standin.secret_key}"
     assert recorded.headers["content-type"] == "application/x-www-form-urlencoded"
@@ -64,7 +66,8 @@ def test_a_wrong_or_missing_key_is_a_401_in_stripes_shape(stripe_api: Running[St
         client(stripe_api, key="sk_test_wrongwrongwrong1234").v1.checkout.sessions.create(params=SESSION)  # pyright: ignore[reportArgumentType]
     assert caught.value.http_status == 401
     message = str(caught.value.user_message)
-    assert message.startswith("Invalid API Key provided: sk_test_*") and message.endswith("*1234")
+    assert message.startswith("Invalid API Key provided: sk_test_*")
+    assert message.endswith("*1234")
     assert "wrong" not in message  # Stripe masks all but the prefix and the last four characters
     missing = httpx.post(f"{stripe_api.base_url}/v1/checkout/sessions", data={"mode": "payment"})
     assert missing.status_code == 401
@@ -74,7 +77,9 @@ def test_a_wrong_or_missing_key_is_a_401_in_stripes_shape(stripe_api: Running[St
 
 
 def test_http_basic_auth_with_the_key_as_user_is_accepted(stripe_api: Running[StripeStandin]) -> None:
-    response = httpx.get(f"{stripe_api.base_url}/v1/checkout/sessions/cs_test_nope", auth=(stripe_api.standin.secret_key, ""))
+    response = httpx.get(
+        f"{stripe_api.base_url}/v1/checkout/sessions/cs_test_nope", auth=(stripe_api.standin.secret_key, "")
+    )
     assert response.status_code == 404  # authenticated, then the session is missing
 
 
@@ -169,7 +174,9 @@ def test_the_key_with_other_parameters_or_another_endpoint_is_an_idempotency_err
     assert caught.value.http_status == 400
     assert "can only be used with the same parameters" in str(caught.value.user_message)
     with pytest.raises(stripe.IdempotencyError, match="same endpoint"):
-        client(stripe_api).v1.refunds.create(params={"payment_intent": "pi_x"}, options={"idempotency_key": "offer-42-checkout"})
+        client(stripe_api).v1.refunds.create(
+            params={"payment_intent": "pi_x"}, options={"idempotency_key": "offer-42-checkout"}
+        )
     assert len(stripe_api.standin.sessions) == 1
 
 
@@ -184,7 +191,11 @@ def test_a_concurrent_request_with_the_same_key_meets_a_409_and_the_library_retr
         ids: list[str] = []
 
         def checkout() -> None:
-            ids.append(client(running, retries=3).v1.checkout.sessions.create(params=SESSION, options={"idempotency_key": "k"}).id)  # pyright: ignore[reportArgumentType]
+            ids.append(
+                client(running, retries=3)
+                .v1.checkout.sessions.create(params=SESSION, options={"idempotency_key": "k"})  # pyright: ignore[reportArgumentType]
+                .id
+            )
 
         threads = [threading.Thread(target=checkout) for _ in range(2)]
         for thread in threads:
@@ -192,7 +203,8 @@ def test_a_concurrent_request_with_the_same_key_meets_a_409_and_the_library_retr
             time.sleep(0.05)
         for thread in threads:
             thread.join(timeout=20)
-        assert len(ids) == 2 and ids[0] == ids[1]
+        assert len(ids) == 2
+        assert ids[0] == ids[1]
         assert len(running.standin.sessions) == 1
         conflicts = [r for r in running.standin.requests if r.status == 409]
         assert conflicts, "the second request should have met the first one in flight"
@@ -208,7 +220,9 @@ def test_retrieving_sessions_and_a_missing_one(stripe_api: Running[StripeStandin
 
 
 def test_an_unknown_url_is_stripes_404(stripe_api: Running[StripeStandin]) -> None:
-    response = httpx.post(f"{stripe_api.base_url}/v1/charges", headers={"Authorization": f"Bearer {stripe_api.standin.secret_key}"})
+    response = httpx.post(
+        f"{stripe_api.base_url}/v1/charges", headers={"Authorization": f"Bearer {stripe_api.standin.secret_key}"}
+    )
     assert response.status_code == 404
     assert response.json()["error"]["message"].startswith("Unrecognized request URL (POST: /v1/charges)")
 
