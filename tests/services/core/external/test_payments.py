@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from services.core.external.errors import PaymentProviderUnavailable, PaymentRej
 from services.core.external.payments import Payments, StripeSettings
 from services.local.standins.server import Running, serve
 from services.local.standins.stripe import StripeStandin
+from tests.services.local.standins.fixtures import run_together
 
 CHECKOUT: dict[str, Any] = {
     "offer_id": 42,
@@ -58,16 +58,7 @@ def test_a_retried_checkout_gets_the_same_session(stripe_api: Running[StripeStan
 def test_concurrent_checkouts_of_one_offer_create_one_session() -> None:
     with serve(StripeStandin(processing_delay_s=0.3)) as running:
         client = payments(running, max_network_retries=3)
-        sessions: list[str] = []
-
-        def checkout() -> None:
-            sessions.append(client.create_checkout_session(**CHECKOUT).id)
-
-        threads = [threading.Thread(target=checkout) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        sessions = run_together(lambda: client.create_checkout_session(**CHECKOUT).id, 4)
         assert len(sessions) == 4
         assert len(set(sessions)) == 1
         assert len(running.standin.sessions) == 1

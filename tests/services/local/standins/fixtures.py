@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
@@ -10,6 +13,18 @@ from services.local.standins.dvla import DvlaStandin, start_dvla
 from services.local.standins.resend import ResendStandin, start_resend
 from services.local.standins.server import Running
 from services.local.standins.stripe import StripeStandin, start_stripe
+
+T = TypeVar("T")
+
+
+def run_together(call: Callable[[], T], count: int, *, stagger_s: float = 0.0, timeout_s: float = 30) -> list[T]:
+    """``call`` run in ``count`` threads started ``stagger_s`` apart; their results (an exception re-raises here)."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = []
+        for _ in range(count):
+            futures.append(pool.submit(call))
+            time.sleep(stagger_s)
+        return [future.result(timeout=timeout_s) for future in futures]
 
 
 @pytest.fixture

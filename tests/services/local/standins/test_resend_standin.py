@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +12,7 @@ from resend.exceptions import MissingRequiredFieldsError, ResendError, Validatio
 
 from services.local.standins.resend import ResendStandin
 from services.local.standins.server import Running, serve
+from tests.services.local.standins.fixtures import run_together
 
 EMAIL: dict[str, Any] = {
     "from": "Reggie <noreply@reggie.test>",
@@ -155,17 +154,9 @@ def test_an_invalid_key_and_a_refused_email_save_nothing(library: Running[Resend
 def test_a_concurrent_request_with_the_same_key_is_a_409() -> None:
     with serve(ResendStandin(processing_delay_s=0.3)) as running:
         headers = {"Authorization": f"Bearer {running.standin.api_key}", "Idempotency-Key": "outbox-19"}
-        answers: list[httpx.Response] = []
-
-        def post() -> None:
-            answers.append(httpx.post(f"{running.base_url}/emails", json=EMAIL, headers=headers))
-
-        threads = [threading.Thread(target=post) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.05)
-        for thread in threads:
-            thread.join(timeout=10)
+        answers = run_together(
+            lambda: httpx.post(f"{running.base_url}/emails", json=EMAIL, headers=headers), 2, stagger_s=0.05
+        )
         assert sorted(a.status_code for a in answers) == [200, 409]
         conflict = next(a for a in answers if a.status_code == 409)
         assert conflict.json()["name"] == "concurrent_idempotent_requests"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import stripe
 from services.local.standins.server import Reply, Request, Running, Standin, json_reply, serve
 from services.local.standins.stripe import SESSION_EVENTS, StripeStandin, start_stripe
 from services.local.standins.stripe_events import deliver
+from tests.services.local.standins.fixtures import run_together
 
 SESSION: dict[str, Any] = {
     "mode": "payment",
@@ -188,21 +188,12 @@ def test_a_request_refused_by_validation_saves_nothing_under_its_key(stripe_api:
 
 def test_a_concurrent_request_with_the_same_key_meets_a_409_and_the_library_retries_it() -> None:
     with serve(StripeStandin(processing_delay_s=0.4)) as running:
-        ids: list[str] = []
-
-        def checkout() -> None:
-            ids.append(
-                client(running, retries=3)
-                .v1.checkout.sessions.create(params=SESSION, options={"idempotency_key": "k"})  # pyright: ignore[reportArgumentType]
-                .id
-            )
-
-        threads = [threading.Thread(target=checkout) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.05)
-        for thread in threads:
-            thread.join(timeout=20)
+        stripe_client = client(running, retries=3)
+        ids = run_together(
+            lambda: stripe_client.v1.checkout.sessions.create(params=SESSION, options={"idempotency_key": "k"}).id,  # pyright: ignore[reportArgumentType]
+            2,
+            stagger_s=0.05,
+        )
         assert len(ids) == 2
         assert ids[0] == ids[1]
         assert len(running.standin.sessions) == 1
