@@ -173,7 +173,7 @@ class ResendStandin(Standin):
             return resend_error(exc.status, exc.name, exc.message)
         email.update(
             id=str(uuid.uuid4()),
-            created_at=datetime.now(UTC).isoformat(sep=" "),
+            created_at=datetime.now(UTC).isoformat(),
             last_event="delivered",
             idempotency_key=idempotency_key,
         )
