@@ -25,8 +25,8 @@ SECURITY_REPORTS := build/security
 BANDIT := $(VENV)/bin/bandit -q -r components infra services scripts -x $(POLICY_VENV) \
 	-b .github/security/bandit-baseline.json
 AUDIT_VENV := build/tools/pip-audit
-AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha256sum .github/security/pip-audit.txt | cut -c1-16)
-AUDITED_REQUIREMENTS := requirements-dev.txt $(DEPLOYABLE_INS:.in=.txt) .github/security/pip-audit.txt
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell sha256sum .github/security/pip-audit-requirements.txt | cut -c1-16)
+AUDITED_REQUIREMENTS := requirements-dev.txt $(DEPLOYABLE_INS:.in=.txt) .github/security/pip-audit-requirements.txt
 # gitleaks is a Go module: `go run` builds the pinned release, checked against the Go checksum database.
 GITLEAKS := github.com/zricethezav/gitleaks/v8@v8.30.1
 
@@ -87,10 +87,10 @@ bandit: venv  ## bandit over the code; fails on a finding not in the reviewed ba
 	@mkdir -p $(SECURITY_REPORTS)
 	$(BANDIT) -f json -o $(SECURITY_REPORTS)/bandit.json || { $(BANDIT) -f txt; exit 1; }
 
-$(AUDIT_STAMP): .github/security/pip-audit.txt
+$(AUDIT_STAMP): .github/security/pip-audit-requirements.txt
 	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(AUDIT_VENV)
 	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
-		-r .github/security/pip-audit.txt
+		-r .github/security/pip-audit-requirements.txt
 	@rm -f $(AUDIT_VENV)/.installed-* && touch $@
 
 audit: $(AUDIT_STAMP)  ## pip-audit every requirements file against the advisory database (needs the network)
