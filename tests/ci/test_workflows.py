@@ -133,7 +133,9 @@ def _foreign_image_platforms(runner_arch: str) -> set[str]:
 
 
 @pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
-def test_qemu_and_buildx_are_set_up_before_the_engine_builds_images(name: str, job_id: str, job: dict[str, Any]) -> None:
+def test_qemu_and_buildx_are_set_up_before_the_engine_builds_images(
+    name: str, job_id: str, job: dict[str, Any]
+) -> None:
     assert job["runs-on"] == "ubuntu-24.04", "an x86_64 runner: foreign images need emulation"
     foreign = _foreign_image_platforms("amd64")
     assert foreign == {"arm64"}, "the valuation image is arm64; this test must learn about any other platform"
@@ -161,7 +163,9 @@ def test_the_pulumi_cli_is_the_version_of_the_pinned_sdk(name: str, job_id: str,
 
 
 @pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
-def test_the_policy_venv_is_created_before_the_engine_runs_the_pack(name: str, job_id: str, job: dict[str, Any]) -> None:
+def test_the_policy_venv_is_created_before_the_engine_runs_the_pack(
+    name: str, job_id: str, job: dict[str, Any]
+) -> None:
     engine = index_of(job, uses=PULUMI)
     assert job["steps"][engine]["with"]["policyPacks"] == "infra/policy"
     pack = yaml.safe_load((REPO / "infra/policy/PulumiPolicy.yaml").read_text())
