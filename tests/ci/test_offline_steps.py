@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,7 +52,7 @@ def test_every_step_is_classified() -> None:
     assert "make policy-venv" in scripts
     unclassified = [script for script in scripts if not _classified(script)]
     assert not unclassified, f"say whether these steps run offline (RUN_HERE) or why not (NOT_HERE): {unclassified}"
-    assert RUN_HERE <= set(scripts), "RUN_HERE names steps the workflows no longer have"
+    assert set(scripts) >= RUN_HERE, "RUN_HERE names steps the workflows no longer have"
 
 
 def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -70,7 +69,7 @@ def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean clone of what is committed, with the suite's own venv as its `.venv` (already installed from
     the same requirements-dev.txt, so `make venv` there has nothing to do and installs nothing)."""
     target = tmp_path_factory.mktemp("ci-clone") / "repo"
@@ -81,7 +80,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.fail(f"{venv} was not installed from the committed requirements-dev.txt: run `make venv` first")
     (target / ".venv").symlink_to(venv)
     assert not (target / "infra/policy/venv").exists(), "a clean clone has no policy venv"
-    yield target
+    return target
 
 
 @pytest.mark.slow

@@ -187,7 +187,8 @@ def test_each_security_scan_is_its_own_blocking_job_keeping_its_report(job_id: s
     job = load("pr.yml")["jobs"][job_id]
     assert job["permissions"] == {"contents": "read"}
     assert "if" not in job, "runs for every pull request, forks included"
-    assert "continue-on-error" not in job and not any("continue-on-error" in step for step in job["steps"])
+    assert "continue-on-error" not in job
+    assert not any("continue-on-error" in step for step in job["steps"])
     scan = index_of(job, run=target)
     upload = index_of(job, uses="actions/upload-artifact")
     assert scan < upload
