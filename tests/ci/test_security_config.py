@@ -54,17 +54,23 @@ def _copy_for_bandit(target: Path) -> None:
     (target / ".venv").symlink_to(Path(sys.prefix))  # installed from this requirements-dev.txt: nothing to do
 
 
+def _make_bandit(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "bandit"], cwd=tree, capture_output=True, text=True, check=False
+    )
+
+
 @pytest.mark.slow
 def test_bandit_passes_on_the_tree_and_fails_on_a_new_finding(tmp_path: Path) -> None:
     _copy_for_bandit(tmp_path)
-    clean = subprocess.run(["make", "--no-print-directory", "bandit"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    clean = _make_bandit(tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert json.loads((tmp_path / "build/security/bandit.json").read_text())["results"] == []
 
     (tmp_path / "services" / "careless.py").write_text(
         "import subprocess\n\n\ndef run(command: str) -> None:\n    subprocess.call(command, shell=True)\n"
     )
-    dirty = subprocess.run(["make", "--no-print-directory", "bandit"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    dirty = _make_bandit(tmp_path)
     assert dirty.returncode != 0
     assert "B602" in dirty.stdout
     assert "services/careless.py" in dirty.stdout
