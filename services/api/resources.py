@@ -1,91 +1,79 @@
-"""Everything a request needs that must not be built per request: the database engine, the token
-verifier with its JWKS cache, the document store and the valuation client.
+"""Everything a request needs that must not be built per request: the read pool, the write side's
+sessions, the token verifier, the document store, the valuation client, the secrets.
 
-:func:`build_dependencies` runs once per process (at import of :mod:`services.api.app`, i.e. in
-Lambda's init phase). A dependency that is not configured is ``None`` and the routes that need it
-answer 503 with a body saying which one, so a partial local setup still serves the rest.
+:func:`build_resources` runs once per process (at import of :mod:`services.api.app`, i.e. in Lambda's
+init phase) and decides what is built now and what on first use. Built now: only what the plate
+lookup needs (the read pool, which opens no connection until the first read). Built by the first
+request that needs it: the SQLAlchemy engine (the first write), the token verifier with PyJWT (the
+first signed-in request), the R2 and Lambda clients with botocore (the first claim document, the
+first valuation). A dependency that is not configured answers 503 naming itself on the routes that
+need it, so a partial local set-up still serves the rest.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING
 
 from services.api import aws
-from services.api.auth import JwksCache, Principal, TokenVerifier, bearer_token
-from services.api.errors import ApiError
-from services.api.reads import ReadPool, conninfo_from_sqlalchemy_url
-from services.api.secrets import SecretUnavailable, secret
+from services.api.database import Database
+from services.api.errors import Unavailable
+from services.api.lazy import Lazy
+from services.api.principal import Principal
+from services.api.reads import DatabaseUnavailable, ReadPool, conninfo_for
+from services.api.secrets import Secrets
 from services.api.settings import ApiSettings
-from services.api.storage import DocumentStore
-from services.api.valuation_client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
-from services.core.db import CONNECT_TIMEOUT_S, build_engine, database_credentials, database_url, pool_recycle_s
+from services.api.valuations.client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
+from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, pool_recycle_s
+from services.core.settings import Settings
 
-log = logging.getLogger("reggie.api")
+if TYPE_CHECKING:
+    from services.api.auth import TokenVerifier
+    from services.api.storage import DocumentStore
+
+__all__ = ["LOCAL_READ_CONNECTIONS", "Resources", "build_resources"]
 
 LOCAL_READ_CONNECTIONS = 8
 """Read connections of a long-running (uvicorn) process: enough to keep one CPU busy, since a plate
 lookup spends most of its time waiting for PostgreSQL."""
 
 
-@dataclass(slots=True)
-class Dependencies:
+@dataclass(frozen=True, slots=True)
+class Resources:
     settings: ApiSettings
-    engine: Engine | None
-    sessions: sessionmaker[Session] | None
     reads: ReadPool | None
-    verifier: TokenVerifier | None
-    store: DocumentStore | None
+    database: Database
+    verify: Callable[[str], Principal] | None
+    """Session token to caller; ``None`` when sign-in is not configured."""
+    store: Callable[[], DocumentStore] | None
+    secrets: Secrets
     valuations: ValuationClient
 
     def require_reads(self) -> ReadPool:
         """The async connections for single-statement reads (plate lookup and search)."""
         if self.reads is None:
-            raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
+            raise DatabaseUnavailable("The database is not configured for this stage.")
         return self.reads
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back when it raises."""
-        if self.sessions is None:
-            raise ApiError(503, "database_unavailable", "The database is not configured for this stage.")
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    def authenticate(self, authorization: str | None) -> Principal:
-        token = bearer_token(authorization)
-        if self.verifier is None:
-            raise ApiError(503, "auth_unavailable", "Sign-in is not configured for this stage.")
-        return self.verifier.verify(token)
 
     def require_store(self) -> DocumentStore:
         if self.store is None:
-            raise ApiError(503, "storage_unavailable", "Document storage is not configured for this stage.")
-        return self.store
+            raise Unavailable("Document storage is not configured for this stage.", code="storage_unavailable")
+        return self.store()
 
 
-def build_dependencies(settings: ApiSettings) -> Dependencies:
+def build_resources(settings: ApiSettings, *, valuation_backend: ValuationBackend | None = None) -> Resources:
+    """The process's resources. ``valuation_backend``: what values marks when no valuation function is
+    deployed (the local stack hands in the model in process); without one, a documented heuristic."""
     core = settings.core
-    engine = reads = None
+    secrets = Secrets(core, aws.ssm_client())
+    reads = credentials = None
     if core.database is not None:
-        # One secret read serves both; each rereads it if a rotation refuses a new connection.
+        # One set of rotating credentials serves both sides; each rereads the secret if a rotation
+        # refuses a new connection. Nothing is read or connected until the first request needs it.
         credentials = database_credentials(core)
-        url = database_url(core, credentials=credentials)
-        engine = build_engine(url, on_lambda=core.on_lambda, application_name="reggie-api", credentials=credentials)
         reads = ReadPool(
-            conninfo_from_sqlalchemy_url(url),
+            conninfo_for(core.database),
             # On Lambda an environment serves one request at a time: one connection, as for the engine.
             size=1 if core.on_lambda else LOCAL_READ_CONNECTIONS,
             max_age_s=pool_recycle_s(on_lambda=core.on_lambda),
@@ -93,34 +81,52 @@ def build_dependencies(settings: ApiSettings) -> Dependencies:
             application_name="reggie-api",
             credentials=credentials,
         )
-    verifier = None
-    if core.clerk_issuer and core.clerk_jwks_url:
-        verifier = TokenVerifier(
-            issuer=core.clerk_issuer, jwks=JwksCache(core.clerk_jwks_url), allowed_origins=core.allowed_origins
-        )
-    store = None
-    if core.bucket_name and core.bucket_endpoint:
-        try:
-            key_id, key_secret = secret("r2_access_key_id"), secret("r2_secret_access_key")
-        except SecretUnavailable:
-            key_id = key_secret = None  # the default chain (AWS_* variables locally, for the R2 stand-in)
-        store = DocumentStore(
-            aws.r2_client(core.bucket_endpoint, access_key_id=key_id, secret_access_key=key_secret), core.bucket_name
-        )
-    function = core.function_names.get("valuation")
-    backend: ValuationBackend
-    if function:
-        backend = LambdaBackend(aws.lambda_client(), function)
-    elif settings.valuation_backend == "fallback":
-        backend = InProcessBackend(None)
-    else:
-        backend = InProcessBackend.discover()
-    return Dependencies(
+    return Resources(
         settings=settings,
-        engine=engine,
-        sessions=sessionmaker(engine, expire_on_commit=False) if engine is not None else None,
         reads=reads,
-        verifier=verifier,
-        store=store,
-        valuations=ValuationClient(backend),
+        database=Database(core, credentials=credentials),
+        verify=_verifier(core),
+        store=_document_store(core, secrets),
+        secrets=secrets,
+        valuations=ValuationClient(_valuation_backend(core, valuation_backend)),
     )
+
+
+def _verifier(core: Settings) -> Callable[[str], Principal] | None:
+    issuer, jwks_url = core.clerk_issuer, core.clerk_jwks_url
+    if not issuer or not jwks_url:
+        return None
+
+    def build() -> TokenVerifier:
+        from services.api.auth import JwksCache, TokenVerifier  # noqa: PLC0415 - PyJWT loads with the first sign-in
+
+        return TokenVerifier(issuer=issuer, jwks=JwksCache(jwks_url), allowed_origins=core.allowed_origins)
+
+    verifier = Lazy(build)
+    return lambda token: verifier().verify(token)
+
+
+def _document_store(core: Settings, secrets: Secrets) -> Callable[[], DocumentStore] | None:
+    bucket, endpoint = core.bucket_name, core.bucket_endpoint
+    if not bucket or not endpoint:
+        return None
+
+    def keys() -> tuple[str | None, str | None]:
+        key_id, key_secret = secrets.optional("r2_access_key_id"), secrets.optional("r2_secret_access_key")
+        if key_id and key_secret:
+            return key_id, key_secret
+        return None, None  # the default chain (AWS_* variables locally, for the R2 stand-in)
+
+    def build() -> DocumentStore:
+        from services.api.storage import DocumentStore  # noqa: PLC0415 - botocore loads with the first document
+
+        return DocumentStore(aws.r2_client(endpoint, credentials=keys), bucket)
+
+    return Lazy(build)
+
+
+def _valuation_backend(core: Settings, given: ValuationBackend | None) -> ValuationBackend:
+    function = core.function_names.get("valuation")
+    if function:
+        return LambdaBackend(aws.lambda_client(), function)
+    return given or InProcessBackend(None)

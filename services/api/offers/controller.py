@@ -2,89 +2,73 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-from litestar import Request, get, post
+from litestar.di import Provide
 from litestar.params import Parameter
 
-from services.api import offers
-from services.api.context import BEARER, admin, deps_of, signed_in, user_id
-from services.api.routes.common import AUTH, errors
-from services.api.routes.plates import parse_or_422
-from services.api.schemas import OfferList, OfferRequest, OfferView, ReviewRequest
-from services.core.models import OfferStatus
+from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, opaque
+from services.api.errors import Conflict, Invalid, NotFound
+from services.api.http_errors import errors
+from services.api.offers.schemas import OfferList, OfferRequest, OfferView
+from services.api.principal import Principal
+from services.api.registrations import parse_mark
+from services.api.schemas import ReviewRequest
+from services.api.security import SIGNED_IN, admin_only
+from services.core.statuses import OfferStatus
 
-Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-
-@post("/offers", sync_to_thread=True, tags=["offers"], security=BEARER, responses=errors(*AUTH, 404, 409, 422))
-def make_offer(request: Request[Any, Any, Any], data: OfferRequest) -> OfferView:
-    """Offer on a listed plate (at least £10, at most its asking price); one open offer per plate."""
-    principal = signed_in(request)
-    mark = parse_or_422(data.registration)
-    with deps_of(request).session() as session:
-        return offers.make_offer(
-            session, buyer_id=user_id(session, principal), mark=mark, amount_pence=data.amount_pence
-        )
+    from services.api.offers.service import Offers
 
 
-@get("/offers", sync_to_thread=True, tags=["offers"], security=BEARER, responses=errors(*AUTH))
-def list_offers(
-    request: Request[Any, Any, Any],
-    all_offers: Annotated[bool, Parameter(query="all", description="Administrators: every offer")] = False,
-) -> OfferList:
-    """Your offers, newest first (administrators may ask for every offer with ``all=true``)."""
-    principal = admin(request) if all_offers else signed_in(request)
-    with deps_of(request).session() as session:
-        buyer = None if all_offers else user_id(session, principal)
-        return OfferList(items=offers.list_offers(session, buyer_id=buyer))
+def _offers(session: Session, caller: Principal) -> Offers:
+    from services.api.offers.service import Offers  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
+
+    return Offers(session, caller)
 
 
-def _move(request: Request[Any, Any, Any], offer_id: int, target: OfferStatus, *, as_admin: bool) -> OfferView:
-    principal = admin(request) if as_admin else signed_in(request)
-    with deps_of(request).session() as session:
-        return offers.move(
-            session, offer_id=offer_id, target=target, actor_id=user_id(session, principal), as_admin=as_admin
-        )
+class _OffersController(DomainController):
+    path = "/offers"
+    security = SIGNED_IN
+    dependencies = {"offers": Provide(_offers, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
+    signature_namespace = opaque("Offers")
 
 
-@post(
-    "/offers/{offer_id:int}/withdraw",
-    status_code=200,
-    sync_to_thread=True,
-    tags=["offers"],
-    security=BEARER,
-    responses=errors(*AUTH, 404, 409),
-)
-def withdraw_offer(request: Request[Any, Any, Any], offer_id: Id) -> OfferView:
-    """Withdraw your open offer."""
-    return _move(request, offer_id, OfferStatus.WITHDRAWN, as_admin=False)
+class OfferController(_OffersController):
+    tags = ("offers",)
+
+    @blocking_post(responses=errors(NotFound, Conflict, Invalid))
+    def make_offer(self, data: OfferRequest, offers: Offers) -> OfferView:
+        """Offer on a listed plate (at least £10, at most its asking price); one open offer per plate."""
+        return offers.make(parse_mark(data.registration), amount_pence=data.amount_pence)
+
+    @blocking_get()
+    def list_offers(
+        self,
+        offers: Offers,
+        everyone: Annotated[bool, Parameter(query="all", description="Administrators: every offer")] = False,
+    ) -> OfferList:
+        """Your offers, newest first (administrators may ask for every offer with ``all=true``)."""
+        return OfferList(items=offers.listing(everyone=everyone))
+
+    @action("/{offer_id:int}/withdraw", responses=errors(NotFound, Conflict))
+    def withdraw_offer(self, offer_id: Id, offers: Offers) -> OfferView:
+        """Withdraw your open offer."""
+        return offers.withdraw(offer_id)
 
 
-@post(
-    "/offers/{offer_id:int}/accept",
-    status_code=200,
-    sync_to_thread=True,
-    tags=["offers", "admin"],
-    security=BEARER,
-    responses=errors(*AUTH, 404, 409),
-)
-def accept_offer(request: Request[Any, Any, Any], offer_id: Id, data: ReviewRequest | None = None) -> OfferView:
-    """Administrators: accept an open offer (the plate goes under offer; audit-logged)."""
-    return _move(request, offer_id, OfferStatus.ACCEPTED, as_admin=True)
+class OfferReviewController(_OffersController):
+    tags = ("offers", "admin")
+    guards = (admin_only,)
 
+    @action("/{offer_id:int}/accept", responses=errors(NotFound, Conflict))
+    def accept_offer(self, offer_id: Id, offers: Offers, data: ReviewRequest | None = None) -> OfferView:
+        """Administrators: accept an open offer (the plate goes under offer; audit-logged)."""
+        return offers.review(offer_id, OfferStatus.ACCEPTED)
 
-@post(
-    "/offers/{offer_id:int}/reject",
-    status_code=200,
-    sync_to_thread=True,
-    tags=["offers", "admin"],
-    security=BEARER,
-    responses=errors(*AUTH, 404, 409),
-)
-def reject_offer(request: Request[Any, Any, Any], offer_id: Id, data: ReviewRequest | None = None) -> OfferView:
-    """Administrators: reject an open offer (audit-logged)."""
-    return _move(request, offer_id, OfferStatus.REJECTED, as_admin=True)
-
-
-ROUTES = [make_offer, list_offers, withdraw_offer, accept_offer, reject_offer]
+    @action("/{offer_id:int}/reject", responses=errors(NotFound, Conflict))
+    def reject_offer(self, offer_id: Id, offers: Offers, data: ReviewRequest | None = None) -> OfferView:
+        """Administrators: reject an open offer (audit-logged)."""
+        return offers.review(offer_id, OfferStatus.REJECTED)

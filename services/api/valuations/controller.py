@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from litestar import Request, post
+from litestar.di import Provide
 
-from services.api import valuations
-from services.api.context import deps_of
-from services.api.errors import ApiError
-from services.api.routes.common import errors
-from services.api.schemas import BatchValuationRequest, BatchValuationResponse, ValuationRequest, ValuationView
+from services.api.controllers import DomainController, action, opaque
+from services.api.errors import Invalid
+from services.api.http_errors import errors
+from services.api.valuations.client import ValuationClient
+from services.api.valuations.schemas import (
+    BatchValuationRequest,
+    BatchValuationResponse,
+    ValuationRequest,
+    ValuationView,
+)
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-@post("/valuations", status_code=200, sync_to_thread=True, tags=["valuations"], responses=errors(422))
-def value_one(request: Request[Any, Any, Any], data: ValuationRequest) -> ValuationView:
-    """Value one registration: estimate, range, model version and a one-sentence explanation."""
-    deps = deps_of(request)
-    with deps.session() as session:
-        [item] = valuations.value(session, deps.valuations, [data.registration])
-    if item.error is not None:
-        raise ApiError(422, item.error.code, item.error.message, {"registration": data.registration})
-    assert item.valuation is not None
-    return item.valuation
+    from services.api.valuations.service import Valuer
 
 
-@post("/valuations/batch", status_code=200, sync_to_thread=True, tags=["valuations"], responses=errors())
-def value_batch(request: Request[Any, Any, Any], data: BatchValuationRequest) -> BatchValuationResponse:
-    """Value up to 100 registrations at once; each result is a valuation or an error, in input order."""
-    deps = deps_of(request)
-    with deps.session() as session:
-        items = valuations.value(session, deps.valuations, data.registrations)
-    return BatchValuationResponse(results=items)
+def _valuer(session: Session, valuations: ValuationClient) -> Valuer:
+    from services.api.valuations.service import Valuer  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
+
+    return Valuer(session, valuations)
 
 
-ROUTES = [value_one, value_batch]
+class ValuationController(DomainController):
+    path = "/valuations"
+    tags = ("valuations",)
+    dependencies = {"valuer": Provide(_valuer, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
+    signature_namespace = opaque("Valuer")
+
+    @action(responses=errors(Invalid))
+    def value_one(self, data: ValuationRequest, valuer: Valuer) -> ValuationView:
+        """Value one registration: estimate, range, model version and a one-sentence explanation."""
+        return valuer.value_one(data.registration)
+
+    @action("/batch")
+    def value_batch(self, data: BatchValuationRequest, valuer: Valuer) -> BatchValuationResponse:
+        """Value up to 100 registrations at once; each result is a valuation or an error, in input order."""
+        return BatchValuationResponse(results=valuer.value_many(data.registrations))
