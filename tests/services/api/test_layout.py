@@ -5,10 +5,9 @@ controller documents the errors any request can meet."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
-
 import importlib
 import inspect
+from pathlib import Path
 
 from litestar import Controller
 
