@@ -9,16 +9,18 @@ route parses nothing itself and gets what it needs as dependencies (:mod:`servic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
+from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.params import Parameter
 
 from services.api.http_errors import ANY_REQUEST_ERRORS, SIGNED_IN_ERRORS, responses
 
-__all__ = ["DomainController", "Id", "action", "blocking_get", "blocking_post", "opaque"]
+__all__ = ["DomainController", "Id", "action", "blocking_get", "blocking_post", "domain_service", "opaque"]
 
 Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 """A row id in a path (``/offers/{offer_id:int}``): positive and within PostgreSQL's bigint."""
@@ -28,7 +30,8 @@ blocking_get = partial(get, sync_to_thread=True)
 blocking_post = partial(post, sync_to_thread=True)
 """``POST`` that creates something: 201."""
 action = partial(post, sync_to_thread=True, status_code=200)
-"""``POST`` that acts on something that exists (withdraw, accept, confirm): 200."""
+"""``POST`` answering 200: an action on something that exists (withdraw, accept, confirm) or a
+computation (a valuation), nothing created at a new address."""
 
 
 def opaque(*names: str) -> dict[str, Any]:
@@ -41,6 +44,17 @@ def opaque(*names: str) -> dict[str, Any]:
     request, so it loses no validation of client input.
     """
     return dict.fromkeys(names, Any)
+
+
+def domain_service(name: str, provide: Callable[..., Any]) -> tuple[dict[str, Provide], dict[str, Any]]:
+    """A controller's ``dependencies`` and ``signature_namespace`` for its domain's service, injected as
+    ``name`` by ``provide``, which imports the service's module on first use (so its class, the
+    provider's return annotation, is named to Litestar as opaque)::
+
+        dependencies, signature_namespace = domain_service("offers", _offers)
+    """
+    returned = provide.__annotations__["return"]
+    return {name: Provide(provide, sync_to_thread=False)}, opaque(getattr(returned, "__name__", str(returned)))
 
 
 class DomainController(Controller):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from litestar.di import Provide
 from litestar.params import Parameter
 
 from services.api.claims.schemas import (
@@ -15,7 +14,7 @@ from services.api.claims.schemas import (
     DocumentUpload,
     DocumentView,
 )
-from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, opaque
+from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
 from services.api.errors import Conflict, Invalid, NotFound
 from services.api.http_errors import errors
 from services.api.principal import Principal
@@ -40,8 +39,7 @@ def _claims(session: Session, caller: Principal) -> Claims:
 class _ClaimsController(DomainController):
     path = "/claims"
     security = SIGNED_IN
-    dependencies = {"claims": Provide(_claims, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
-    signature_namespace = opaque("Claims")
+    dependencies, signature_namespace = domain_service("claims", _claims)
 
 
 class ClaimController(_ClaimsController):

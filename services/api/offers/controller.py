@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, opaque
+from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
 from services.api.errors import Conflict, Invalid, NotFound
 from services.api.http_errors import errors
 from services.api.offers.schemas import OfferList, OfferRequest, OfferView
@@ -32,8 +31,7 @@ def _offers(session: Session, caller: Principal) -> Offers:
 class _OffersController(DomainController):
     path = "/offers"
     security = SIGNED_IN
-    dependencies = {"offers": Provide(_offers, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
-    signature_namespace = opaque("Offers")
+    dependencies, signature_namespace = domain_service("offers", _offers)
 
 
 class OfferController(_OffersController):

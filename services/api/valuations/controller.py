@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar.di import Provide
-
-from services.api.controllers import DomainController, action, opaque
+from services.api.controllers import DomainController, action, domain_service
 from services.api.errors import Invalid
 from services.api.http_errors import errors
 from services.api.valuations.client import ValuationClient
@@ -32,8 +30,7 @@ def _valuer(session: Session, valuations: ValuationClient) -> Valuer:
 class ValuationController(DomainController):
     path = "/valuations"
     tags = ("valuations",)
-    dependencies = {"valuer": Provide(_valuer, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
-    signature_namespace = opaque("Valuer")
+    dependencies, signature_namespace = domain_service("valuer", _valuer)
 
     @action(responses=errors(Invalid))
     def value_one(self, data: ValuationRequest, valuer: Valuer) -> ValuationView:

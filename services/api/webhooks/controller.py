@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from litestar.datastructures import Headers
-from litestar.di import Provide
 
-from services.api.controllers import DomainController, action, opaque
+from services.api.controllers import DomainController, action, domain_service
 from services.api.secrets import Secrets
 from services.api.webhooks.deliveries import clerk_delivery, stripe_delivery
 from services.api.webhooks.schemas import WebhookAck
@@ -27,8 +26,7 @@ def _inbox(session: Session) -> Inbox:
 class WebhookController(DomainController):
     path = "/webhooks"
     tags = ("webhooks",)
-    dependencies = {"inbox": Provide(_inbox, sync_to_thread=False)}  # noqa: RUF012 - Litestar's class settings
-    signature_namespace = opaque("Inbox")
+    dependencies, signature_namespace = domain_service("inbox", _inbox)
 
     @action("/clerk")
     def clerk_webhook(self, body: bytes, headers: Headers, secrets: Secrets, inbox: Inbox) -> WebhookAck:
