@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from services.api.plates import LOOKUP_SQL  # the very same statement as the API's
+from services.api.plates.service import LOOKUP_SQL  # the very same statement as the API's
 
 POOL_SIZE = 8
 _pool: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None

@@ -12,6 +12,9 @@ token only when all of these hold (anything else is a 401 with a reason, never a
 The JWKS is fetched once and cached for an hour; a token naming an unknown ``kid`` (Clerk rotated its
 keys) triggers one refetch, at most once a minute, so a stream of forged ``kid``\\ s cannot turn the
 API into a JWKS request amplifier. Locally the same code points at the local issuer's JWKS.
+
+PyJWT and ``cryptography`` load with this module, which the API imports with the first signed-in
+request (see :mod:`services.api.resources`); the anonymous reads never pay for them.
 """
 
 from __future__ import annotations
@@ -21,35 +24,18 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import jwt
 from jwt import PyJWK
 
-from services.api.errors import ApiError
-
-Role = Literal["user", "admin"]
+from services.api.errors import Unauthenticated, Unavailable
+from services.api.principal import Principal, Role
 
 JWKS_TTL_S = 3600.0
 JWKS_MIN_REFRESH_INTERVAL_S = 60.0
 LEEWAY_S = 5
 _FETCH_TIMEOUT_S = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The verified caller."""
-
-    user_id: str
-    """Clerk's user id (the token's ``sub``)."""
-    session_id: str
-    role: Role
-    email: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 class JwksUnavailable(Exception):
@@ -111,8 +97,8 @@ class JwksCache:
         self._keys = keys
 
 
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "invalid_token", message)
+def _unauthorized(message: str) -> Unauthenticated:
+    return Unauthenticated(message, code="invalid_token")
 
 
 class TokenVerifier:
@@ -134,8 +120,9 @@ class TokenVerifier:
             raise _unauthorized("The bearer token names no signing key (kid).")
         try:
             key = self._jwks.key(kid)
-        except JwksUnavailable:
-            raise ApiError(503, "auth_unavailable", "The sign-in keys cannot be fetched right now.") from None
+        except JwksUnavailable as exc:
+            message = "The sign-in keys cannot be fetched right now."
+            raise Unavailable(message, code="auth_unavailable", reason=str(exc)) from None
         if key is None:
             raise _unauthorized("The bearer token is signed with an unknown key.")
         try:
@@ -177,12 +164,3 @@ def role_of(claims: dict[str, Any]) -> Role:
         if isinstance(metadata, dict) and metadata.get("role") == "admin":  # pyright: ignore[reportUnknownMemberType]
             return "admin"
     return "user"
-
-
-def bearer_token(authorization: str | None) -> str:
-    if not authorization:
-        raise ApiError(401, "missing_token", "Sign in: send 'Authorization: Bearer <session token>'.")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing_token", "The Authorization header must be 'Bearer <session token>'.")
-    return token.strip()

@@ -1,117 +1,100 @@
-"""One JSON error shape for every failure: ``{"status", "code", "message", "details"}``.
+"""Domain errors: what domain code raises when a request cannot be served, in the domain's words.
 
-Handlers raise :class:`ApiError` (or one of Litestar's HTTP exceptions); the exception handlers
-below render them. Anything else that escapes a handler is a bug on our side: it is logged with its
-traceback and answered with a generic 500 that leaks nothing, but no input a client can send is
-supposed to reach that path (the schemathesis test holds the app to it).
+Each kind says what went wrong, never how HTTP spells it; :mod:`services.api.http_errors` maps each
+kind to its status and renders every one in the API's single error shape. Every error carries a
+stable machine-readable ``code`` (``offer_exists``, ``plate_not_listed``...), one plain-English
+``message`` a person or an agent can act on, and optional ``details``.
+
+:class:`Unavailable` is the odd one out: a dependency (database, storage, valuation service, sign-in
+keys) being down or unconfigured. Its ``message`` is ours and public; what actually broke (a driver's
+error text, a host name) goes in ``reason``, which is logged and never sent.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import Any, ClassVar
 
-import msgspec
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Invalid",
+    "Malformed",
+    "NotFound",
+    "Unauthenticated",
+    "Unavailable",
+    "first_line",
+]
 
-log = logging.getLogger("reggie.api")
-
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    429: "too_many_requests",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
+Details = dict[str, Any] | list[Any] | None
 
 
-class ErrorBody(msgspec.Struct, kw_only=True):
-    """The body of every error response."""
+class DomainError(Exception):
+    """Something a client caused (or a dependency being down), with a stable code and one sentence."""
 
-    status: int
-    code: str
-    """A stable, machine-readable identifier (``invalid_registration``, ``offer_not_open``...)."""
-    message: str
-    """One plain-English sentence a person or an agent can act on."""
-    details: dict[str, Any] | list[Any] | None = None
+    default_code: ClassVar[str] = "error"
+    """The code used when the raiser names none."""
 
-
-class ApiError(Exception):
-    """An error a client can cause (or a dependency being down), with its status and stable code."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | list[Any] | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: Details = None) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
+        self.code = code or self.default_code
         self.details = details
 
 
-def not_found(what: str, details: dict[str, Any] | None = None) -> ApiError:
-    return ApiError(404, "not_found", f"{what} was not found.", details)
+class Malformed(DomainError):
+    """The request cannot be read: a body that is not JSON, a webhook signature that does not match."""
+
+    default_code = "bad_request"
 
 
-def _response(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    return Response(body, status_code=body.status, headers=headers, media_type="application/json")
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that were refused."""
+
+    default_code = "invalid_token"
 
 
-def api_error_handler(_: Request[Any, Any, Any], exc: ApiError) -> Response[ErrorBody]:
-    return _response(ErrorBody(status=exc.status, code=exc.code, message=exc.message, details=exc.details))
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    default_code = "forbidden"
 
 
-def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
-    status = exc.status_code
-    if isinstance(exc, ValidationException):
-        # Litestar's own request parsing: the body, the query or a path parameter did not fit.
-        return _response(
-            ErrorBody(
-                status=400,
-                code="invalid_request",
-                message=_validation_message(exc),
-                details=exc.extra if isinstance(exc.extra, list | dict) else None,
-            )
-        )
-    if status >= 500:
-        log.error("server error %s: %s", status, exc.detail)
-        message = "The server failed to answer this request."
-    else:
-        message = _sentence(exc.detail) if exc.detail else "The request was refused."
-    headers = dict(exc.headers) if exc.headers else None
-    return _response(ErrorBody(status=status, code=_CODES.get(status, "error"), message=message), headers)
+class NotFound(DomainError):
+    """No such thing, or none the caller may see."""
+
+    default_code = "not_found"
 
 
-def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _response(ErrorBody(status=500, code="internal_error", message="The server failed to answer this request."))
+class Conflict(DomainError):
+    """The thing exists but its state does not allow this (already open, already reviewed...)."""
+
+    default_code = "conflict"
 
 
-def _validation_message(exc: ValidationException) -> str:
-    extra = exc.extra
-    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
-        first: dict[str, Any] = extra[0]  # pyright: ignore[reportUnknownVariableType]
-        key = first.get("key")
-        text = str(first.get("message", "is invalid"))
-        return _sentence(f"{key}: {text}" if key else text)
-    return _sentence(str(exc.detail) or "The request is malformed")
+class Invalid(DomainError):
+    """Well-formed but not acceptable: an invalid registration, an amount out of bounds."""
+
+    default_code = "invalid"
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
+class Unavailable(DomainError):
+    """A dependency is down or not configured. ``message`` is public; ``reason`` is only logged."""
+
+    default_code = "service_unavailable"
+    default_message: ClassVar[str] = "A service this request needs is not answering right now."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, reason: str | None = None, details: Details = None
+    ) -> None:
+        super().__init__(message or self.default_message, code=code, details=details)
+        self.reason = reason or self.message
+
+    def __str__(self) -> str:
+        return self.reason
 
 
-EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
-    ApiError: api_error_handler,
-    HTTPException: http_exception_handler,
-    Exception: unexpected_error_handler,
-}
+def first_line(exc: BaseException) -> str:
+    """What ``exc`` says, in one line (for logs and ``reason``; its type's name when it says nothing)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

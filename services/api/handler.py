@@ -1,8 +1,10 @@
 """The Lambda entry point: API Gateway v2 (HTTP API, payload 2.0) events into the Litestar app.
 
-Everything expensive (the app, the database engine, the JWKS cache, the AWS clients) is built when
-this module is imported, i.e. in Lambda's init phase; a request pays only for itself. Lifespan is
-off: Lambda gives no shutdown hook worth relying on, and the app needs no startup step.
+Importing this module builds the app and the read pool (Lambda's init phase); what only some
+requests need (the SQLAlchemy engine, the AWS clients, the token verifier) is built by the first
+request that needs it (see :mod:`services.api.resources`), so a plate lookup's cold start loads
+neither SQLAlchemy nor botocore. Lifespan is off: Lambda gives no shutdown hook worth relying on,
+and the app needs no startup step.
 """
 
 from __future__ import annotations

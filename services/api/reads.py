@@ -22,19 +22,25 @@ import asyncio
 import logging
 import time
 from typing import Any, LiteralString, NamedTuple
+from urllib.parse import quote
 
 import psycopg
 from psycopg.rows import namedtuple_row
 
+from services.api.errors import Unavailable, first_line
 from services.core.credentials import RotatingCredentials
+from services.core.settings import DatabaseLocation
 
 log = logging.getLogger("reggie.api")
 
-__all__ = ["DatabaseUnavailable", "ReadPool", "conninfo_from_sqlalchemy_url"]
+__all__ = ["DatabaseUnavailable", "ReadPool", "conninfo_for", "conninfo_from_sqlalchemy_url"]
 
 
-class DatabaseUnavailable(Exception):
-    """The database could not be reached or a connection broke twice; the app answers 503."""
+class DatabaseUnavailable(Unavailable):
+    """The database could not be reached or a connection broke twice (the reason says how)."""
+
+    default_code = "database_unavailable"
+    default_message = "The database is not answering right now."
 
 
 def conninfo_from_sqlalchemy_url(url: str) -> str:
@@ -43,6 +49,14 @@ def conninfo_from_sqlalchemy_url(url: str) -> str:
     if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
         raise ValueError(f"not a PostgreSQL URL: {scheme}://...")
     return "postgresql://" + rest
+
+
+def conninfo_for(location: DatabaseLocation) -> str:
+    """A libpq URI for ``location``; without user and password when a secret holds them, since the
+    pool logs in with the secret's current values on each new connection (see :class:`ReadPool`)."""
+    if location.url is not None:
+        return conninfo_from_sqlalchemy_url(location.url)
+    return f"postgresql://{location.host}:{location.port}/{quote(location.name or '', safe='')}"
 
 
 class _Held(NamedTuple):
@@ -107,10 +121,10 @@ class ReadPool:
                 if broken and attempt == 1:
                     # Whatever broke this connection (a restart, a failover, a frozen environment)
                     # most likely broke its idle siblings too: retry on a new one, not on them.
-                    log.info("a database connection broke (%s); retrying on a new one", _first_line(exc))
+                    log.info("a database connection broke (%s); retrying on a new one", first_line(exc))
                     await self.close()
                     continue
-                raise DatabaseUnavailable(_first_line(exc)) from exc
+                raise DatabaseUnavailable(reason=first_line(exc)) from exc
             finally:
                 await self._release(held, discard=broken)
         raise AssertionError("unreachable")  # pragma: no cover  (the loop returns or raises)
@@ -133,7 +147,7 @@ class ReadPool:
         except BaseException as exc:
             self._slots.release()
             if isinstance(exc, psycopg.OperationalError):
-                raise DatabaseUnavailable(_first_line(exc)) from exc
+                raise DatabaseUnavailable(reason=first_line(exc)) from exc
             raise
         return _Held(conn, now)
 
@@ -175,8 +189,3 @@ class ReadPool:
         self._idle = []
         self._slots = asyncio.Semaphore(self.size)
         self._loop = loop
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

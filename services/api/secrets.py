@@ -10,54 +10,61 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from services.api import aws
-from services.api.settings import get_api_settings
+from services.api.errors import first_line
+from services.core.settings import Settings
 
 _LOCAL_DEFAULTS = {
     "clerk_webhook_secret": "whsec_cmVnZ2llLWxvY2FsLWNsZXJrLXdlYmhvb2s=",  # base64("reggie-local-clerk-webhook")
     "stripe_webhook_secret": "whsec_reggie_local_stripe",
 }
 
-_cache: dict[str, str | None] = {}
-_lock = threading.Lock()
-_ssm: list[Any] = []
-
 
 class SecretUnavailable(Exception):
     """A secret the request needs is not configured or cannot be read."""
 
 
-def secret(name: str) -> str:
-    """The value of ``name`` (e.g. ``"stripe_webhook_secret"``) or :class:`SecretUnavailable`."""
-    with _lock:
-        if name not in _cache:
-            _cache[name] = _resolve(name)
-        value = _cache[name]
-    if value is None:
-        raise SecretUnavailable(f"the {name} secret is not configured")
-    return value
+class Secrets:
+    """The process's secrets by name (``"stripe_webhook_secret"``), each resolved on first use."""
 
+    def __init__(self, settings: Settings, ssm: Any, *, environ: Mapping[str, str] = os.environ) -> None:
+        """``ssm``: an SSM client, called only for a secret the environment names a parameter for."""
+        self._settings = settings
+        self._ssm = ssm
+        self._environ = environ
+        self._cache: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
-def _resolve(name: str) -> str | None:
-    direct = os.environ.get(name.upper())
-    if direct:
-        return direct
-    parameter = get_api_settings().core.secret_parameters.get(name)
-    if parameter:
+    def get(self, name: str) -> str:
+        """The value of ``name``, or :class:`SecretUnavailable`."""
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = self._resolve(name)
+            value = self._cache[name]
+        if value is None:
+            raise SecretUnavailable(f"the {name} secret is not configured")
+        return value
+
+    def optional(self, name: str) -> str | None:
         try:
-            response = _ssm_client().get_parameter(Name=parameter, WithDecryption=True)
-            return str(response["Parameter"]["Value"])
-        except Exception as exc:
-            raise SecretUnavailable(f"cannot read the {name} secret from SSM: {type(exc).__name__}") from exc
-    if get_api_settings().is_local:
-        return _LOCAL_DEFAULTS.get(name)
-    return None
+            return self.get(name)
+        except SecretUnavailable:
+            return None
 
-
-def _ssm_client() -> Any:
-    # Built on first use: only deployed stages name SSM parameters, and then at cold start.
-    if not _ssm:
-        _ssm.append(aws.ssm_client())
-    return _ssm[0]
+    def _resolve(self, name: str) -> str | None:
+        direct = self._environ.get(name.upper())
+        if direct:
+            return direct
+        parameter = self._settings.secret_parameters.get(name)
+        if parameter:
+            try:
+                response = self._ssm.get_parameter(Name=parameter, WithDecryption=True)
+                return str(response["Parameter"]["Value"])
+            except Exception as exc:
+                # Not cached: the next request tries again, since SSM may only have been slow.
+                raise SecretUnavailable(f"cannot read the {name} secret from SSM: {first_line(exc)}") from exc
+        if self._settings.is_local:
+            return _LOCAL_DEFAULTS.get(name)
+        return None

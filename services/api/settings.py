@@ -6,10 +6,10 @@ module adds the API's own knobs:
 | variable | meaning |
 |---|---|
 | `APP_VERSION`, `GIT_COMMIT` | reported by `/health/version` (set by the build; defaults for local runs) |
-| `LOCAL_ISSUER_DIR` | local stage only: where the local token issuer keeps its key (for `/dev/info`) |
 | `API_PUBLIC_URL` | local stage only: the URL `/dev/info` prints in its examples |
-| `VALUATION_BACKEND` | without `VALUATION_FUNCTION_NAME`: `auto` (the valuation service in process when |
-|   | importable, else the fallback estimate) or `fallback` (always the documented heuristic) |
+| `VALUATION_BACKEND` | the local stack's app (`services.local.api`) only: `auto` (the valuation service in |
+|   | process when importable, else the fallback estimate) or `fallback` (always the documented heuristic); |
+|   | the deployed app invokes `VALUATION_FUNCTION_NAME`, or without one answers with the heuristic |
 
 ``SERVICE_NAME`` defaults to ``api`` here because this module only ever runs as the API.
 """
@@ -32,7 +32,6 @@ class ApiSettings:
     core: Settings
     version: str
     commit: str
-    local_issuer_dir: str | None
     public_url: str
     valuation_backend: Literal["auto", "fallback"] = "auto"
 
@@ -54,7 +53,6 @@ def get_api_settings() -> ApiSettings:
         core=get_settings(),
         version=env.get("APP_VERSION", DEFAULT_VERSION),
         commit=env.get("GIT_COMMIT", "unknown"),
-        local_issuer_dir=env.get("LOCAL_ISSUER_DIR") or None,
         public_url=env.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         valuation_backend=_valuation_backend(env.get("VALUATION_BACKEND", "auto")),
     )

@@ -5,6 +5,9 @@ A presigned PUT URL is signed (SigV4, query form) over ``content-type``, ``conte
 PUT with 403, so the API never proxies file bytes and a client cannot swap a 2 GB video in for a
 V5C scan. The URL lives five minutes. After the upload the client asks the API to confirm, and the
 API reads the stored object's metadata (size and type) before it trusts the document.
+
+This module imports botocore's exceptions, so the API loads it with the first request that uses the
+bucket (see :mod:`services.api.resources`).
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-ALLOWED_CONTENT_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+from services.api.claims.schemas import DOCUMENT_EXTENSIONS, MAX_DOCUMENT_BYTES
+from services.api.errors import Unavailable
+
 UPLOAD_URL_TTL_S = 300
 
 
-class StorageUnavailable(Exception):
-    """The bucket could not be reached (or is not configured)."""
+class StorageUnavailable(Unavailable):
+    """The bucket could not be reached (or is not configured); the reason says how."""
+
+    default_code = "storage_unavailable"
+    default_message = "Document storage is not answering right now."
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,7 @@ class DocumentStore:
         self._bucket = bucket
 
     def presign_upload(self, key: str, *, content_type: str, size_bytes: int) -> PresignedUpload:
-        if content_type not in ALLOWED_CONTENT_TYPES or not 0 < size_bytes <= MAX_DOCUMENT_BYTES:
+        if content_type not in DOCUMENT_EXTENSIONS or not 0 < size_bytes <= MAX_DOCUMENT_BYTES:
             raise ValueError("content type or size outside what claim documents allow")
         try:
             url = self._client.generate_presigned_url(
@@ -55,7 +62,7 @@ class DocumentStore:
                 HttpMethod="PUT",
             )
         except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"cannot sign an upload URL: {type(exc).__name__}") from exc
+            raise StorageUnavailable(reason=f"cannot sign an upload URL: {type(exc).__name__}") from exc
         return PresignedUpload(
             url=url,
             method="PUT",
@@ -70,19 +77,19 @@ class DocumentStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return None
-            raise StorageUnavailable(f"cannot read the object: {exc}") from exc
+            raise StorageUnavailable(reason=f"cannot read the object: {exc}") from exc
         except BotoCoreError as exc:
-            raise StorageUnavailable(f"cannot reach the bucket: {type(exc).__name__}") from exc
+            raise StorageUnavailable(reason=f"cannot reach the bucket: {type(exc).__name__}") from exc
         return StoredObject(size_bytes=int(head["ContentLength"]), content_type=head.get("ContentType"))
 
     def delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self._bucket, Key=key)
         except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"cannot delete the object: {type(exc).__name__}") from exc
+            raise StorageUnavailable(reason=f"cannot delete the object: {type(exc).__name__}") from exc
 
     def ping(self) -> None:
         try:
             self._client.head_bucket(Bucket=self._bucket)
         except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"the bucket is unreachable: {type(exc).__name__}") from exc
+            raise StorageUnavailable(reason=f"the bucket is unreachable: {type(exc).__name__}") from exc

@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, database_url, pool_recycle_s
 from services.core.credentials import RotatingCredentials
-from services.core.settings import DatabaseLocation, Settings, SettingsError, get_settings
+from services.core.settings import get_settings
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -38,50 +38,6 @@ __all__ = [
     "pool_recycle_s",
     "session_scope",
 ]
-
-LAMBDA_POOL_RECYCLE_S = 300
-LOCAL_POOL_RECYCLE_S = 1800
-CONNECT_TIMEOUT_S = 5
-
-
-def database_credentials(settings: Settings, *, secrets_client: Any = None) -> RotatingCredentials | None:
-    """The rotating credentials of a deployed database (``DB_SECRET_ARN``); ``None`` when ``DATABASE_URL``
-    carries them. ``secrets_client`` is a boto3 ``secretsmanager`` client (tests pass one bound to moto)."""
-    location = _location(settings)
-    if location.url is not None:
-        return None
-    assert location.secret_arn is not None
-    return RotatingCredentials(location.secret_arn, secrets_client)
-
-
-def database_url(
-    settings: Settings, *, secrets_client: Any = None, credentials: RotatingCredentials | None = None
-) -> str:
-    """The SQLAlchemy URL for ``settings``; on Lambda with the credentials read from Secrets Manager
-    (through ``credentials`` when given, so the secret is read once for the URL and the engine)."""
-    location = _location(settings)
-    if location.url is not None:
-        return location.url
-    assert location.host is not None
-    assert location.name is not None
-    credentials = credentials or database_credentials(settings, secrets_client=secrets_client)
-    assert credentials is not None
-    username, password = credentials.current()
-    return (
-        f"postgresql+psycopg://{quote(username, safe='')}:{quote(password, safe='')}"
-        f"@{location.host}:{location.port}/{quote(location.name, safe='')}"
-    )
-
-
-def _location(settings: Settings) -> DatabaseLocation:
-    if settings.database is None:
-        raise SettingsError("no database configured: set DATABASE_URL, or DB_HOST, DB_NAME and DB_SECRET_ARN")
-    return settings.database
-
-
-def pool_recycle_s(*, on_lambda: bool) -> int:
-    """How long a pooled connection may live before it is replaced."""
-    return LAMBDA_POOL_RECYCLE_S if on_lambda else LOCAL_POOL_RECYCLE_S
 
 
 def build_engine(

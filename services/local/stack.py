@@ -5,8 +5,9 @@ and everything else happens while it does:
 
 1. check every port is free and the state folder is sound (standard library only), so a problem
    ends in one clear line before anything starts;
-2. spawn the API (uvicorn on ``services.api.app:app``) with the same environment variables the
-   infra sets on Lambda, pointed at the local parts below. It connects to nothing until asked;
+2. spawn the API (uvicorn on ``services.local.api:app``: the deployed app plus the local token
+   minter and the valuation model in process) with the same environment variables the infra sets
+   on Lambda, pointed at the local parts below. It connects to nothing until asked;
 3. the token issuer (an RSA key in ``.local/issuer``, its JWKS on loopback) and, in a thread, the
    R2 stand-in (moto's S3 server) with the bucket and its CORS;
 4. PostgreSQL: the embedded server on 127.0.0.1:54322 with its data in ``.local/postgres``, or
@@ -54,6 +55,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_AUCTION_CSV = REPO_ROOT.parent / "shared" / "data" / "dvla-auctions-2021-2024" / "combined_auction_results.csv"
 DATABASE_NAME = "reggie"
 ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
+LOCAL_API = "services.local.api:app"
+"""The app uvicorn serves: the deployed API handed what only the local stack has."""
 _HEALTH_TIMEOUT_S = 60.0
 _MIN_SERVER_VERSION = 150000
 
@@ -282,8 +285,8 @@ class LocalStack:
 
     def _start_api(self) -> None:
         o = self.options
-        if not (REPO_ROOT / "services" / "api" / "app.py").is_file():
-            raise StackError("services/api/app.py is missing: the API cannot start")
+        if not (REPO_ROOT / "services" / "local" / "api.py").is_file():
+            raise StackError("services/local/api.py is missing: the API cannot start")
         environment = {**os.environ, **self.api_environment()}
         environment.pop("AWS_PROFILE", None)  # the local credentials above must win
         self.api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -291,7 +294,7 @@ class LocalStack:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "services.api.app:app",
+                LOCAL_API,
                 "--host",
                 o.host,
                 "--port",

@@ -1,5 +1,9 @@
-"""Run in a fresh process: import the Lambda handler, feed it the events read from stdin (a JSON
-list), print the responses (a JSON list). Environment as on Lambda (``AWS_LAMBDA_FUNCTION_NAME``)."""
+"""Run in a fresh process: import the Lambda handler, feed it the events read from stdin, print what
+came back. Environment as on Lambda (``AWS_LAMBDA_FUNCTION_NAME``).
+
+Input: a JSON list of phases, each a list of events. Output: one entry per phase, its responses and
+which of :data:`WATCHED` libraries the process had imported once the phase was served (so a test can
+say what a path loads)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,23 @@ from typing import Any
 
 from tests.services.api.apigw_events import LambdaContext
 
+WATCHED = ("sqlalchemy", "botocore", "boto3", "jwt", "cryptography", "numpy")
+
+
+def loaded() -> list[str]:
+    return [name for name in WATCHED if name in sys.modules]
+
 
 def main() -> None:
-    events = json.load(sys.stdin)
+    phases = json.load(sys.stdin)
+    before_import = loaded()
     from services.api.handler import handler
 
     context: Any = LambdaContext()
-    responses = [handler(event, context) for event in events]
-    json.dump(responses, sys.stdout)
+    report: list[dict[str, Any]] = [{"responses": [], "loaded": loaded(), "before_import": before_import}]
+    for events in phases:
+        report.append({"responses": [handler(event, context) for event in events], "loaded": loaded()})
+    json.dump(report, sys.stdout)
 
 
 if __name__ == "__main__":

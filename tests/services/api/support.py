@@ -166,13 +166,18 @@ def api_environment(**overrides: str) -> dict[str, str]:
     return env
 
 
+DEPLOYED_APP = "services.api.app:app"
+LOCAL_APP = "services.local.api:app"
+
+
 @contextmanager
-def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """Serve ``services.api.app:app`` under uvicorn (one worker) on a free loopback port; yield its URL."""
+def running_api(env: dict[str, str], log_path: Path, *, app: str = DEPLOYED_APP) -> Iterator[str]:
+    """Serve ``app`` (the deployed API by default) under uvicorn (one worker) on a free loopback port;
+    yield its URL."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "services.api.app:app", "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1", "--log-level", "warning", "--no-access-log"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

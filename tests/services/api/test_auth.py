@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from services.api.auth import JWKS_MIN_REFRESH_INTERVAL_S, JWKS_TTL_S, JwksCache, JwksUnavailable, TokenVerifier
-from services.api.errors import ApiError
+from services.api.errors import Unauthenticated, Unavailable
 from tests.services.api.conftest import bearer
 from tests.services.api.support import ISSUER, ORIGIN, JwksServer, Signer
 
@@ -125,7 +125,7 @@ def test_jwks_cache_refresh_policy() -> None:
     assert len(fetches) == 1  # cached
     published.append(new)  # Clerk rotates its keys
     clock.now += 30
-    with pytest.raises(ApiError):
+    with pytest.raises(Unauthenticated):
         verifier.verify(new.mint())  # unknown kid, but the last fetch was 30 s ago: no refetch
     assert len(fetches) == 1
     clock.now += JWKS_MIN_REFRESH_INTERVAL_S
@@ -141,9 +141,10 @@ def test_jwks_outage_is_503_not_500() -> None:
         raise JwksUnavailable("connection refused")
 
     verifier = TokenVerifier(issuer=ISSUER, jwks=JwksCache("http://jwks", fetch=down), allowed_origins=(ORIGIN,))
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(Unavailable) as raised:
         verifier.verify(Signer("k").mint())
-    assert raised.value.status == 503
+    assert raised.value.code == "auth_unavailable"
+    assert "connection refused" in raised.value.reason
 
 
 def test_decoding_is_pinned_to_rs256() -> None:
@@ -152,6 +153,6 @@ def test_decoding_is_pinned_to_rs256() -> None:
     verifier = TokenVerifier(
         issuer=ISSUER, jwks=JwksCache("x", fetch=lambda _: {"keys": [signer.jwk()]}), allowed_origins=(ORIGIN,)
     )
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(Unauthenticated) as raised:
         verifier.verify(token)
-    assert raised.value.status == 401
+    assert raised.value.code == "invalid_token"

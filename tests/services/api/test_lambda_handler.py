@@ -14,10 +14,12 @@ from tests.services.api.apigw_events import http_api_event
 from tests.services.api.support import REPO, Signer, seed_plate
 
 
-def _drive(env: dict[str, str], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def drive(env: dict[str, str], *phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Serve ``phases`` (lists of events) in one fresh Lambda-like process; see ``lambda_driver``.
+    The first entry reports the process right after the handler's import."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.services.api.lambda_driver"],
-        input=json.dumps(events), capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+        input=json.dumps(phases), capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
         env={**env, "AWS_LAMBDA_FUNCTION_NAME": "reggie-ci-api", "AWS_REGION": "eu-west-2"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -38,7 +40,7 @@ def test_handler_serves_http_api_events(base_env: dict[str, str], engine: Engine
         http_api_event("POST", "/api/v1/valuations", body="{broken", headers={"content-type": "application/json"}),
         http_api_event("GET", "/api/v1/no-such-route"),
     ]
-    responses = _drive(base_env, events)
+    responses = drive(base_env, events)[1]["responses"]
     statuses = [r["statusCode"] for r in responses]
     assert statuses == [200, 200, 200, 200, 200, 401, 422, 400, 404], [r["body"][:300] for r in responses]
     bodies = [json.loads(r["body"]) for r in responses]

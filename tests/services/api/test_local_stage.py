@@ -1,5 +1,6 @@
-"""The local stage: ``/dev/info`` hands out working tokens from the local issuer (verified by the
-same code path as Clerk's), and the route table in ``deploy.py`` matches what the app serves."""
+"""The local stage: the local stack's app serves ``/dev/info``, which hands out working tokens from the
+local issuer (verified by the same code path as Clerk's); the deployed app never serves it, even told
+it runs locally; and the route table in ``deploy.py`` matches what the deployed app serves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from services.api.deploy import SPEC
 from services.local.issuer import LocalIssuer
-from tests.services.api.support import free_port, running_api
+from tests.services.api.support import LOCAL_APP, free_port, running_api
 
 
 @pytest.mark.slow
@@ -28,7 +29,13 @@ def test_dev_info_tokens_work_locally(base_env: dict[str, str], tmp_path: Path) 
         "LOCAL_ISSUER_DIR": str(issuer.directory),
     }
     try:
-        with running_api(env, tmp_path / "uvicorn.log") as url, httpx.Client(base_url=url + "/api/v1") as c:
+        with running_api(env, tmp_path / "deployed.log") as url, httpx.Client(base_url=url + "/api/v1") as c:
+            assert c.get("/dev/info").status_code == 404  # no minter handed in: no route
+            assert "/api/v1/dev/info" not in c.get("/schema/openapi.json").json()["paths"]
+        with (
+            running_api(env, tmp_path / "uvicorn.log", app=LOCAL_APP) as url,
+            httpx.Client(base_url=url + "/api/v1") as c,
+        ):
             info = c.get("/dev/info").json()
             assert info["stage"] == "local"
             assert info["urls"]["openapi"].endswith("/api/v1/schema")

@@ -10,7 +10,7 @@ import uuid
 import httpx
 from sqlalchemy import Engine, text
 
-from services.api.signatures import sign_stripe
+from services.api.webhooks.signatures import sign_stripe
 from tests.services.api.conftest import bearer
 from tests.services.api.support import STRIPE_WEBHOOK_SECRET, Signer, seed_plate
 from tests.services.api.test_health_plates import assert_error

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.api.valuation_client import (
+from services.api.valuations.client import (
     MAX_BATCH,
     InProcessBackend,
     ValuationClient,

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
+from botocore.config import Config
 import pytest
 
 from services.api.aws import VALUATION_INVOKE_CONFIG
-from services.api.valuation_client import LambdaBackend, ValuationUnavailable, fallback_estimate
+from services.api.valuations.client import LambdaBackend, ValuationUnavailable, fallback_estimate
 from tests.services.api.support import FakeLambda
 
 
@@ -41,7 +42,7 @@ def backend(scripted: Scripted) -> Iterator[LambdaBackend]:
         region_name="eu-west-2",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=VALUATION_INVOKE_CONFIG,
+        config=Config(**VALUATION_INVOKE_CONFIG),
     )
     yield LambdaBackend(client, "reggie-ci-valuation")
     fake.close()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from services.api.valuation_client import FALLBACK_MODEL_VERSION, fallback_estimate
+from services.api.valuations.client import FALLBACK_MODEL_VERSION, fallback_estimate
 from tests.services.api.support import FakeLambda, running_api
 from tests.services.api.test_health_plates import assert_error
 

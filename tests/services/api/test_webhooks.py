@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from services.api.signatures import BadSignature, sign_stripe, sign_svix, verify_stripe, verify_svix
+from services.api.webhooks.signatures import BadSignature, sign_stripe, sign_svix, verify_stripe, verify_svix
 from tests.services.api.conftest import bearer
 from tests.services.api.support import CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, Signer
 from tests.services.api.test_health_plates import assert_error

@@ -1,37 +1,17 @@
-"""Small helpers every route module shares: reach the process's dependencies, authenticate, and map
-a verified caller to their ``users`` row."""
+"""The write path's view of people: a verified caller's ``users`` row, and the audit log of what
+administrators do. Used by the domain services, inside their request's session."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
-from litestar import Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.api.auth import Principal
-from services.api.deps import Dependencies
-from services.api.errors import ApiError
+from services.api.errors import Forbidden
+from services.api.principal import Principal
 from services.core.models import AuditLog
-
-BEARER = [{"BearerAuth": []}]
-"""The OpenAPI security requirement of a route that needs a signed-in caller."""
-
-
-def deps_of(request: Request[Any, Any, Any]) -> Dependencies:
-    return request.app.state["deps"]
-
-
-def signed_in(request: Request[Any, Any, Any]) -> Principal:
-    return deps_of(request).authenticate(request.headers.get("authorization"))
-
-
-def admin(request: Request[Any, Any, Any]) -> Principal:
-    principal = signed_in(request)
-    if not principal.is_admin:
-        raise ApiError(403, "forbidden", "Only administrators may do this.")
-    return principal
-
 
 _UPSERT_USER = text(
     """
@@ -44,13 +24,13 @@ _UPSERT_USER = text(
 )
 
 
-def user_id(session: Session, principal: Principal) -> int:
+def member_id(session: Session, principal: Principal) -> int:
     """The caller's ``users.id``, creating the row on first sight (the Clerk webhook may lag)."""
     row = session.execute(
         _UPSERT_USER, {"clerk_user_id": principal.user_id, "email": principal.email, "role": principal.role}
     ).one()
     if row.deleted_at is not None:
-        raise ApiError(403, "account_deleted", "This account has been deleted.")
+        raise Forbidden("This account has been deleted.", code="account_deleted")
     return int(row.id)
 
 
@@ -63,3 +43,20 @@ def audit(
             actor_id=actor_id, action=action, target_type=target_type, target_id=str(target_id), details=details or None
         )
     )
+
+
+class CallerSession:
+    """What a write-path domain service works with: one request's session and its verified caller."""
+
+    def __init__(self, session: Session, caller: Principal) -> None:
+        self.session = session
+        self.caller = caller
+
+    @cached_property
+    def member_id(self) -> int:
+        """The caller's ``users.id`` (see :func:`member_id`), looked up once per request."""
+        return member_id(self.session, self.caller)
+
+    def require_admin(self) -> None:
+        if not self.caller.is_admin:
+            raise Forbidden("Only administrators may do this.")

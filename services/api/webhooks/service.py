@@ -1,4 +1,5 @@
-"""What the Clerk and Stripe webhooks do once their signatures check out.
+"""What the Clerk and Stripe webhooks do once their signatures check out
+(:mod:`services.api.webhooks.deliveries` checks them).
 
 Idempotency: each delivery's event id is inserted into ``processed_webhook_events`` in the same
 transaction as its effect (``ON CONFLICT DO NOTHING``); a replayed or retried delivery finds the row
@@ -15,7 +16,8 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from services.api.context import audit
+from services.api.accounts import audit
+from services.api.webhooks.deliveries import Delivery
 from services.core.models import Offer, OfferStatus, Plate, PlateStatus, User, can_transition
 
 log = logging.getLogger("reggie.api.webhooks")
@@ -30,12 +32,33 @@ _CLAIM_EVENT = text(
 )
 
 
-def first_delivery(session: Session, *, provider: str, event_id: str, event_type: str | None) -> bool:
-    """Record the event; ``False`` when it was processed before (then do nothing)."""
-    row = session.execute(
-        _CLAIM_EVENT, {"provider": provider, "event_id": event_id, "event_type": (event_type or "")[:100]}
-    ).first()
-    return row is not None
+class Inbox:
+    """Applies verified deliveries once each, in one request's session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def clerk(self, delivery: Delivery) -> bool:
+        """Apply a Clerk user event; ``False`` when it was delivered before (then nothing changes)."""
+        if not self._first(delivery):
+            return False
+        apply_clerk_event(self._session, delivery.event_type, delivery.data)
+        return True
+
+    def stripe(self, delivery: Delivery) -> bool:
+        """Apply a Stripe payment event; ``False`` when it was delivered before (then nothing changes)."""
+        if not self._first(delivery):
+            return False
+        apply_stripe_event(self._session, delivery.event_type, delivery.data)
+        return True
+
+    def _first(self, delivery: Delivery) -> bool:
+        """Record the event; ``False`` when it was processed before."""
+        row = self._session.execute(
+            _CLAIM_EVENT,
+            {"provider": delivery.provider, "event_id": delivery.event_id, "event_type": delivery.event_type[:100]},
+        ).first()
+        return row is not None
 
 
 def _clerk_user_fields(data: dict[str, Any]) -> dict[str, Any]:

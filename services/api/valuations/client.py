@@ -1,29 +1,28 @@
-"""How the API reaches the valuation service: in process locally, the valuation Lambda when deployed.
+"""How the API reaches the valuation service: the valuation Lambda when deployed, in process locally.
 
 Both backends speak the valuation service's result shape: one dict per registration, either
 ``{"registration", "price", "low", "high", "currency", "weights", "explanation", "model_version"}``
 (prices in whole pounds) or ``{"registration", "error": {"code", "message"}}``.
 
-* :class:`InProcessBackend` calls ``services.valuation.service.value_many`` when that module is
-  importable. Until it is, it answers with :func:`fallback_estimate`, a deliberately simple,
-  documented heuristic (model version ``fallback-heuristic-1``) so the local stack and the API's tests
-  run end to end without the model.
 * :class:`LambdaBackend` invokes the valuation function with a 2 s connect and 10 s read timeout and
   exactly one retry; a second failure raises :class:`ValuationUnavailable`, which the API answers with
   a 503 and a clear body. Request and answer are the wire structs of
   :mod:`services.core.valuation_wire`: an answer that does not decode as one result per mark is a
   failure like any other.
+* :class:`InProcessBackend` calls a ``value_many`` it is handed: the local stack hands it the
+  valuation service's (:mod:`services.local.api`), loaded on the first valuation. Without one it
+  answers with :func:`fallback_estimate`, a deliberately simple, documented heuristic (model version
+  ``fallback-heuristic-1``), so a stage without the valuation function and the API's tests run end to
+  end without the model. The API itself never imports the valuation service's code.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import msgspec
 
@@ -80,10 +79,11 @@ def fallback_estimate(registration: str) -> dict[str, Any]:
 
 
 class InProcessBackend:
-    """Calls the valuation service's code in this process (local stage and tests).
+    """Calls valuation code in this process (local stage and tests).
 
-    The service module (numpy and the model) is imported on the first valuation, not at startup, so
-    the local API starts fast; only local stages use this backend, where that first call may wait.
+    ``loader`` (the local stack's) imports the valuation service (numpy and the model) on the first
+    valuation, not at startup, so the local API starts fast; it returns ``None`` when the service is
+    not importable, and the fallback estimate answers.
     """
 
     def __init__(
@@ -92,15 +92,10 @@ class InProcessBackend:
         *,
         loader: Callable[[], Callable[[list[str]], list[dict[str, Any]]] | None] | None = None,
     ) -> None:
-        """``value_many=None`` and no ``loader``: the fallback estimate (see :meth:`discover`)."""
+        """``value_many=None`` and no ``loader``: the fallback estimate."""
         self._value_many = value_many
         self._loader = loader
         self._lock = threading.Lock()
-
-    @classmethod
-    def discover(cls) -> InProcessBackend:
-        """The valuation service's ``value_many`` when it is importable (on first use), else the fallback."""
-        return cls(None, loader=_load_service)
 
     def _resolve(self) -> Callable[[list[str]], list[dict[str, Any]]] | None:
         if self._loader is not None:
@@ -118,20 +113,6 @@ class InProcessBackend:
         except Exception as exc:
             log.exception("the in-process valuation service failed")
             raise ValuationUnavailable(f"the valuation service failed: {type(exc).__name__}") from exc
-
-
-def _load_service() -> Callable[[list[str]], list[dict[str, Any]]] | None:
-    if importlib.util.find_spec("services.valuation.service") is None:
-        return None
-    try:
-        module = importlib.import_module("services.valuation.service")
-    except Exception:
-        log.exception("services.valuation.service exists but does not import; using the fallback estimate")
-        return None
-    value_many: Any = getattr(module, "value_many", None)
-    if not callable(value_many):
-        return None
-    return cast("Callable[[list[str]], list[dict[str, Any]]]", value_many)
 
 
 class LambdaBackend:

@@ -1,5 +1,6 @@
-"""Plate lookup and search: async functions over the API's :class:`~services.api.reads.ReadPool`,
-called by the routes.
+"""Plate lookup and search: async functions over the API's :class:`~services.api.reads.ReadPool`.
+
+This is the cold-start path: it imports psycopg (through the pool) and nothing of the write side.
 
 The lookup is one round trip (the listing, the latest valuation and the latest auction result come
 back in one prepared statement), which is what keeps ``GET /plates/{registration}`` close to the bare
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, LiteralString
 
+from services.api.errors import Invalid, NotFound
+from services.api.plates.schemas import LastSaleView, ListingView, PlatePage, PlateSummary, PlateView
 from services.api.reads import ReadPool
-from services.api.schemas import LastSaleView, ListingView, PlatePage, PlateSummary, PlateView, ValuationView
+from services.api.valuations.schemas import ValuationView
 from services.core.registration import Registration
 
 VISIBLE_STATUSES = ("listed", "under_offer")
@@ -61,11 +64,16 @@ def valuation_view(registration: str, row: Any) -> ValuationView:
     )
 
 
-async def lookup(reads: ReadPool, mark: Registration) -> PlateView | None:
-    """The plate as the platform knows it, or ``None`` when it is neither listed, valued nor sold."""
+async def lookup(reads: ReadPool, mark: Registration) -> PlateView:
+    """The plate as the platform knows it; :class:`NotFound` with close matches when it is neither
+    listed, valued nor sold."""
     row = await reads.one(LOOKUP_SQL, {"reg": mark.normalized})
     if row.id is None and row.model_version is None and row.auction_name is None:
-        return None
+        raise NotFound(
+            f"{mark.display} is not listed, valued or sold on Reggie; POST /api/v1/valuations values it.",
+            code="plate_not_found",
+            details={"registration": mark.display, "close_matches": await close_matches(reads, mark.normalized)},
+        )
     listing = None
     if row.id is not None and row.status in VISIBLE_STATUSES:
         listing = ListingView(
@@ -133,15 +141,17 @@ _TERM = re.compile(r"^[A-Z0-9]{1,7}$")
 _PATTERN = re.compile(r"^[A-Z0-9?*]{1,7}$")
 
 
-class BadSearch(ValueError):
+class BadSearch(Invalid):
     """A search parameter that cannot be turned into a query; the message says which and why."""
+
+    default_code = "invalid_search"
 
 
 def text_regex(q: str) -> str:
     """A PostgreSQL regex matching marks that contain ``q`` read as plate-speak (``SAM`` finds ``5AM``)."""
     term = re.sub(r"[\s\-]+", "", q).upper()
     if not _TERM.match(term):
-        raise BadSearch("q must be 1 to 7 letters or digits (a word, initials or a name)")
+        raise BadSearch("q must be 1 to 7 letters or digits (a word, initials or a name).")
     return "".join(f"[{_LOOKALIKES.get(ch, ch)}]" for ch in term)
 
 
@@ -149,7 +159,7 @@ def pattern_regex(pattern: str) -> str:
     """An anchored regex for a wildcard pattern: ``?`` one character, ``*`` any run (``A?1*``)."""
     compact = re.sub(r"[\s\-]+", "", pattern).upper()
     if not _PATTERN.match(compact):
-        raise BadSearch("pattern must be 1 to 7 letters, digits, ? (one character) or * (any run)")
+        raise BadSearch("pattern must be 1 to 7 letters, digits, ? (one character) or * (any run).")
     return "^" + compact.replace("*", "[A-Z0-9]*").replace("?", "[A-Z0-9]") + "$"
 
 
@@ -171,7 +181,7 @@ async def search(reads: ReadPool, query: SearchQuery) -> PlatePage:
         and query.max_price_pence is not None
         and query.min_price_pence > query.max_price_pence
     ):
-        raise BadSearch("min_price_pence must not exceed max_price_pence")
+        raise BadSearch("min_price_pence must not exceed max_price_pence.")
     where: list[LiteralString] = ["status IN ('listed', 'under_offer')"]
     params: dict[str, Any] = {"limit": query.limit, "offset": (query.page - 1) * query.limit}
     if query.q:

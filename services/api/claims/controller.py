@@ -1,0 +1,92 @@
+"""Ownership claims with V5C uploads straight to R2; administrators approve or reject."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from litestar.params import Parameter
+
+from services.api.claims.schemas import (
+    ClaimList,
+    ClaimRequest,
+    ClaimView,
+    DocumentRequest,
+    DocumentUpload,
+    DocumentView,
+)
+from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
+from services.api.errors import Conflict, Invalid, NotFound
+from services.api.http_errors import errors
+from services.api.principal import Principal
+from services.api.registrations import parse_mark
+from services.api.schemas import ReviewRequest
+from services.api.security import SIGNED_IN, admin_only
+from services.core.statuses import ClaimStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from services.api.claims.service import Claims
+    from services.api.storage import DocumentStore
+
+
+def _claims(session: Session, caller: Principal) -> Claims:
+    from services.api.claims.service import Claims  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
+
+    return Claims(session, caller)
+
+
+class _ClaimsController(DomainController):
+    path = "/claims"
+    security = SIGNED_IN
+    dependencies, signature_namespace = domain_service("claims", _claims)
+
+
+class ClaimController(_ClaimsController):
+    tags = ("claims",)
+
+    @blocking_post(responses=errors(Conflict, Invalid))
+    def create_claim(self, data: ClaimRequest, claims: Claims) -> ClaimView:
+        """Claim that you own a registration; then add V5C documents to it."""
+        return claims.create(parse_mark(data.registration))
+
+    @blocking_get()
+    def list_claims(
+        self,
+        claims: Claims,
+        everyone: Annotated[bool, Parameter(query="all", description="Administrators: every claim")] = False,
+        status: ClaimStatus | None = None,
+    ) -> ClaimList:
+        """Your claims, newest first (administrators: ``all=true``, optionally filtered by ``status``)."""
+        return ClaimList(items=claims.listing(everyone=everyone, status=status))
+
+    @blocking_get("/{claim_id:int}", responses=errors(NotFound))
+    def get_claim(self, claim_id: Id, claims: Claims) -> ClaimView:
+        """One of your claims with its documents (administrators: any claim)."""
+        return claims.get(claim_id)
+
+    @blocking_post("/{claim_id:int}/documents", responses=errors(NotFound, Conflict))
+    def add_document(self, claim_id: Id, data: DocumentRequest, store: DocumentStore, claims: Claims) -> DocumentUpload:
+        """Declare a V5C scan (JPEG, PNG or PDF, up to 10 MB) and get a presigned PUT URL for it, valid
+        five minutes; the declared type and size are part of the signature."""
+        return claims.add_document(claim_id, data, store)
+
+    @action("/{claim_id:int}/documents/{document_id:int}/confirm", responses=errors(NotFound, Conflict, Invalid))
+    def confirm_document(self, claim_id: Id, document_id: Id, store: DocumentStore, claims: Claims) -> DocumentView:
+        """Confirm an upload: the API checks the stored object's size and type against the declaration."""
+        return claims.confirm_document(claim_id, document_id, store)
+
+
+class ClaimReviewController(_ClaimsController):
+    tags = ("claims", "admin")
+    guards = (admin_only,)
+
+    @action("/{claim_id:int}/approve", responses=errors(NotFound, Conflict))
+    def approve_claim(self, claim_id: Id, claims: Claims, data: ReviewRequest | None = None) -> ClaimView:
+        """Administrators: approve a pending claim with at least one confirmed document (audit-logged)."""
+        return claims.review(claim_id, approve=True, note=data.note if data else None)
+
+    @action("/{claim_id:int}/reject", responses=errors(NotFound, Conflict))
+    def reject_claim(self, claim_id: Id, claims: Claims, data: ReviewRequest | None = None) -> ClaimView:
+        """Administrators: reject a pending claim (audit-logged)."""
+        return claims.review(claim_id, approve=False, note=data.note if data else None)

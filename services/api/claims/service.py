@@ -1,0 +1,185 @@
+"""Ownership claims: a user claims a registration, uploads V5C scans straight to R2 through presigned
+URLs, confirms each upload (the API checks the stored object's size and type), and an administrator
+approves or rejects the claim (audit-logged)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from services.api.accounts import CallerSession, audit
+from services.api.claims.schemas import (
+    DOCUMENT_EXTENSIONS,
+    ClaimView,
+    DocumentRequest,
+    DocumentUpload,
+    DocumentView,
+    UploadInstructions,
+)
+from services.api.errors import Conflict, Invalid, NotFound
+from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus
+from services.core.registration import Registration
+
+if TYPE_CHECKING:
+    from services.api.storage import DocumentStore
+
+MAX_DOCUMENTS_PER_CLAIM = 5
+
+
+def document_view(doc: ClaimDocument) -> DocumentView:
+    return DocumentView(
+        id=doc.id,
+        content_type=doc.content_type,
+        declared_size_bytes=doc.declared_size_bytes,
+        confirmed_size_bytes=doc.confirmed_size_bytes,
+        status=doc.status,
+        created_at=doc.created_at,
+    )
+
+
+def claim_view(claim: Claim) -> ClaimView:
+    return ClaimView(
+        id=claim.id,
+        registration=claim.registration_display,
+        status=claim.status,
+        review_note=claim.review_note,
+        created_at=claim.created_at,
+        documents=[document_view(d) for d in claim.documents],
+    )
+
+
+class Claims(CallerSession):
+    """The claims ``caller`` may see and act on, in one request's session."""
+
+    def create(self, mark: Registration) -> ClaimView:
+        session = self.session
+        user_id = self.member_id
+        existing = session.scalar(
+            select(Claim.id).where(
+                Claim.user_id == user_id,
+                Claim.registration == mark.normalized,
+                Claim.status == ClaimStatus.PENDING.value,
+            )
+        )
+        if existing is not None:
+            raise Conflict(
+                f"You already have a pending claim on {mark.display}.",
+                code="claim_exists",
+                details={"claim_id": existing},
+            )
+        claim = Claim(user_id=user_id, registration=mark.normalized, registration_display=mark.display)
+        session.add(claim)
+        session.flush()
+        return claim_view(self._load(claim.id))
+
+    def get(self, claim_id: int) -> ClaimView:
+        """One of the caller's claims with its documents (administrators: any claim)."""
+        return claim_view(self._load(claim_id, as_admin=self.caller.is_admin))
+
+    def listing(self, *, everyone: bool, status: ClaimStatus | None) -> list[ClaimView]:
+        """The caller's claims, newest first; ``everyone``: every claim (administrators only)."""
+        statement = select(Claim).options(selectinload(Claim.documents))
+        if everyone:
+            self.require_admin()
+        else:
+            statement = statement.where(Claim.user_id == self.member_id)
+        if status is not None:
+            statement = statement.where(Claim.status == status.value)
+        statement = statement.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(200)
+        return [claim_view(c) for c in self.session.scalars(statement)]
+
+    def add_document(self, claim_id: int, request: DocumentRequest, store: DocumentStore) -> DocumentUpload:
+        """Declare a document and sign its upload URL (type and size are part of the signature)."""
+        session = self.session
+        claim = self._load(claim_id, lock=True)
+        if claim.status != ClaimStatus.PENDING.value:
+            raise Conflict(f"This claim is {claim.status}; it takes no more documents.", code="claim_closed")
+        count = session.scalar(select(func.count()).where(ClaimDocument.claim_id == claim.id)) or 0
+        if count >= MAX_DOCUMENTS_PER_CLAIM:
+            raise Conflict(f"A claim holds at most {MAX_DOCUMENTS_PER_CLAIM} documents.", code="too_many_documents")
+        key = f"claims/{claim.id}/{uuid.uuid4().hex}.{DOCUMENT_EXTENSIONS[request.content_type]}"
+        upload = store.presign_upload(key, content_type=request.content_type, size_bytes=request.size_bytes)
+        doc = ClaimDocument(
+            claim_id=claim.id, object_key=key, content_type=request.content_type, declared_size_bytes=request.size_bytes
+        )
+        session.add(doc)
+        session.flush()
+        session.refresh(doc)
+        return DocumentUpload(
+            document=document_view(doc),
+            upload=UploadInstructions(
+                url=upload.url, method="PUT", headers=upload.headers, expires_at=upload.expires_at
+            ),
+        )
+
+    def confirm_document(self, claim_id: int, document_id: int, store: DocumentStore) -> DocumentView:
+        """Check the stored object's size and type against the declaration; a mismatch discards it."""
+        session = self.session
+        claim = self._load(claim_id, lock=True)
+        doc = next((d for d in claim.documents if d.id == document_id), None)
+        if doc is None:
+            raise NotFound("The document was not found.")
+        if doc.status == ClaimDocumentStatus.UPLOADED.value:
+            return document_view(doc)  # confirming twice is harmless
+        if doc.status != ClaimDocumentStatus.PENDING_UPLOAD.value:
+            raise Conflict("This document was rejected; request a new upload URL.", code="document_rejected")
+        stored = store.stat(doc.object_key)
+        if stored is None:
+            raise Conflict("Nothing has been uploaded for this document yet.", code="upload_missing")
+        if stored.size_bytes != doc.declared_size_bytes or stored.content_type != doc.content_type:
+            doc.status = ClaimDocumentStatus.REJECTED.value
+            doc.confirmed_size_bytes = stored.size_bytes
+            session.commit()  # the rejection must outlive the error below
+            store.delete(doc.object_key)
+            raise Invalid(
+                "The stored file does not match the declared type and size, so it was discarded.",
+                code="upload_mismatch",
+                details={"stored_size_bytes": stored.size_bytes, "stored_content_type": stored.content_type},
+            )
+        doc.status = ClaimDocumentStatus.UPLOADED.value
+        doc.confirmed_size_bytes = stored.size_bytes
+        doc.confirmed_at = datetime.now(UTC)
+        session.flush()
+        return document_view(doc)
+
+    def review(self, claim_id: int, *, approve: bool, note: str | None) -> ClaimView:
+        """An administrator approves (needs a confirmed document) or rejects a pending claim; audit-logged."""
+        self.require_admin()
+        session = self.session
+        admin_id = self.member_id
+        claim = self._load(claim_id, as_admin=True, lock=True)
+        if claim.status != ClaimStatus.PENDING.value:
+            raise Conflict(
+                f"This claim is already {claim.status}.", code="claim_closed", details={"status": claim.status}
+            )
+        if approve and not any(d.status == ClaimDocumentStatus.UPLOADED.value for d in claim.documents):
+            raise Conflict("A claim needs at least one confirmed document before approval.", code="no_documents")
+        claim.status = (ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED).value
+        claim.reviewer_id = admin_id
+        claim.reviewed_at = datetime.now(UTC)
+        claim.review_note = note
+        audit(
+            session,
+            actor_id=admin_id,
+            action=f"claim.{claim.status}",
+            target_type="claim",
+            target_id=claim.id,
+            registration=claim.registration,
+            note=note,
+        )
+        session.flush()
+        return claim_view(claim)
+
+    def _load(self, claim_id: int, *, as_admin: bool = False, lock: bool = False) -> Claim:
+        """The claim, if the caller owns it (or ``as_admin``); a claim of someone else's does not exist."""
+        statement = select(Claim).where(Claim.id == claim_id).options(selectinload(Claim.documents))
+        if lock:
+            statement = statement.with_for_update()
+        claim = self.session.scalar(statement.execution_options(populate_existing=True))
+        if claim is None or (not as_admin and claim.user_id != self.member_id):
+            raise NotFound("The claim was not found.")
+        return claim

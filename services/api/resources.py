@@ -1,0 +1,132 @@
+"""Everything a request needs that must not be built per request: the read pool, the write side's
+sessions, the token verifier, the document store, the valuation client, the secrets.
+
+:func:`build_resources` runs once per process (at import of :mod:`services.api.app`, i.e. in Lambda's
+init phase) and decides what is built now and what on first use. Built now: only what the plate
+lookup needs (the read pool, which opens no connection until the first read). Built by the first
+request that needs it: the SQLAlchemy engine (the first write), the token verifier with PyJWT (the
+first signed-in request), the R2 and Lambda clients with botocore (the first claim document, the
+first valuation). A dependency that is not configured answers 503 naming itself on the routes that
+need it, so a partial local set-up still serves the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from services.api import aws
+from services.api.database import Database
+from services.api.errors import Unavailable
+from services.api.lazy import Lazy
+from services.api.principal import Principal
+from services.api.reads import DatabaseUnavailable, ReadPool, conninfo_for
+from services.api.secrets import Secrets
+from services.api.settings import ApiSettings
+from services.api.valuations.client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
+from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, pool_recycle_s
+from services.core.settings import Settings
+
+if TYPE_CHECKING:
+    from services.api.auth import TokenVerifier
+    from services.api.storage import DocumentStore
+
+__all__ = ["LOCAL_READ_CONNECTIONS", "Resources", "build_resources"]
+
+LOCAL_READ_CONNECTIONS = 8
+"""Read connections of a long-running (uvicorn) process: enough to keep one CPU busy, since a plate
+lookup spends most of its time waiting for PostgreSQL."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    settings: ApiSettings
+    reads: ReadPool | None
+    database: Database
+    verify: Callable[[str], Principal] | None
+    """Session token to caller; ``None`` when sign-in is not configured."""
+    store: Callable[[], DocumentStore] | None
+    secrets: Secrets
+    valuations: ValuationClient
+
+    def require_reads(self) -> ReadPool:
+        """The async connections for single-statement reads (plate lookup and search)."""
+        if self.reads is None:
+            raise DatabaseUnavailable("The database is not configured for this stage.")
+        return self.reads
+
+    def require_store(self) -> DocumentStore:
+        if self.store is None:
+            raise Unavailable("Document storage is not configured for this stage.", code="storage_unavailable")
+        return self.store()
+
+
+def build_resources(settings: ApiSettings, *, valuation_backend: ValuationBackend | None = None) -> Resources:
+    """The process's resources. ``valuation_backend``: what values marks when no valuation function is
+    deployed (the local stack hands in the model in process); without one, a documented heuristic."""
+    core = settings.core
+    secrets = Secrets(core, aws.ssm_client())
+    reads = credentials = None
+    if core.database is not None:
+        # One set of rotating credentials serves both sides; each rereads the secret if a rotation
+        # refuses a new connection. Nothing is read or connected until the first request needs it.
+        credentials = database_credentials(core)
+        reads = ReadPool(
+            conninfo_for(core.database),
+            # On Lambda an environment serves one request at a time: one connection, as for the engine.
+            size=1 if core.on_lambda else LOCAL_READ_CONNECTIONS,
+            max_age_s=pool_recycle_s(on_lambda=core.on_lambda),
+            connect_timeout_s=CONNECT_TIMEOUT_S,
+            application_name="reggie-api",
+            credentials=credentials,
+        )
+    return Resources(
+        settings=settings,
+        reads=reads,
+        database=Database(core, credentials=credentials),
+        verify=_verifier(core),
+        store=_document_store(core, secrets),
+        secrets=secrets,
+        valuations=ValuationClient(_valuation_backend(core, valuation_backend)),
+    )
+
+
+def _verifier(core: Settings) -> Callable[[str], Principal] | None:
+    issuer, jwks_url = core.clerk_issuer, core.clerk_jwks_url
+    if not issuer or not jwks_url:
+        return None
+
+    def build() -> TokenVerifier:
+        from services.api.auth import JwksCache, TokenVerifier  # noqa: PLC0415 - PyJWT loads with the first sign-in
+
+        return TokenVerifier(issuer=issuer, jwks=JwksCache(jwks_url), allowed_origins=core.allowed_origins)
+
+    verifier = Lazy(build)
+    return lambda token: verifier().verify(token)
+
+
+def _document_store(core: Settings, secrets: Secrets) -> Callable[[], DocumentStore] | None:
+    bucket, endpoint = core.bucket_name, core.bucket_endpoint
+    if not bucket or not endpoint:
+        return None
+
+    def keys() -> tuple[str | None, str | None]:
+        key_id, key_secret = secrets.optional("r2_access_key_id"), secrets.optional("r2_secret_access_key")
+        if key_id and key_secret:
+            return key_id, key_secret
+        return None, None  # the default chain (AWS_* variables locally, for the R2 stand-in)
+
+    def build() -> DocumentStore:
+        from services.api.storage import DocumentStore  # noqa: PLC0415 - botocore loads with the first document
+
+        return DocumentStore(aws.r2_client(endpoint, credentials=keys), bucket)
+
+    return Lazy(build)
+
+
+def _valuation_backend(core: Settings, given: ValuationBackend | None) -> ValuationBackend:
+    function = core.function_names.get("valuation")
+    if function:
+        return LambdaBackend(aws.lambda_client(), function)
+    return given or InProcessBackend(None)

@@ -1,0 +1,49 @@
+"""Valuation bodies: one mark, a batch of up to 100, and the valuation every plate view carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from services.api.schemas import RegistrationText
+from services.core.valuation_wire import MAX_BATCH
+
+
+class ValuationView(Struct, kw_only=True):
+    """A valuation in pence, with the valuation service's one-sentence ``explanation``."""
+
+    registration: str
+    estimate_pence: int
+    low_pence: int
+    high_pence: int
+    currency: Literal["GBP"] = "GBP"
+    model_version: str
+    explanation: str
+    weights: dict[str, float] | None = None
+    valued_at: datetime | None = None
+
+
+class ValuationRequest(Struct, kw_only=True):
+    registration: RegistrationText
+
+
+class BatchValuationRequest(Struct, kw_only=True):
+    registrations: Annotated[list[str], Meta(min_length=1, max_length=MAX_BATCH)]
+    """Each item any spacing or case; an invalid item comes back as an error in its slot."""
+
+
+class ItemError(Struct, kw_only=True):
+    code: str
+    message: str
+
+
+class BatchItem(Struct, kw_only=True):
+    input: str
+    valuation: ValuationView | None = None
+    error: ItemError | None = None
+
+
+class BatchValuationResponse(Struct, kw_only=True):
+    results: list[BatchItem]

@@ -1,0 +1,12 @@
+"""Webhook bodies: the acknowledgement (the providers' events are read as raw JSON, after their
+signatures are checked)."""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class WebhookAck(Struct, kw_only=True):
+    received: bool
+    duplicate: bool
+    event_id: str

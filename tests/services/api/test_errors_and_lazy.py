@@ -1,0 +1,97 @@
+"""The parts the API is wired from: domain errors rendered once (a 503 never carries its reason),
+the database's refusals recognised on either path, and values built once on first use."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError, OperationalError
+
+from services.api.database import as_domain_error
+from services.api.errors import Conflict, DomainError, Forbidden, Invalid, Malformed, NotFound, Unavailable
+from services.api.http_errors import render, status_of
+from services.api.lazy import Lazy
+from services.api.reads import DatabaseUnavailable, conninfo_from_sqlalchemy_url
+from tests.services.api.support import free_port
+
+
+def _body(error: DomainError) -> dict[str, object]:
+    response = render(error)
+    return {"status_code": response.status_code, **json.loads(response.render(response.content, "application/json"))}
+
+
+def test_each_kind_has_one_status_and_the_error_shape() -> None:
+    kinds = {Malformed: 400, Forbidden: 403, NotFound: 404, Conflict: 409, Invalid: 422, Unavailable: 503}
+    for kind, status in kinds.items():
+        body = _body(kind("Something is off.", code="some_code", details={"k": 1}))
+        assert body == {"status_code": status, "status": status, "code": "some_code",
+                        "message": "Something is off.", "details": {"k": 1}}  # fmt: skip
+    assert status_of(DatabaseUnavailable) == 503
+    assert _body(NotFound("The offer was not found."))["code"] == "not_found"
+
+
+def test_an_outage_answers_its_own_words_never_the_reason() -> None:
+    outage = DatabaseUnavailable(reason="connection to 10.0.3.7:5432 refused: password authentication failed")
+    body = _body(outage)
+    assert body["code"] == "database_unavailable"
+    assert body["message"] == "The database is not answering right now."
+    assert "10.0.3.7" not in json.dumps(body)
+    assert "password" in str(outage)  # kept for the log
+
+
+def test_database_refusals_are_recognised_from_psycopg_and_sqlalchemy(postgres_url: str, engine: Engine) -> None:
+    conninfo = conninfo_from_sqlalchemy_url(postgres_url)
+    with psycopg.connect(conninfo) as conn, pytest.raises(psycopg.DataError) as refused:
+        conn.execute("SELECT CAST('not a number' AS integer)")
+    assert isinstance(as_domain_error(refused.value), Malformed)
+    with pytest.raises(psycopg.OperationalError) as unreachable:
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/x", connect_timeout=2)
+    assert isinstance(as_domain_error(unreachable.value), DatabaseUnavailable)
+
+    with engine.connect() as conn, pytest.raises(DataError) as wrapped:
+        conn.execute(text("SELECT CAST('not a number' AS integer)"))
+    error = as_domain_error(wrapped.value)
+    assert isinstance(error, Malformed)
+    assert error.code == "invalid_data"
+    assert isinstance(as_domain_error(OperationalError("SELECT 1", {}, unreachable.value)), DatabaseUnavailable)
+    assert as_domain_error(ValueError("a bug")) is None
+
+
+def test_lazy_builds_once_across_threads_and_retries_a_failure() -> None:
+    builds: list[int] = []
+
+    def build() -> int:
+        time.sleep(0.02)  # long enough for every thread to arrive while the first builds
+        builds.append(1)
+        return len(builds)
+
+    value = Lazy(build)
+    assert not value.built
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(value())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [1] * 8
+    assert builds == [1]
+
+    attempts: list[int] = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("down")
+        return "up"
+
+    recovering = Lazy(flaky)
+    with pytest.raises(ConnectionError):
+        recovering()
+    assert recovering() == "up"
+    assert recovering() == "up"
+    assert len(attempts) == 2
