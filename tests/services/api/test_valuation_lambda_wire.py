@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
-from botocore.config import Config
 import pytest
+from botocore.config import Config
 
 from services.api.aws import VALUATION_INVOKE_CONFIG
 from services.api.valuations.client import LambdaBackend, ValuationUnavailable, fallback_estimate
