@@ -1,47 +1,45 @@
-"""Historical auction results into ``sales``: the DVLA CSV reader and an idempotent bulk insert.
+"""Auction results into ``sales``: one idempotent bulk write that reports conflicts and marks the
+cached valuations it makes stale.
 
-Also a command: ``python -m services.core.auction_import FILE [--database-url URL]`` (default:
-``DATABASE_URL``), which ``make dev`` runs in a child process so parsing 87,000 marks uses another
-CPU core instead of competing with the stack's own threads.
+Every import (the scheduled scraper, ``python -m services.scraper import``, ``make dev``) reads its
+file with :func:`services.core.dvla_results.read_results` and writes the records through
+:func:`write_records`, in the caller's transaction:
 
-The shared file ``../shared/data/dvla-auctions-2021-2024/combined_auction_results.csv`` has no
-auction ids or dates: lot numbers (``[17]``) restart at ``[1]`` with every auction, so each block
-that starts at lot 1 is one auction, numbered from 1 in file order (``dvla-csv-1`` ...). Prices are
-whole pounds; a hammer price of 0 means the lot did not sell (stored as ``NULL`` and ``sold=False``).
+* a lot not yet in ``sales`` is inserted;
+* a lot already there under the same registration is updated when the file says something else
+  about it (a corrected price, a re-published file) and left alone otherwise, so importing the
+  same file twice changes nothing;
+* a lot whose ``(auction_id, lot_number)`` already holds another registration is a
+  :class:`Conflict`: reported, and the stored row is kept (two different files claiming one
+  auction id is a mistake for a person to look at, not something to overwrite or hide).
 
-:func:`insert_sales` is the reusable part (the scraper writes its own rows through it): rows go in
-through ``COPY`` into a temporary table and then ``INSERT ... ON CONFLICT (auction_id, lot_number)
-DO NOTHING``, so importing the same results twice changes nothing.
+What the API shows follows from ``sales`` directly (a plate's latest auction result and its
+comparable sales are read from it), except cached valuations: every valuation of a mark comparable
+to a written sale (same format, similar spelling, the same test
+:func:`services.valuation.comparables.comparable_sales` uses) gets ``comparable_sale_at`` set, so
+``valuations.stale`` is true until the valuation is refreshed.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import os
-import signal
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection
 
-from services.core.models import Sale
-from services.core.registration import InvalidRegistration, normalize, parse
+from services.core.dvla_results import Record
+from services.core.registration import InvalidRegistration, parse
 
-__all__ = [
-    "DVLA_CSV_SOURCE",
-    "AuctionCsvError",
-    "AuctionImport",
-    "SaleRow",
-    "import_auction_csv",
-    "insert_sales",
-    "read_auction_csv",
-]
+__all__ = ["Conflict", "SaleRow", "SalesWrite", "insert_sales", "write_records"]
 
-DVLA_CSV_SOURCE = "dvla-csv"
+BULK_STALE_MARKS = 10_000
+"""Past this many distinct sold marks in one write (a first bulk load), every cached valuation is
+marked stale instead of matching each one: cheaper, and nearly all of them are comparable anyway."""
+KEPT_CONFLICTS = 200
+"""Conflicts returned with their details; :attr:`SalesWrite.conflict_count` counts them all."""
+
 _COLUMNS = (
     "auction_id",
     "auction_name",
@@ -56,6 +54,8 @@ _COLUMNS = (
     "category",
     "source",
 )
+_KEY = ("auction_id", "lot_number")
+_UPDATED = tuple(c for c in _COLUMNS if c not in (*_KEY, "registration"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class SaleRow:
     lot_number: int
     registration: str
     registration_display: str
-    format: str | None
+    format: str
     hammer_price_pence: int | None
     starting_price_pence: int | None
     sold: bool
@@ -89,20 +89,16 @@ class SaleRow:
         sold_on: date | None = None,
         category: str | None = None,
     ) -> SaleRow:
-        """Build a row from a registration as listed; marks the parser rejects keep their text, format ``None``."""
-        try:
-            parsed = parse(registration)
-            normalized, display, plate_format = parsed.normalized, parsed.display, parsed.format.value
-        except InvalidRegistration:
-            normalized, display, plate_format = normalize(registration)[:8], registration.strip()[:9], None
+        """A row from a registration as listed; raises :class:`InvalidRegistration` for a mark the DVLA never issues."""
+        mark = parse(registration)
         sold = bool(hammer_price_pence)
         return cls(
             auction_id=auction_id,
             auction_name=auction_name,
             lot_number=lot_number,
-            registration=normalized,
-            registration_display=display,
-            format=plate_format,
+            registration=mark.normalized,
+            registration_display=mark.display,
+            format=mark.format.value,
             hammer_price_pence=hammer_price_pence if sold else None,
             starting_price_pence=starting_price_pence,
             sold=sold,
@@ -112,139 +108,167 @@ class SaleRow:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AuctionImport:
-    """What :func:`import_auction_csv` did."""
-
-    lots_in_file: int
-    inserted: int
-    skipped: bool
-    """True when every lot of the file was already in ``sales`` and nothing was parsed."""
-
-
-class AuctionCsvError(ValueError):
-    """The file is not the DVLA auction CSV; the message names the line."""
-
-
-def _lots(path: Path) -> Iterator[tuple[int, int, dict[str, str]]]:
-    """(block, lot, raw row) for every data row; blocks start at 1 and advance wherever lot 1 appears."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"lot_no", "reg", "current_price"} - set(reader.fieldnames or ())
-        if missing:
-            raise AuctionCsvError(f"{path}: missing columns {sorted(missing)}")
-        block = 0
-        for line, raw in enumerate(reader, start=2):
-            try:
-                lot = int(raw["lot_no"].strip().strip("[]"))
-            except ValueError:
-                raise AuctionCsvError(f"{path}:{line}: lot_no {raw['lot_no']!r} is not like [17]") from None
-            if lot == 1 or block == 0:
-                block += 1
-            yield block, lot, raw
-
-
-def _pence(pounds: str, path: Path, column: str) -> int | None:
-    text = pounds.strip()
-    if not text:
-        return None
-    try:
-        return round(float(text) * 100)
-    except ValueError:
-        raise AuctionCsvError(f"{path}: {column} {pounds!r} is not a price") from None
-
-
-def read_auction_csv(path: Path) -> Iterator[SaleRow]:
-    """Every lot of the DVLA CSV at ``path`` as a :class:`SaleRow`."""
-    for block, lot, raw in _lots(path):
-        yield SaleRow.of(
-            auction_id=f"{DVLA_CSV_SOURCE}-{block}",
-            auction_name=f"DVLA auction {block} (combined results file)",
+def sale_rows(records: Iterable[Record], source: str) -> Iterable[SaleRow]:
+    """``sales`` rows from the reader's ``(auction, lot, row)`` records."""
+    for auction, lot, row in records:
+        mark = row.registration
+        yield SaleRow(
+            auction_id=auction.id,
+            auction_name=auction.name,
             lot_number=lot,
-            registration=raw["reg"],
-            hammer_price_pence=_pence(raw["current_price"], path, "current_price"),
-            starting_price_pence=_pence(raw.get("starting_price", ""), path, "starting_price"),
-            category=raw.get("category", "").strip(),
-            source=DVLA_CSV_SOURCE,
+            registration=mark.normalized,
+            registration_display=mark.display,
+            format=mark.format.value,
+            hammer_price_pence=row.hammer_price_pence,
+            starting_price_pence=row.starting_price_pence,
+            sold=row.sold,
+            sold_on=row.sold_on,
+            category=row.category,
+            source=source,
         )
 
 
-def insert_sales(connection: Connection, rows: Iterable[SaleRow]) -> int:
-    """Insert ``rows`` unless their (auction_id, lot_number) exists; returns how many were new.
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A lot number of an auction that already holds another registration in ``sales``."""
 
-    Runs in the caller's transaction; the caller commits.
+    auction_id: str
+    lot_number: int
+    stored: str
+    incoming: str
+
+    def __str__(self) -> str:
+        return (
+            f"auction {self.auction_id} lot {self.lot_number} already holds {self.stored}, "
+            f"not {self.incoming}; the stored lot is kept"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SalesWrite:
+    """What one write did to ``sales`` and ``valuations``."""
+
+    rows: int
+    inserted: int
+    updated: int
+    """Lots already stored under the same registration whose details changed (a corrected file)."""
+    conflict_count: int
+    conflicts: tuple[Conflict, ...]
+    """The first :data:`KEPT_CONFLICTS`, by auction and lot."""
+    stale_valuations: int
+    """Cached valuations marked stale by the written sales."""
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.inserted - self.updated - self.conflict_count
+
+
+def write_records(connection: Connection, records: Iterable[Record], *, source: str) -> SalesWrite:
+    """Write the reader's records to ``sales`` (see the module docstring); the caller commits."""
+    return insert_sales(connection, sale_rows(records, source))
+
+
+def insert_sales(connection: Connection, rows: Iterable[SaleRow]) -> SalesWrite:
+    """Insert new lots, update changed ones, report conflicts and mark stale valuations.
+
+    Each ``(auction_id, lot_number)`` should come once (the reader guarantees it); of repeats one
+    is kept. Runs in the caller's transaction.
     """
-    raw = connection.connection.driver_connection
-    assert raw is not None
+    raw: Any = connection.connection.driver_connection
     columns = ", ".join(_COLUMNS)
-    with raw.cursor() as cursor:  # type: ignore[attr-defined]
-        # Same column types as sales, no constraints: duplicates are resolved by the INSERT below.
-        cursor.execute(f"CREATE TEMPORARY TABLE sales_incoming AS SELECT {columns} FROM sales WITH NO DATA")  # noqa: S608
+    with raw.cursor() as cursor:
+        # Same column types as sales, no constraints: what conflicts is decided below, in SQL.
+        cursor.execute(f"CREATE TEMPORARY TABLE sales_incoming AS SELECT {columns} FROM sales WITH NO DATA")  # noqa: S608 - fixed column names
+        count = 0
         with cursor.copy(f"COPY sales_incoming ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(tuple(getattr(row, column) for column in _COLUMNS))
-        cursor.execute(
-            f"INSERT INTO sales ({columns}) SELECT {columns} FROM sales_incoming "  # noqa: S608 - fixed column names
-            "ON CONFLICT (auction_id, lot_number) DO NOTHING"
-        )
-        inserted = cursor.rowcount
-        cursor.execute("DROP TABLE sales_incoming")
-    return inserted
+                count += 1
+        conflicts, conflict_count = _conflicts(cursor)
+        inserted, updated = _upsert(cursor)
+        stale = _mark_stale_valuations(cursor)
+        cursor.execute("DROP TABLE sales_incoming, sales_written")
+    return SalesWrite(
+        rows=count,
+        inserted=inserted,
+        updated=updated,
+        conflict_count=conflict_count,
+        conflicts=conflicts,
+        stale_valuations=stale,
+    )
 
 
-def import_auction_csv(engine: Engine, path: Path) -> AuctionImport:
-    """Import the DVLA CSV at ``path`` into ``sales``; a second run finds every lot present and skips."""
-    keys = {(block, lot) for block, lot, _ in _lots(path)}
-    with engine.begin() as connection:
-        present = connection.execute(
-            select(func.count()).select_from(Sale).where(Sale.source == DVLA_CSV_SOURCE)
-        ).scalar_one()
-        if present >= len(keys):
-            return AuctionImport(lots_in_file=len(keys), inserted=0, skipped=True)
-        inserted = insert_sales(connection, read_auction_csv(path))
-    return AuctionImport(lots_in_file=len(keys), inserted=inserted, skipped=False)
+def _conflicts(cursor: Any) -> tuple[tuple[Conflict, ...], int]:
+    cursor.execute(
+        "SELECT i.auction_id, i.lot_number, s.registration_display, i.registration_display, count(*) OVER () "
+        "FROM sales_incoming AS i JOIN sales AS s USING (auction_id, lot_number) "
+        "WHERE s.registration <> i.registration ORDER BY i.auction_id, i.lot_number LIMIT %s",
+        (KEPT_CONFLICTS,),
+    )
+    found = cursor.fetchall()
+    return tuple(Conflict(a, lot, stored, incoming) for a, lot, stored, incoming, _ in found), (
+        found[0][4] if found else 0
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: import one DVLA CSV; prints one line; exit code 0 on success."""
-    parser = argparse.ArgumentParser(prog="python -m services.core.auction_import")
-    parser.add_argument("csv", type=Path, help="the DVLA combined_auction_results.csv")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="default: DATABASE_URL")
-    args = parser.parse_args(argv)
-    if not args.database_url:
-        print("auction import: set DATABASE_URL or pass --database-url", file=sys.stderr)
-        return 2
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends quietly, like Ctrl-C
-    from services.core.db import build_engine  # noqa: PLC0415 - only the command needs an engine
-    from services.core.settings import SettingsError, load_settings  # noqa: PLC0415
+def _upsert(cursor: Any) -> tuple[int, int]:
+    """(inserted, updated); what was written lands in ``sales_written`` for the staleness pass."""
+    columns = ", ".join(_COLUMNS)
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
+    stored = ", ".join(f"sales.{c}" for c in _UPDATED)
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in _UPDATED)
+    cursor.execute("CREATE TEMPORARY TABLE sales_written (inserted bool, registration text, format text, sold bool)")
+    cursor.execute(
+        f"WITH written AS ("  # noqa: S608 - fixed column names
+        f" INSERT INTO sales ({columns})"
+        f" SELECT DISTINCT ON (auction_id, lot_number) {columns} FROM sales_incoming ORDER BY auction_id, lot_number"
+        f" ON CONFLICT (auction_id, lot_number) DO UPDATE SET {assignments}, imported_at = now()"
+        f" WHERE sales.registration = EXCLUDED.registration AND ({stored}) IS DISTINCT FROM ({incoming})"
+        f" RETURNING xmax = 0 AS inserted, registration, format, sold"
+        f") INSERT INTO sales_written SELECT * FROM written"
+    )
+    cursor.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM sales_written")
+    inserted, updated = cursor.fetchone()
+    return int(inserted), int(updated)
 
+
+def _mark_stale_valuations(cursor: Any) -> int:
+    """Mark the cached valuations of marks comparable to a written sale; returns how many."""
+    cursor.execute("SELECT count(DISTINCT registration) FROM sales_written WHERE sold")
+    (marks,) = cursor.fetchone()
+    if not marks:
+        return 0
+    if marks > BULK_STALE_MARKS:
+        cursor.execute("UPDATE valuations SET comparable_sale_at = clock_timestamp()")
+        return int(cursor.rowcount)
+    # Comparable as in the comparables lookup: pg_trgm similarity at least pg_trgm.similarity_threshold
+    # (what its % operator tests). Counted as a hash join on shared trigrams rather than a % join
+    # on a trigram index: on short marks every index probe walks the long posting lists of common
+    # trigrams ("  a"), about 7 ms each, where this takes a few hundred ms for a whole event. The
+    # arithmetic is in real, as pg_trgm's own, so a pair at exactly the threshold counts. The
+    # format is checked here, since valuations do not store it.
+    cursor.execute(
+        "WITH sold AS (SELECT DISTINCT registration, format FROM sales_written WHERE sold), "
+        "w AS (SELECT registration, format, cardinality(show_trgm(registration)) AS n, "
+        "unnest(show_trgm(registration)) AS t FROM sold), "
+        "v AS (SELECT DISTINCT registration FROM valuations), "
+        "vt AS (SELECT registration, cardinality(show_trgm(registration)) AS n, "
+        "unnest(show_trgm(registration)) AS t FROM v) "
+        "SELECT DISTINCT vt.registration, w.format FROM w JOIN vt USING (t) "
+        "GROUP BY vt.registration, w.registration, w.format, vt.n, w.n "
+        "HAVING CAST(count(*) AS real) / CAST(vt.n + w.n - count(*) AS real) >= show_limit()"
+    )
+    comparable = sorted({mark for mark, plate_format in cursor.fetchall() if _format(mark) == plate_format})
+    if not comparable:
+        return 0
+    cursor.execute(
+        "UPDATE valuations SET comparable_sale_at = clock_timestamp() WHERE registration = ANY(%s)", (comparable,)
+    )
+    return int(cursor.rowcount)
+
+
+def _format(mark: str) -> str | None:
     try:
-        settings = load_settings(
-            {"STAGE": "local", "SERVICE_NAME": "auction-import", "DATABASE_URL": args.database_url}
-        )
-        assert settings.database is not None
-        assert settings.database.url is not None
-        engine = build_engine(settings.database.url, on_lambda=False, application_name="auction-import")
-        try:
-            result = import_auction_csv(engine, args.csv)
-        finally:
-            engine.dispose()
-    except KeyboardInterrupt:
-        return 130
-    except (SettingsError, AuctionCsvError, OSError) as exc:
-        print(f"auction import: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        print(f"auction import: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-        return 1
-    if result.skipped:
-        print(f"sales: {result.lots_in_file} auction lots already imported", flush=True)
-    else:
-        print(
-            f"sales: imported {result.inserted} of {result.lots_in_file} auction lots from {args.csv.name}", flush=True
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        return parse(mark).format.value
+    except InvalidRegistration:
+        return None

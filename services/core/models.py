@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -41,6 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from services.core.registration import PlateFormat
 from services.core.statuses import (
     OFFER_TRANSITIONS,
+    AuctionEventStatus,
     ClaimDocumentStatus,
     ClaimStatus,
     OfferStatus,
@@ -51,6 +53,8 @@ from services.core.statuses import (
 
 __all__ = [
     "OFFER_TRANSITIONS",
+    "AuctionEvent",
+    "AuctionEventStatus",
     "AuditLog",
     "Base",
     "Claim",
@@ -206,6 +210,53 @@ class Valuation(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     """The model's explanation (features, rules applied), shown to clients as is."""
     created_at: Mapped[datetime] = _created()
+    comparable_sale_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an auction import last wrote a sale comparable to this mark (same format, similar
+    spelling, or the mark itself); set by :mod:`services.core.auction_import`."""
+    stale: Mapped[bool] = mapped_column(
+        Boolean, Computed("comparable_sale_at IS NOT NULL AND comparable_sale_at > created_at", persisted=True)
+    )
+    """The cached valuation predates the newest comparable sale, so it should be revalued when next
+    asked for; refreshing the row (which sets ``created_at``) clears it."""
+
+
+class AuctionEvent(Base):
+    """A DVLA auction event whose results the scraper fetches (``reggie:auctionEventIds`` or an admin)."""
+
+    __tablename__ = "auction_events"
+    __table_args__ = (
+        CheckConstraint(_in("status", AuctionEventStatus), name="status"),
+        CheckConstraint("lots_imported >= 0 AND rows_rejected >= 0 AND conflicts >= 0", name="counts_non_negative"),
+        Index("ix_auction_events_status", "status"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """The auctioneer's ``EventID``: results are at the URL template with it filled in."""
+    name: Mapped[str | None] = mapped_column(String(200))
+    """From the results file's title row, once imported."""
+    sale_date: Mapped[date | None] = mapped_column(Date)
+    """The latest lot date in the results file, once imported."""
+    status: Mapped[str] = mapped_column(String(16), server_default=AuctionEventStatus.PENDING.value)
+    lots_imported: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Lots of the event's auction in ``sales`` after the last import."""
+    rows_rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Rows of the last file that could not be read (see ``problems``)."""
+    conflicts: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Lots of the last file whose number already holds another registration in ``sales`` (kept as stored)."""
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    """The first reported rows of the last import: ``[{"line": 12, "message": "..."}]``."""
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the last file imported; a re-published file with another hash is imported again."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last attempt failed; cleared by a successful import."""
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Fetches tried, successful or not."""
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Imported events are re-checked for a re-published file for a while after this."""
+    last_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
 
 
 class Offer(Base):

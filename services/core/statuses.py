@@ -10,6 +10,7 @@ from enum import StrEnum
 
 __all__ = [
     "OFFER_TRANSITIONS",
+    "AuctionEventStatus",
     "ClaimDocumentStatus",
     "ClaimStatus",
     "OfferStatus",
@@ -70,3 +71,12 @@ class ClaimDocumentStatus(StrEnum):
     UPLOADED = "uploaded"
     """The API saw the object in the bucket and recorded its confirmed size."""
     REJECTED = "rejected"
+
+
+class AuctionEventStatus(StrEnum):
+    PENDING = "pending"
+    """Known but not imported yet: never fetched, or its results were not published yet."""
+    IMPORTED = "imported"
+    """Its results file was read to the end and written to ``sales`` (bad rows are reported, not retried)."""
+    FAILED = "failed"
+    """The last fetch or read failed (server error, timeout, unreadable file); the next run retries."""

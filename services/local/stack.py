@@ -243,7 +243,7 @@ class LocalStack:
             return
         # A child process: parsing every mark takes seconds of CPU that the stack's threads need.
         self.importer = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "services.core.auction_import", str(path), "--database-url", self.database_url],
+            [sys.executable, "-m", "services.scraper", "import", str(path), "--database-url", self.database_url],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops the import itself

@@ -1,1 +1,3 @@
-"""DVLA auction results import: the auctioneer's Excel export and the shared CSV layout into ``sales``."""
+"""DVLA auction results into ``sales``: the scheduled fetch of known auction events (``events``),
+the import of one file (``importer``) and the command line (``__main__``); the reading itself is
+:mod:`services.core.dvla_results`, shared with every other path that reads results."""

@@ -2,31 +2,27 @@
 
 Events:
 
-* the weekly schedule (EventBridge, ``"source": "aws.events"``) or ``{}``: fetch ``RESULTS_URL`` (an
-  environment variable the stage may set to the auctioneer's latest results export) and import it;
-  without one there is nothing to fetch and the answer says so;
-* ``{"url": "https://...", "auction": "optional-id"}``: fetch and import that file;
+* the weekly schedule (EventBridge, ``"source": "aws.events"``) or ``{}``: register the configured
+  event ids (``AUCTION_EVENT_IDS``) and fetch every due event (:mod:`services.scraper.events`);
+* ``{"event_id": "1234"}``: register that event and fetch it now;
 * ``{"files": ["/path/a.xlsx", ...]}``: import local files (the local stack and tests).
 
-Answers ``{"imports": [report, ...]}`` with each file's counts and bad lines, or ``{"error": {...}}``;
-it never raises.
+Answers ``{"run": {...}}`` or ``{"imports": [report, ...]}`` with each event's or file's counts and
+bad lines, or ``{"error": {...}}``; it never raises.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-from pathlib import Path, PurePosixPath
+import time
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from services.scraper.importer import EXCEL_SUFFIXES, import_file
-from services.scraper.rows import ResultsFileError
+from services.core.auction_events import InvalidEventId, check_event_id
+from services.core.dvla_results import ResultsFileError
+from services.core.settings import SettingsError
 
 log = logging.getLogger(__name__)
-MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
-DOWNLOAD_TIMEOUT_S = 60
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -37,50 +33,36 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     if not isinstance(event, dict):
         return _error("invalid_event", "the event must be a JSON object")
     try:
-        return _handle(event)
-    except ResultsFileError as exc:
+        return _handle(event, _deadline(context))
+    except (InvalidEventId, SettingsError) as exc:
+        return _error("invalid_event" if isinstance(exc, InvalidEventId) else "invalid_settings", str(exc))
+    except (ResultsFileError, OSError) as exc:
         return _error("bad_results_file", str(exc))
     except Exception as exc:  # a scheduled job reports, it does not crash the invocation
         log.exception("scraper failed")
-        return _error("import_failed", f"{type(exc).__name__}: {exc}")
+        return _error("import_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
-def _handle(event: dict[str, Any]) -> dict[str, Any]:
-    from services.core.db import get_engine  # noqa: PLC0415  # settings are read at the first invocation
+def _deadline(context: Any) -> float | None:
+    remaining: Any = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    millis: Any = remaining()
+    return time.monotonic() + float(millis) / 1000
+
+
+def _handle(event: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+    # Settings and the engine are read at the first invocation, not at import.
+    from services.core.db import get_engine  # noqa: PLC0415
+    from services.scraper.events import run_due_events  # noqa: PLC0415
+    from services.scraper.importer import import_file  # noqa: PLC0415
+    from services.scraper.settings import load_scraper_settings  # noqa: PLC0415
 
     if "files" in event:
         files = event["files"]
-        if not isinstance(files, list) or not all(isinstance(f, str) for f in files) or not files:
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
             return _error("invalid_event", "'files' must be a non-empty list of paths")
         return {"imports": [import_file(get_engine(), Path(f)).as_dict() for f in files]}
-    url = event.get("url") or os.environ.get("RESULTS_URL")
-    if not url:
-        return {"imports": [], "note": "no 'url' in the event and no RESULTS_URL configured: nothing to fetch"}
-    if not isinstance(url, str) or urlparse(url).scheme != "https":
-        return _error("invalid_event", "'url' must be an https URL")
-    auction = event.get("auction")
-    if auction is not None and not isinstance(auction, str):
-        return _error("invalid_event", "'auction' must be a string")
-    with tempfile.TemporaryDirectory() as folder:
-        path = _download(url, Path(folder))
-        return {"imports": [import_file(get_engine(), path, auction=auction).as_dict()]}
-
-
-def _download(url: str, folder: Path) -> Path:
-    import httpx  # noqa: PLC0415  # only URL imports need it
-
-    name = PurePosixPath(urlparse(url).path).name or "results"
-    with httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True) as response:
-        response.raise_for_status()
-        kind = response.headers.get("content-type", "")
-        if not name.lower().endswith((*EXCEL_SUFFIXES, ".csv")):
-            name += ".csv" if "csv" in kind else ".xlsx"
-        target = folder / name
-        size = 0
-        with target.open("wb") as out:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_DOWNLOAD_BYTES:
-                    raise ResultsFileError(f"{url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MB")
-                out.write(chunk)
-    return target
+    only = (check_event_id(event["event_id"]),) if "event_id" in event else ()
+    run = run_due_events(get_engine(), load_scraper_settings(), only=only, deadline=deadline)
+    return {"run": run.as_dict()}

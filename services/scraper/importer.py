@@ -1,69 +1,124 @@
-"""Import one results file into ``sales``: read it, insert what is new, report the rest.
+"""Import one results file (a path or downloaded bytes) into ``sales`` and say what happened.
 
-Idempotent per auction and lot: rows go through :func:`services.core.auction_import.insert_sales`
-(``ON CONFLICT (auction_id, lot_number) DO NOTHING``), so a file imported twice, or a results page
-fetched again next week, inserts nothing the second time. The whole file commits in one transaction.
+The file is read by :func:`services.core.dvla_results.read_results` (auction ids from the event,
+an explicit prefix, the sale date in the file or the auction's place in it, never the file name)
+and written by :func:`services.core.auction_import.write_records` in the caller's transaction.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from services.core.auction_import import insert_sales
-from services.scraper.rows import Parsed, Problem, ResultsFileError, read_results_csv, read_results_excel
+from services.core.auction_import import Conflict, write_records
+from services.core.dvla_results import Auction, Problem, Record, read_results
 
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+__all__ = ["ImportReport", "import_file", "import_results"]
+
+REPORTED_PROBLEMS = 100
+"""Bad rows listed in an answer or an event's record; the counts include them all."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionSummary:
+    id: str
+    name: str
+    sale_date: date | None
+    lots: int
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    file: str
-    auctions: tuple[str, ...]
+    source: str
+    """What was imported: the file's name or ``event <id>`` (for messages only)."""
+    kind: str
+    auctions: tuple[AuctionSummary, ...]
     lots_read: int
     inserted: int
-    already_present: int
+    updated: int
+    unchanged: int
+    conflict_count: int
+    conflicts: tuple[Conflict, ...]
+    problem_count: int
     problems: tuple[Problem, ...]
+    stale_valuations: int
+    title: str | None
+    stopped: str | None
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "file": self.file,
-            "auctions": list(self.auctions),
+            "source": self.source,
+            "kind": self.kind,
+            "auctions": [
+                {"id": a.id, "name": a.name, "sale_date": a.sale_date and a.sale_date.isoformat(), "lots": a.lots}
+                for a in self.auctions
+            ],
             "lots_read": self.lots_read,
             "inserted": self.inserted,
-            "already_present": self.already_present,
-            "problems": [{"line": p.line, "message": p.message} for p in self.problems],
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "conflicts": self.conflict_count,
+            "conflict_details": [str(c) for c in self.conflicts[:REPORTED_PROBLEMS]],
+            "rows_rejected": self.problem_count,
+            "problems": problem_dicts(self.problems),
+            "stale_valuations": self.stale_valuations,
+            "stopped": self.stopped,
         }
 
-
-def auction_key(path: Path) -> str:
-    """A stable auction id from a file name: ``Results 14-03-2024.xlsx`` -> ``results-14-03-2024``."""
-    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:64] or "auction"
-
-
-def read_file(path: Path, *, auction: str | None = None) -> Parsed:
-    """Parse ``path`` by its type; ``auction`` overrides the id (Excel) or id prefix (CSV)."""
-    suffix = path.suffix.lower()
-    key = auction or auction_key(path)
-    if suffix in EXCEL_SUFFIXES:
-        return read_results_excel(path, auction_id=key)
-    if suffix == ".csv":
-        return read_results_csv(path, prefix=key)
-    raise ResultsFileError(f"{path.name}: expected an Excel export (.xlsx) or a CSV, not {suffix or 'no extension'}")
+    def lines(self) -> list[str]:
+        """Every conflict and bad row, one line each (``line 12: ...``)."""
+        return [str(c) for c in self.conflicts] + [str(p) for p in self.problems]
 
 
-def import_file(engine: Engine, path: Path, *, auction: str | None = None) -> ImportReport:
-    parsed = read_file(path, auction=auction)
-    with engine.begin() as connection:
-        inserted = insert_sales(connection, parsed.rows) if parsed.rows else 0
+def problem_dicts(problems: tuple[Problem, ...]) -> list[dict[str, object]]:
+    return [{"line": p.line, "message": p.message} for p in problems[:REPORTED_PROBLEMS]]
+
+
+def import_results(
+    connection: Connection,
+    source: Path | bytes,
+    *,
+    label: str,
+    event_id: str | None = None,
+    prefix: str | None = None,
+) -> ImportReport:
+    """Read ``source`` and write it in the caller's transaction; raises
+    :class:`~services.core.dvla_results.ResultsFileError` (before writing anything) for an unusable file."""
+    results = read_results(source, event_id=event_id, prefix=prefix)
+    lots: dict[str, int] = {}
+    auctions: dict[str, Auction] = {}
+
+    def records() -> Iterator[Record]:
+        for record in results:
+            auction = record[0]
+            auctions.setdefault(auction.id, auction)
+            lots[auction.id] = lots.get(auction.id, 0) + 1
+            yield record
+
+    written = write_records(connection, records(), source=f"dvla-{results.kind}")
     return ImportReport(
-        file=path.name,
-        auctions=tuple(dict.fromkeys(r.auction_id for r in parsed.rows)),
-        lots_read=len(parsed.rows),
-        inserted=inserted,
-        already_present=len(parsed.rows) - inserted,
-        problems=tuple(parsed.problems),
+        source=label,
+        kind=results.kind,
+        auctions=tuple(AuctionSummary(a.id, a.name, a.sale_date, lots[a.id]) for a in auctions.values()),
+        lots_read=written.rows,
+        inserted=written.inserted,
+        updated=written.updated,
+        unchanged=written.unchanged,
+        conflict_count=written.conflict_count,
+        conflicts=written.conflicts,
+        problem_count=results.problem_count,
+        problems=tuple(results.problems),
+        stale_valuations=written.stale_valuations,
+        title=results.title,
+        stopped=results.stopped,
     )
+
+
+def import_file(engine: Engine, path: Path, *, prefix: str | None = None) -> ImportReport:
+    """Import the file at ``path`` in one transaction (the command line's ``import`` without ``--event``)."""
+    with engine.begin() as connection:
+        return import_results(connection, path, label=path.name, prefix=prefix)

@@ -1,103 +1,118 @@
-"""The DVLA CSV import: auction blocks from restarting lot numbers, pence, unsold lots, idempotency."""
+"""Writing auction results to sales (real PostgreSQL): new, corrected and conflicting lots, and the
+cached valuations an import makes stale."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import uuid
+from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import create_engine, pool, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.core.auction_import import (
-    AuctionCsvError,
-    SaleRow,
-    import_auction_csv,
-    insert_sales,
-    read_auction_csv,
-)
-from services.core.models import Sale
-from services.core.schema import upgrade_to_head
-
-CSV = """,Unnamed: 0,lot_no,reg,starting_price,current_price,length,category
-0,0,[1],AA54 NDS,250,280,8,
-1,1,[2],479 AAV,800,0,7,dateless
-2,2,[3],ZZZ ZZZ,100,150,7,
-3,0,[1],1 A,5000,120000,3,number-onesdateless
-4,1,[2],AB12 CDE,250,300,8,
-"""
+from services.core import auction_import
+from services.core.auction_import import SaleRow, SalesWrite, write_records
+from services.core.dvla_results import read_results
+from services.core.models import Sale, Valuation
+from services.core.registration import InvalidRegistration
+from services.valuation.comparables import comparable_sales
+from tests.services.scraper.results_files import Lot, excel_bytes, lots
 
 
-@pytest.fixture
-def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "combined_auction_results.csv"
-    path.write_text(CSV)
-    return path
+def _prefix() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
 
 
-def test_rows_are_split_into_auctions_where_lot_one_restarts(csv_file: Path) -> None:
-    rows = list(read_auction_csv(csv_file))
-    assert [(r.auction_id, r.lot_number) for r in rows] == [
-        ("dvla-csv-1", 1),
-        ("dvla-csv-1", 2),
-        ("dvla-csv-1", 3),
-        ("dvla-csv-2", 1),
-        ("dvla-csv-2", 2),
+def _write(session: Session, rows: Sequence[Lot], prefix: str) -> SalesWrite:
+    return write_records(session.connection(), read_results(excel_bytes(rows), prefix=prefix), source="dvla-excel")
+
+
+def _stored(session: Session, prefix: str) -> list[tuple[int, str, int | None]]:
+    query = select(Sale.lot_number, Sale.registration, Sale.hammer_price_pence).where(Sale.auction_id == f"{prefix}-1")
+    return [tuple(r) for r in session.execute(query.order_by(Sale.lot_number))]  # type: ignore[misc]
+
+
+def test_a_second_write_of_the_same_file_changes_nothing(db_session: Session) -> None:
+    prefix = _prefix()
+    rows = lots(["AB12 CDE", "1 A", "S1 MON"])
+    first = _write(db_session, rows, prefix)
+    assert (first.rows, first.inserted, first.updated, first.unchanged, first.conflict_count) == (3, 3, 0, 0, 0)
+    again = _write(db_session, rows, prefix)
+    assert (again.inserted, again.updated, again.unchanged, again.conflict_count) == (0, 0, 3, 0)
+    assert _stored(db_session, prefix) == [(1, "AB12CDE", 30_000), (2, "1A", 31_000), (3, "S1MON", 32_000)]
+
+
+def test_a_corrected_file_updates_its_lots_and_reports_a_lot_holding_another_mark(db_session: Session) -> None:
+    prefix = _prefix()
+    _write(db_session, lots(["AB12 CDE", "1 A", "S1 MON"]), prefix)
+    corrected = [
+        (1, "AB12 CDE", 250, 300),  # as before
+        (2, "1 A", 250, 99_000),  # a corrected price
+        (3, "J4 MES", 250, 500),  # lot 3 holds S1 MON: a conflict
+        (4, "JAM 35", 250, 700),  # a lot added
     ]
-    first, unsold, invalid, number_one, _ = rows
-    assert (first.registration, first.registration_display, first.format) == ("AA54NDS", "AA54 NDS", "current")
-    assert (first.hammer_price_pence, first.starting_price_pence, first.sold) == (28_000, 25_000, True)
-    assert (unsold.hammer_price_pence, unsold.sold, unsold.category) == (None, False, "dateless")
-    assert (invalid.registration, invalid.format) == ("ZZZZZZ", None)  # kept, but with no format
-    assert (number_one.registration_display, number_one.format, number_one.hammer_price_pence) == (
-        "1 A",
-        "dateless",
-        12_000_000,
+    result = _write(db_session, corrected, prefix)
+    assert (result.inserted, result.updated, result.unchanged, result.conflict_count) == (1, 1, 1, 1)
+    assert [str(c) for c in result.conflicts] == [
+        f"auction {prefix}-1 lot 3 already holds S1 MON, not J4 MES; the stored lot is kept"
+    ]
+    assert _stored(db_session, prefix) == [
+        (1, "AB12CDE", 30_000),
+        (2, "1A", 9_900_000),
+        (3, "S1MON", 32_000),
+        (4, "JAM35", 70_000),
+    ]
+
+
+def _value(session: Session, mark: str) -> None:
+    session.add(Valuation(registration=mark, model_version="test", estimate_pence=1, low_pence=1, high_pence=1))
+    session.flush()
+
+
+def _stale(session: Session) -> dict[str, bool]:
+    rows = session.execute(select(Valuation.registration, Valuation.stale).where(Valuation.model_version == "test"))
+    return {str(mark): bool(stale) for mark, stale in rows.all()}
+
+
+def test_an_import_marks_cached_valuations_of_comparable_marks_stale(db_session: Session) -> None:
+    for mark in ("AB12CDE", "AB12CDF", "AB12", "1A", "ZZ99"):
+        _value(db_session, mark)
+    # AB12 (dateless) reads much like AB12 CDF, but comparables are of the same format only.
+    assert db_session.scalar(text("SELECT similarity('AB12', 'AB12CDF') > show_limit()")) is True
+    assert set(_stale(db_session).values()) == {False}
+
+    result = _write(db_session, [(1, "AB12 CDF", 250, 400), (2, "1 A", 250, 0)], _prefix())  # 1 A is unsold
+    assert result.stale_valuations >= 2  # other tests may have left cached valuations of similar marks
+    assert _stale(db_session) == {"AB12CDE": True, "AB12CDF": True, "AB12": False, "1A": False, "ZZ99": False}
+
+    # The API refreshing a cached valuation (its upsert sets created_at) makes it current again.
+    db_session.execute(text("UPDATE valuations SET created_at = clock_timestamp() WHERE registration = 'AB12CDE'"))
+    db_session.expire_all()
+    assert _stale(db_session)["AB12CDE"] is False
+    # What the API shows next to a valuation already includes the new sale.
+    assert [c["registration"] for c in comparable_sales(db_session, "AB12 CDE")][:1] == ["AB12 CDF"]
+
+
+def test_a_bulk_load_marks_every_cached_valuation_stale(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auction_import, "BULK_STALE_MARKS", 1)
+    for mark in ("AB12CDE", "1A"):
+        _value(db_session, mark)
+    result = _write(db_session, [(1, "S1 MON", 250, 400), (2, "J4 MES", 250, 400)], _prefix())
+    assert result.stale_valuations >= 2
+    assert _stale(db_session) == {"AB12CDE": True, "1A": True}
+
+
+def test_sale_rows_are_only_of_issued_marks() -> None:
+    row = SaleRow.of(
+        auction_id="a", auction_name="A", lot_number=1, registration="ab12cde", hammer_price_pence=0, source="x"
     )
-
-
-def test_import_is_idempotent(fresh_database_url: str, csv_file: Path) -> None:
-    upgrade_to_head(fresh_database_url)
-    engine = create_engine(fresh_database_url, poolclass=pool.NullPool)
-    try:
-        first = import_auction_csv(engine, csv_file)
-        second = import_auction_csv(engine, csv_file)
-        with Session(engine) as session:
-            stored = session.scalars(select(Sale).order_by(Sale.auction_id, Sale.lot_number)).all()
-            assert [(s.auction_id, s.lot_number, s.registration) for s in stored][:2] == [
-                ("dvla-csv-1", 1, "AA54NDS"),
-                ("dvla-csv-1", 2, "479AAV"),
-            ]
-        with engine.begin() as connection:  # the reusable insert skips lots already present
-            again = SaleRow.of(
-                auction_id="dvla-csv-1",
-                auction_name="x",
-                lot_number=1,
-                registration="AA54 NDS",
-                hammer_price_pence=1,
-                source="dvla-csv",
-            )
-            new = SaleRow.of(
-                auction_id="scraper-2024-06",
-                auction_name="June 2024",
-                lot_number=1,
-                registration="B1",
-                hammer_price_pence=500_000,
-                source="scraper",
-            )
-            assert insert_sales(connection, [again, new]) == 1
-    finally:
-        engine.dispose()
-    assert (first.inserted, first.lots_in_file, first.skipped) == (5, 5, False)
-    assert (second.inserted, second.skipped) == (0, True)
-    assert len(stored) == 5
-
-
-def test_malformed_file_names_the_problem(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_text("lot_no,reg,current_price\n[x],AB12 CDE,100\n")
-    with pytest.raises(AuctionCsvError, match=r"bad.csv:2: lot_no '\[x\]'"):
-        list(read_auction_csv(bad))
-    missing = tmp_path / "missing.csv"
-    missing.write_text("a,b\n1,2\n")
-    with pytest.raises(AuctionCsvError, match="missing columns"):
-        list(read_auction_csv(missing))
+    assert (row.registration, row.registration_display, row.format, row.sold) == (
+        "AB12CDE",
+        "AB12 CDE",
+        "current",
+        False,
+    )
+    with pytest.raises(InvalidRegistration):
+        SaleRow.of(
+            auction_id="a", auction_name="A", lot_number=1, registration="Withdrawn", hammer_price_pence=1, source="x"
+        )

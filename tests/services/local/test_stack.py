@@ -116,7 +116,8 @@ def _leftovers(state: Path, api_port: int) -> list[str]:
 
 def _csv(path: Path) -> Path:
     rows = [",Unnamed: 0,lot_no,reg,starting_price,current_price,length,category"]
-    rows += [f"{i},{i},[{i + 1}],AB{10 + i % 10} CD{chr(65 + i % 26)},250,{300 + i},8," for i in range(40)]
+    serials = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I or Q: marks the DVLA issues (others are reported, not stored)
+    rows += [f"{i},{i},[{i + 1}],AB{10 + i % 10} CD{serials[i % len(serials)]},250,{300 + i},8," for i in range(40)]
     path.write_text("\n".join(rows) + "\n")
     return path
 
