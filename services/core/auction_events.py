@@ -56,8 +56,9 @@ def register_event(session: Session, event_id: object) -> tuple[AuctionEvent, bo
     The caller commits."""
     key = check_event_id(event_id)
     created = register_events(session, [key]) == 1
-    event = session.get(AuctionEvent, key, populate_existing=True)
-    assert event is not None
+    event = session.execute(
+        select(AuctionEvent).where(AuctionEvent.event_id == key).execution_options(populate_existing=True)
+    ).scalar_one()
     if not created and event.status == AuctionEventStatus.FAILED:
         event.status = AuctionEventStatus.PENDING.value
         session.flush()

@@ -84,9 +84,10 @@ def _engine(url: str) -> Engine:
     from services.core.settings import load_settings  # noqa: PLC0415
 
     settings = load_settings({"STAGE": "local", "SERVICE_NAME": "scraper", "DATABASE_URL": url})
-    assert settings.database is not None
-    assert settings.database.url is not None
-    return build_engine(settings.database.url, on_lambda=False, application_name="scraper")
+    database = settings.database
+    if database is None or database.url is None:  # load_settings refuses a bad DATABASE_URL before this
+        raise SettingsError("DATABASE_URL: not a PostgreSQL URL")
+    return build_engine(database.url, on_lambda=False, application_name="scraper")
 
 
 def _run(engine: Engine, args: argparse.Namespace) -> int:
