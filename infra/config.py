@@ -18,8 +18,9 @@ from typing import Literal, Protocol, TypeVar
 
 import pulumi
 
-from infra.links import stored_secrets
+from infra.links import stored_secrets, stored_settings
 from infra.registry import discover
+from infra.service_spec import Setting
 
 PROJECT = "reggie"
 StageKind = Literal["production", "staging", "personal", "network"]
@@ -95,6 +96,8 @@ class Stage:
     log_retention_days: int
     secrets: Mapping[str, pulumi.Input[str]]
     """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
+    settings: Mapping[str, str]
+    """The value of every plain setting a service links (``Setting(...)``), by its snake_case name."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -246,15 +249,21 @@ def secret_names() -> tuple[str, ...]:
     return stored_secrets(discover())
 
 
+def service_settings() -> tuple[Setting, ...]:
+    """The plain settings the discovered services link: the other config keys a stage reads for them."""
+    return stored_settings(discover())
+
+
 def secret_key(name: str) -> str:
-    """The config key of a secret, without the project: ``stripe_secret_key`` → ``stripeSecretKey``."""
+    """The config key of a secret or a linked setting, without the project: ``stripe_secret_key`` →
+    ``stripeSecretKey``."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
 
-def check_known_keys(keys: Iterable[str], secrets: Iterable[str]) -> None:
+def check_known_keys(keys: Iterable[str], secrets: Iterable[str], settings: Iterable[str] = ()) -> None:
     """Refuse a key the stage does not read (``reggie:nat`` for ``reggie:natMode``) instead of ignoring it."""
-    known = sorted(SETTING_KEYS | {secret_key(name) for name in secrets})
+    known = sorted(SETTING_KEYS | {secret_key(name) for name in (*secrets, *settings)})
     for key in keys:
         if key not in known:
             close = [k for k in known if k.lower().startswith(key.lower())] or difflib.get_close_matches(key, known)
@@ -268,13 +277,15 @@ def load_stage(
     stack: str | None = None,
     aws_region: str | None = None,
     secrets: Iterable[str] | None = None,
+    settings: Iterable[Setting] | None = None,
 ) -> Stage:
     """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
     ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``), holding the
-    ``secrets`` named (default: every one the discovered services link)."""
+    ``secrets`` named and the values of the ``settings`` (default: every one the discovered services link)."""
     names = tuple(secrets) if secrets is not None else secret_names()
+    linked_settings = tuple(settings) if settings is not None else service_settings()
     if source is None:
-        check_known_keys(configured_keys(), names)
+        check_known_keys(configured_keys(), names, (s.name for s in linked_settings))
         source = pulumi.Config(PROJECT)
     if aws_region is None:
         aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
@@ -325,6 +336,7 @@ def load_stage(
         "logRetentionDays", d.log_days, _int_of(LOG_RETENTION_DAYS), "a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)"
     )
     secret_values = _secrets(source, kind, names if kind != "network" else ())
+    setting_values = _settings(r, linked_settings, names)
 
     return Stage(
         name=stack,
@@ -359,6 +371,7 @@ def load_stage(
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
         log_retention_days=log_days,
         secrets=secret_values,
+        settings=setting_values,
     )
 
 
@@ -376,6 +389,24 @@ def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dic
                 raise StageConfigError(key, "<unset>", f"set it with `pulumi config set --secret {PROJECT}:{key} ...`")
             value = pulumi.Output.secret(PLACEHOLDER_SECRET)
         values[name] = value
+    return values
+
+
+def _settings(r: _Reader, settings: Iterable[Setting], secrets: Iterable[str]) -> dict[str, str]:
+    """Each linked setting's configured value (or its default), refused unless its pattern matches it whole."""
+    taken = SETTING_KEYS | {secret_key(name) for name in secrets}
+    values: dict[str, str] = {}
+    for setting in settings:
+        key = secret_key(setting.name)
+        if key in taken:
+            raise StageConfigError(key, "...", f"a service links Setting({setting.name!r}), whose key is already taken")
+
+        def parse(raw: str, setting: Setting = setting) -> str:
+            if not re.fullmatch(setting.pattern, raw):
+                raise ValueError(raw)
+            return raw
+
+        values[setting.name] = r.value(key, setting.default, parse, setting.allowed)
     return values
 
 

@@ -12,11 +12,12 @@ asks every link of a spec the same three questions and never looks at a particul
 | ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none |
 | a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none |
 | secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none |
+| settings | ``<SETTING>`` each, the stage's value | none | none |
 
-The static half (:func:`link_kind`, :func:`secrets_of`, :func:`stored_secrets`, :func:`linked_services`)
-needs no resources: the registry validates with it and the stage config learns from it which secrets to
-store. The other half (:meth:`Linkable.environment`, :meth:`Linkable.grant`, :meth:`Linkable.admit`) acts
-on the :class:`LinkTargets` the wiring has declared.
+The static half (:func:`link_kind`, :func:`secrets_of`, :func:`stored_secrets`, :func:`stored_settings`,
+:func:`linked_services`) needs no resources: the registry validates with it and the stage config learns
+from it which secrets to store and which setting keys to read. The other half (:meth:`Linkable.environment`,
+:meth:`Linkable.grant`, :meth:`Linkable.admit`) acts on the :class:`LinkTargets` the wiring has declared.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
 
-from infra.service_spec import Secret, ServiceSpec
+from infra.service_spec import Secret, ServiceSpec, Setting
 from services.core import contract
 
 if TYPE_CHECKING:
@@ -144,6 +145,16 @@ class SecretsLink(Linkable):
         function.grant_parameters_read("secrets", [targets.secrets.parameter_arns[n] for n in self.names])
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsLink(Linkable):
+    """The stage settings one spec links: each one's value, as the stage read it (or its default)."""
+
+    names: tuple[str, ...]
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        return {contract.setting_variable(name): targets.stage.settings[name] for name in self.names}
+
+
 PLATFORM_LINKS: dict[str, Linkable] = {"clerk": ClerkLink(), "database": DatabaseLink(), "documents": DocumentsLink()}
 """The platform's own linkable things, by the name a spec links them with; any other name is a service."""
 
@@ -164,6 +175,8 @@ def secrets_of(spec: ServiceSpec) -> tuple[Secret, ...]:
     linked both ways is granted if either link grants it)."""
     found: dict[str, Secret] = {}
     for link in spec.links:
+        if isinstance(link, Setting):
+            continue
         for secret in (link,) if isinstance(link, Secret) else link_kind(link).brings:
             if secret.name not in found or secret.granted:
                 found[secret.name] = secret
@@ -175,13 +188,28 @@ def stored_secrets(specs: Iterable[ServiceSpec]) -> tuple[str, ...]:
     return tuple(sorted({secret.name for spec in specs for secret in secrets_of(spec)}))
 
 
+def settings_of(spec: ServiceSpec) -> tuple[Setting, ...]:
+    """The stage settings ``spec`` links, in link order."""
+    return tuple(link for link in spec.links if isinstance(link, Setting))
+
+
+def stored_settings(specs: Iterable[ServiceSpec]) -> tuple[Setting, ...]:
+    """The settings a stage reads: every one some spec links, once per name (the registry checks that specs
+    linking the same name declare it alike), sorted by name."""
+    found = {setting.name: setting for spec in specs for setting in settings_of(spec)}
+    return tuple(found[name] for name in sorted(found))
+
+
 def resolve(spec: ServiceSpec) -> list[Linkable]:
     """The linkable things of ``spec`` (a validated spec): its named links in order, then its granted
-    secrets as one :class:`SecretsLink`."""
+    secrets as one :class:`SecretsLink` and its settings as one :class:`SettingsLink`."""
     linked = [link_kind(link) for link in spec.links if isinstance(link, str)]
     granted = tuple(secret.name for secret in secrets_of(spec) if secret.granted)
     if granted:
         linked.append(SecretsLink(granted))
+    settings = tuple(setting.name for setting in settings_of(spec))
+    if settings:
+        linked.append(SettingsLink(settings))
     return linked
 
 

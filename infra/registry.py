@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from infra.links import PLATFORM_LINKS, link_kind, linked_services
+from infra.links import PLATFORM_LINKS, link_kind, linked_services, secrets_of
 from infra.service_spec import (
     API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S,
     LAMBDA_MAX_MEMORY_MB,
@@ -19,6 +19,7 @@ from infra.service_spec import (
     LAMBDA_MIN_MEMORY_MB,
     Secret,
     ServiceSpec,
+    Setting,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +61,10 @@ def validate(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) -> list[
     if len(names) != len(specs):
         raise ServiceSpecError("two deploy specs share a name")
     routes: dict[str, str] = {}
+    settings: dict[str, tuple[str, Setting]] = {}
     for spec in specs:
         _validate_one(spec, names, repo_root)
+        _agree_on_settings(spec, settings)
         for route in spec.routes:
             key = f"{route.method} {route.path}"
             if key in routes:
@@ -140,10 +143,12 @@ def _validate_links(spec: ServiceSpec, names: set[str], fail: Fail) -> None:
     for link in spec.links:
         if isinstance(link, Secret):
             key = _check_secret(link, fail)
+        elif isinstance(link, Setting):
+            key = _check_setting(link, fail)
         elif isinstance(link, str):  # pyright: ignore[reportUnnecessaryIsInstance] - specs are user code
             key = _check_named_link(spec, link, names, fail)
         else:
-            raise fail("links", f"{link!r} is neither a name nor Secret(...)")
+            raise fail("links", f"{link!r} is neither a name, Secret(...) nor Setting(...)")
         if key in seen:
             raise fail("links", f"{key} is linked twice")
         seen.add(key)
@@ -153,6 +158,33 @@ def _check_secret(secret: Secret, fail: Fail) -> str:
     if not _SECRET_NAME.match(secret.name):
         raise fail("links", f"Secret({secret.name!r}): the name must be snake_case, e.g. stripe_webhook_secret")
     return f"Secret({secret.name!r})"
+
+
+def _check_setting(setting: Setting, fail: Fail) -> str:
+    if not _SECRET_NAME.match(setting.name):
+        raise fail("links", f"Setting({setting.name!r}): the name must be snake_case, e.g. auction_event_ids")
+    try:
+        pattern = re.compile(setting.pattern)
+    except re.error as exc:
+        raise fail("links", f"Setting({setting.name!r}): pattern is not a regular expression ({exc})") from None
+    if setting.default and not pattern.fullmatch(setting.default):
+        raise fail("links", f"Setting({setting.name!r}): the default {setting.default!r} does not match the pattern")
+    return f"Setting({setting.name!r})"
+
+
+def _agree_on_settings(spec: ServiceSpec, seen: dict[str, tuple[str, Setting]]) -> None:
+    """One config key is one setting: specs linking the same name must declare it alike, and it cannot also
+    be a secret (both would read ``reggie:<camelCaseName>``)."""
+    secrets = {secret.name for secret in secrets_of(spec)}
+    for setting in (link for link in spec.links if isinstance(link, Setting)):
+        if setting.name in secrets:
+            raise ServiceSpecError(f"service {spec.name}: links {setting.name!r} both as a Secret and as a Setting")
+        owner, first = seen.setdefault(setting.name, (spec.name, setting))
+        if first != setting:
+            raise ServiceSpecError(
+                f"service {spec.name}: Setting({setting.name!r}) differs from the one service {owner} links; "
+                "declare it alike (the stage reads one value for both)"
+            )
 
 
 def _check_named_link(spec: ServiceSpec, link: str, names: set[str], fail: Fail) -> str:

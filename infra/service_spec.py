@@ -19,6 +19,7 @@ Links (``links=("database", "documents", "valuation", Secret("stripe_webhook_sec
 | ``"clerk"`` | the allowed origins, the Clerk issuer and its JWKS URL (to verify session tokens) |
 | another service's name | its function name and ``lambda:InvokeFunction`` on exactly that function |
 | ``Secret("<name>")`` | its SSM parameter's name (never the value) and read on exactly that parameter |
+| ``Setting("<name>")`` | the value of the plain stage setting ``reggie:<camelCaseName>`` as ``<NAME>`` |
 """
 
 from __future__ import annotations
@@ -62,9 +63,26 @@ class Secret:
     while nothing reads it yet."""
 
 
-Link: TypeAlias = str | Secret
-"""What a service uses: ``"database"``, ``"documents"``, ``"clerk"``, another service's name, or a
-:class:`Secret`. ``infra/links.py`` says what each gives the function."""
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A link to one plain (not secret) stage setting the service reads, e.g. the auction events to fetch:
+    set per stack with ``pulumi config set reggie:<camelCaseName> <value>``, given to the function as the
+    variable ``<NAME>`` (:func:`services.core.contract.setting_variable`). The stage refuses a configured
+    value that ``pattern`` does not match before anything is declared; the service still parses it."""
+
+    name: str
+    """snake_case, e.g. ``auction_event_ids``: config key ``reggie:auctionEventIds``, variable ``AUCTION_EVENT_IDS``."""
+    default: str = ""
+    """The value when the stack does not set the key (the service's own default applies to ``""``)."""
+    pattern: str = r"[^\x00]*"
+    """A regular expression the whole configured value must match."""
+    allowed: str = "any text"
+    """What ``pattern`` accepts, in words, for the error that refuses a value."""
+
+
+Link: TypeAlias = str | Secret | Setting
+"""What a service uses: ``"database"``, ``"documents"``, ``"clerk"``, another service's name, a
+:class:`Secret` or a :class:`Setting`. ``infra/links.py`` says what each gives the function."""
 
 
 def _no_environment() -> dict[str, str]:

@@ -23,6 +23,7 @@ imports this before anything heavy.
 |   |   | SnapStart snapshot) that read the old value at init are replaced |
 | `ALLOWED_ORIGINS`, `CLERK_ISSUER`, `CLERK_JWKS_URL` | links `clerk` | comma-separated origins (the |
 |   |   | tokens' `azp`), the Clerk issuer URL and its JWKS URL |
+| `<SETTING>` | links `Setting("<setting>")` | the stage setting's value, e.g. `AUCTION_EVENT_IDS` |
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def secret_parameter_variable(secret: str) -> str:
 def secret_value_variable(secret: str) -> str:
     """The variable holding a secret's value directly (local stage and tests only): ``R2_ACCESS_KEY_ID``."""
     return secret.upper()
+
+
+def setting_variable(setting: str) -> str:
+    """The variable holding a linked stage setting: ``auction_event_ids`` → ``AUCTION_EVENT_IDS``."""
+    return setting.upper()
 
 
 def clerk_jwks_url(issuer: str) -> str:

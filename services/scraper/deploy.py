@@ -1,6 +1,6 @@
 """Deploy spec of the scraper: imports the week's DVLA auction results into ``sales``, on a schedule."""
 
-from infra.service_spec import ServiceSpec
+from infra.service_spec import ServiceSpec, Setting
 
 SPEC = ServiceSpec(
     name="scraper",
@@ -11,6 +11,20 @@ SPEC = ServiceSpec(
     timeout_s=300,
     schedule="cron(0 4 ? * MON *)",  # weekly, Monday 04:00 UTC, after the weekend's results are published
     vpc=True,  # the database is in the private subnets; results downloads leave through the NAT
-    links=("database",),
+    links=(
+        "database",
+        # reggie:auctionEventIds: the auctioneer's events to fetch (an admin can add more through the API).
+        Setting(
+            "auction_event_ids",
+            pattern=r"[A-Za-z0-9_-]{1,32}([,\s]+[A-Za-z0-9_-]{1,32})*",
+            allowed="event ids like 1234 (letters, digits, - or _), separated by commas or spaces",
+        ),
+        # reggie:auctionResultsUrlTemplate: where an event's results are; the DVLA auctioneer's by default.
+        Setting(
+            "auction_results_url_template",
+            pattern=r"https://[^\s{}]+\{event_id\}[^\s{}]*",
+            allowed="an https URL with {event_id} once, like https://dvlaauction.co.uk/Event/DownloadExcel?EventID={event_id}",
+        ),
+    ),
     description="DVLA auction results import (Excel export or CSV) into sales, weekly",
 )

@@ -26,6 +26,7 @@ from datetime import timedelta
 from urllib.parse import quote, urlparse
 
 from services.core.auction_events import InvalidEventId, check_event_id
+from services.core.contract import setting_variable
 from services.core.settings import SettingsError
 
 __all__ = ["DEFAULT_URL_TEMPLATE", "ScraperSettings", "load_scraper_settings"]
@@ -35,6 +36,11 @@ PLACEHOLDER = "{event_id}"
 MAX_EVENTS_PER_RUN = 25
 """Events fetched by one run at most; the rest wait for the next (a run also stops before Lambda's timeout)."""
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Linked stage settings (the spec's Setting links), and two tuning knobs only the local stack and tests set.
+EVENT_IDS = setting_variable("auction_event_ids")
+URL_TEMPLATE = setting_variable("auction_results_url_template")
+RECHECK_DAYS = setting_variable("auction_recheck_days")
+FETCH_TIMEOUT_S = setting_variable("auction_fetch_timeout_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,29 +59,25 @@ def load_scraper_settings(environ: Mapping[str, str] | None = None) -> ScraperSe
     """Parse the scraper's variables (default: ``os.environ``); a bad one is a :class:`SettingsError` naming it."""
     env = os.environ if environ is None else environ
     try:
-        ids = tuple(
-            dict.fromkeys(check_event_id(p) for p in re.split(r"[,\s]+", env.get("AUCTION_EVENT_IDS", "")) if p)
-        )
+        ids = tuple(dict.fromkeys(check_event_id(p) for p in re.split(r"[,\s]+", env.get(EVENT_IDS, "")) if p))
     except InvalidEventId as exc:
-        raise SettingsError(f"AUCTION_EVENT_IDS: {exc}") from None
-    template = env.get("AUCTION_RESULTS_URL_TEMPLATE", "").strip() or DEFAULT_URL_TEMPLATE
+        raise SettingsError(f"{EVENT_IDS}: {exc}") from None
+    template = env.get(URL_TEMPLATE, "").strip() or DEFAULT_URL_TEMPLATE
     _check_template(template)
     return ScraperSettings(
         event_ids=ids,
         url_template=template,
-        recheck=timedelta(days=_number(env, "AUCTION_RECHECK_DAYS", 28, 0, 365)),
-        fetch_timeout_s=_number(env, "AUCTION_FETCH_TIMEOUT_S", 30, 1, 120),
+        recheck=timedelta(days=_number(env, RECHECK_DAYS, 28, 0, 365)),
+        fetch_timeout_s=_number(env, FETCH_TIMEOUT_S, 30, 1, 120),
     )
 
 
 def _check_template(template: str) -> None:
     url = urlparse(template.replace(PLACEHOLDER, "1"))
     if template.count(PLACEHOLDER) != 1:
-        raise SettingsError(f"AUCTION_RESULTS_URL_TEMPLATE must contain {PLACEHOLDER} once, got {template!r}")
+        raise SettingsError(f"{URL_TEMPLATE} must contain {PLACEHOLDER} once, got {template!r}")
     if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)):
-        raise SettingsError(
-            f"AUCTION_RESULTS_URL_TEMPLATE must be an https URL (http only to this machine), got {template!r}"
-        )
+        raise SettingsError(f"{URL_TEMPLATE} must be an https URL (http only to this machine), got {template!r}")
 
 
 def _number(env: Mapping[str, str], variable: str, default: float, low: float, high: float) -> float:

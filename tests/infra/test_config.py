@@ -5,7 +5,15 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from infra.config import PLACEHOLDER_SECRET, StageConfigError, check_known_keys, load_stage, secret_names
+from infra.config import (
+    PLACEHOLDER_SECRET,
+    StageConfigError,
+    check_known_keys,
+    load_stage,
+    secret_names,
+    service_settings,
+)
+from infra.service_spec import Setting
 from infra.mocks import run_program
 
 STORED_TODAY = {
@@ -172,3 +180,42 @@ def test_secret_keys_are_known_config_keys_and_typos_are_refused() -> None:
         check_known_keys(["stripeSecret"], secret_names())
     with pytest.raises(StageConfigError, match="no such key"):
         check_known_keys(["pagerToken"], secret_names())
+
+
+def test_linked_settings_are_read_from_config_with_their_defaults() -> None:
+    assert {s.name for s in service_settings()} == {"auction_event_ids", "auction_results_url_template"}
+    assert _stage("production").settings == {"auction_event_ids": "", "auction_results_url_template": ""}
+    configured = _stage("staging", {"auctionEventIds": "1234, 1240 1251"})
+    assert configured.settings["auction_event_ids"] == "1234, 1240 1251"
+    rota = Setting("pager_rota", default="weekdays", pattern="weekdays|always", allowed="weekdays or always")
+    stage = load_stage(FakeConfig({}), stack="dev-demo", aws_region="eu-west-2", settings=(rota,))
+    assert stage.settings == {"pager_rota": "weekdays"}
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "allowed"),
+    [
+        ({"auctionEventIds": "1234;DROP"}, "reggie:auctionEventIds=1234;DROP", "separated by commas or spaces"),
+        (
+            {"auctionResultsUrlTemplate": "http://dvlaauction.co.uk/{event_id}"},
+            "reggie:auctionResultsUrlTemplate=http://",
+            "an https URL with {event_id} once",
+        ),
+        ({"auctionResultsUrlTemplate": "https://example.com/results"}, "auctionResultsUrlTemplate", "{event_id}"),
+    ],
+)
+def test_a_bad_setting_value_names_its_key_and_what_is_allowed(values: dict[str, str], key: str, allowed: str) -> None:
+    with pytest.raises(StageConfigError) as caught:
+        _stage("production", values)
+    assert key in str(caught.value)
+    assert allowed in str(caught.value)
+
+
+def test_setting_keys_are_known_and_cannot_shadow_a_stage_setting_or_a_secret() -> None:
+    check_known_keys(["auctionEventIds"], secret_names(), ("auction_event_ids",))
+    with pytest.raises(StageConfigError, match="did you mean reggie:auctionEventIds"):
+        check_known_keys(["auctionEvents"], secret_names(), ("auction_event_ids",))
+    with pytest.raises(StageConfigError, match=r"reggie:domain=.*Setting\('domain'\).*already taken"):
+        load_stage(FakeConfig({}), stack="dev-demo", aws_region="eu-west-2", settings=(Setting("domain"),))
+    with pytest.raises(StageConfigError, match=r"Setting\('resend_api_key'\).*already taken"):
+        load_stage(FakeConfig({}), stack="dev-demo", aws_region="eu-west-2", settings=(Setting("resend_api_key"),))

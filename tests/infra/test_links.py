@@ -46,7 +46,7 @@ ENVIRONMENTS = {
         )
     },
     "migrator": IDENTITY | DATABASE,
-    "scraper": IDENTITY | DATABASE,
+    "scraper": IDENTITY | DATABASE | {"AUCTION_EVENT_IDS", "AUCTION_RESULTS_URL_TEMPLATE"},
     "valuation": IDENTITY,
 }
 

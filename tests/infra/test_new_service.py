@@ -1,6 +1,6 @@
-"""A new service with a new secret touches only its own folder: in a copy of the repository, add
-`services/<x>/` and nothing else, and the offline plan (the real `python -m infra plan`, whole process)
-declares its function, its secret's parameter and its grants."""
+"""A new service with a new secret and a new setting touches only its own folder: in a copy of the
+repository, add `services/<x>/` and nothing else, and the offline plan (the real `python -m infra plan`,
+whole process) declares its function, its secret's parameter, its grants and the setting's value."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _NOT_THE_PROGRAM = (".git", ".venv", "build", ".local", "tests", "bench", "repor
 DEPLOY = '''
 """Deploy spec of a throwaway service: pages someone, hourly, with a secret nobody else has."""
 
-from infra.service_spec import Secret, ServiceSpec
+from infra.service_spec import Secret, ServiceSpec, Setting
 
 SPEC = ServiceSpec(
     name="pager",
@@ -31,7 +31,12 @@ SPEC = ServiceSpec(
     handler="services.pager.handler.handler",
     schedule="rate(1 hour)",
     vpc=True,
-    links=("database", "valuation", Secret("pager_token")),
+    links=(
+        "database",
+        "valuation",
+        Secret("pager_token"),
+        Setting("pager_rota", default="weekdays", pattern="weekdays|always", allowed="weekdays or always"),
+    ),
 )
 '''
 HANDLER = """
@@ -48,10 +53,12 @@ def _add_service(root: Path) -> None:
     (folder / "handler.py").write_text(textwrap.dedent(HANDLER).lstrip())
 
 
-def _plan(root: Path, stack: str) -> dict[str, Any]:
+def _plan(root: Path, stack: str, *config: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PYTHON"))}
+    overrides = [arg for pair in config for arg in ("--config", pair)]
     proc = subprocess.run(
-        [sys.executable, "-m", "infra", "plan", "--stack", stack, "--json", "--diagram", str(root / "plan.mmd")],
+        [sys.executable, "-m", "infra", "plan", "--stack", stack, "--json", "--diagram", str(root / "plan.mmd")]
+        + overrides,
         cwd=root,
         env={**env, "PYTHONPATH": str(root)},
         capture_output=True,
@@ -74,7 +81,7 @@ def test_a_new_service_with_a_new_secret_plans_from_its_folder_alone(tmp_path: P
     shutil.copytree(REPO_ROOT, root, ignore=shutil.ignore_patterns(*_NOT_THE_PROGRAM))
     _add_service(root)
 
-    document = _plan(root, "staging")
+    document = _plan(root, "staging", "reggie:pagerRota=always")
 
     function = _by_name(document, "aws:lambda/function:Function")["pager-function"]
     assert function["name"] == "reggie-staging-pager"
@@ -83,6 +90,7 @@ def test_a_new_service_with_a_new_secret_plans_from_its_folder_alone(tmp_path: P
     assert env["SECRETS_VERSION"] == "pager_token:1"
     assert env["VALUATION_FUNCTION_NAME"] == "reggie-staging-valuation"
     assert env["DB_NAME"] == "reggie"
+    assert env["PAGER_ROTA"] == "always"  # its setting's key is known to the stage, and its value reaches it
     assert function["vpcConfig"]["subnetIds"]
 
     parameters = _by_name(document, "aws:ssm/parameter:Parameter")

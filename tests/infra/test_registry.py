@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.registry import ServiceSpecError, discover, validate
-from infra.service_spec import HttpRoute, Secret, ServiceSpec
+from infra.service_spec import HttpRoute, Secret, ServiceSpec, Setting
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
@@ -45,7 +45,12 @@ def _spec(**overrides: object) -> ServiceSpec:
         ({"links": ("documents", "documents")}, "linked twice"),
         ({"links": (Secret("a"), Secret("a", granted=False))}, "linked twice"),
         ({"links": (Secret("Stripe-Key"),)}, "snake_case"),
-        ({"links": (42,)}, "neither a name nor Secret"),
+        ({"links": (42,)}, "neither a name, Secret"),
+        ({"links": (Setting("Rota"),)}, r"Setting\('Rota'\): the name must be snake_case"),
+        ({"links": (Setting("rota", pattern="(unclosed"),)}, "pattern is not a regular expression"),
+        ({"links": (Setting("rota", default="sometimes", pattern="weekdays|always"),)}, "does not match the pattern"),
+        ({"links": (Setting("rota"), Setting("rota", default="x"))}, "linked twice"),
+        ({"links": (Secret("rota"), Setting("rota"))}, "both as a Secret and as a Setting"),
         ({"name": "database"}, "platform link"),
         ({"reserved_concurrency": 0}, "reserved_concurrency"),
         ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
@@ -77,6 +82,15 @@ def test_duplicate_routes_and_invoke_cycles_are_rejected() -> None:
         validate([_spec(name="a", routes=route, timeout_s=10), _spec(name="b", routes=route, timeout_s=10)])
     with pytest.raises(ServiceSpecError, match="cycle: a -> b -> a"):
         validate([_spec(name="a", links=("b",)), _spec(name="b", links=("a",))])
+
+
+def test_two_services_linking_one_setting_must_declare_it_alike() -> None:
+    rota = Setting("rota", default="weekdays", pattern="weekdays|always")
+    validate([_spec(name="a", links=(rota,)), _spec(name="b", links=(rota,))])
+    with pytest.raises(ServiceSpecError, match=r"service b: Setting\('rota'\) differs from the one service a links"):
+        validate(
+            [_spec(name="a", links=(rota,)), _spec(name="b", links=(dataclasses.replace(rota, default="always"),))]
+        )
 
 
 def test_valid_links_order_linked_services_first() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -10,12 +11,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from infra.links import settings_of
+from services.core import contract
 from services.core.auction_events import InvalidEventId, register_event
 from services.core.models import AuctionEvent, Sale
 from services.core.settings import SettingsError
+from services.scraper.deploy import SPEC as SCRAPER_SPEC
 from services.scraper.events import run_due_events
 from services.scraper.handler import handler
-from services.scraper.settings import load_scraper_settings
+from services.scraper.settings import DEFAULT_URL_TEMPLATE, load_scraper_settings
 from tests.services.scraper.auctioneer import Auctioneer, drip_reply, file_reply, status_reply
 from tests.services.scraper.results_files import declare_dimension, excel_bytes, lots
 
@@ -213,3 +217,31 @@ def test_settings_name_the_bad_variable() -> None:
     ]:
         with pytest.raises(SettingsError, match=message.replace("?", r"\?").replace("{", r"\{").replace("}", r"\}")):
             load_scraper_settings({variable: value})
+
+
+def test_what_the_stage_accepts_the_scraper_reads() -> None:
+    """Every value the spec's Setting patterns let through a deploy parses in the scraper, and what the
+    deploy refuses the scraper refuses too, so a bad value fails `pulumi up`, not the weekly run."""
+    patterns = {contract.setting_variable(s.name): s.pattern for s in settings_of(SCRAPER_SPEC)}
+    assert set(patterns) == {"AUCTION_EVENT_IDS", "AUCTION_RESULTS_URL_TEMPLATE"}
+    accepted = {
+        "AUCTION_EVENT_IDS": ["1234", "12, 13 12", "ev-1_a,ev-2"],
+        "AUCTION_RESULTS_URL_TEMPLATE": [DEFAULT_URL_TEMPLATE, "https://mirror.example/results/{event_id}.xlsx"],
+    }
+    refused = {
+        "AUCTION_EVENT_IDS": ["12;13", "a b?", "x" * 33],
+        "AUCTION_RESULTS_URL_TEMPLATE": [
+            "http://x.test/{event_id}",
+            "https://x.test/r",
+            "https://x/{event_id}{event_id}",
+        ],
+    }
+    for variable, values in accepted.items():
+        for value in values:
+            assert re.fullmatch(patterns[variable], value), value
+            load_scraper_settings({variable: value})
+    for variable, values in refused.items():
+        for value in values:
+            assert not re.fullmatch(patterns[variable], value), value
+            with pytest.raises(SettingsError):
+                load_scraper_settings({variable: value})
