@@ -24,6 +24,8 @@ _ROUTES: tuple[tuple[HttpMethod, str], ...] = (
     ("POST", "/claims/{claim_id}/documents/{document_id}/confirm"),
     ("POST", "/claims/{claim_id}/approve"),
     ("POST", "/claims/{claim_id}/reject"),
+    ("GET", "/auction-events"),
+    ("POST", "/auction-events"),
     ("POST", "/webhooks/clerk"),
     ("POST", "/webhooks/stripe"),
     ("GET", "/schema"),

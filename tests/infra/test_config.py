@@ -13,8 +13,8 @@ from infra.config import (
     secret_names,
     service_settings,
 )
-from infra.service_spec import Setting
 from infra.mocks import run_program
+from infra.service_spec import Setting
 
 STORED_TODAY = {
     "clerk_secret_key",

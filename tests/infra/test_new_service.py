@@ -57,8 +57,18 @@ def _plan(root: Path, stack: str, *config: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PYTHON"))}
     overrides = [arg for pair in config for arg in ("--config", pair)]
     proc = subprocess.run(
-        [sys.executable, "-m", "infra", "plan", "--stack", stack, "--json", "--diagram", str(root / "plan.mmd")]
-        + overrides,
+        [
+            sys.executable,
+            "-m",
+            "infra",
+            "plan",
+            "--stack",
+            stack,
+            "--json",
+            "--diagram",
+            str(root / "plan.mmd"),
+            *overrides,
+        ],
         cwd=root,
         env={**env, "PYTHONPATH": str(root)},
         capture_output=True,

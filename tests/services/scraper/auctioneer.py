@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from services.scraper.settings import ScraperSettings, load_scraper_settings
+from services.scraper.settings import EVENT_IDS, FETCH_TIMEOUT_S, URL_TEMPLATE, ScraperSettings, load_scraper_settings
 
 Reply = Callable[[BaseHTTPRequestHandler], None]
 
@@ -67,9 +67,9 @@ class Auctioneer:
     def settings(self, *event_ids: str, timeout: float = 5.0) -> ScraperSettings:
         return load_scraper_settings(
             {
-                "AUCTION_EVENT_IDS": ",".join(event_ids),
-                "AUCTION_RESULTS_URL_TEMPLATE": self.url_template,
-                "AUCTION_FETCH_TIMEOUT_S": str(timeout),
+                EVENT_IDS: ",".join(event_ids),
+                URL_TEMPLATE: self.url_template,
+                FETCH_TIMEOUT_S: str(timeout),
             }
         )
 
