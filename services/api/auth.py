@@ -11,7 +11,11 @@ token only when all of these hold (anything else is a 401 with a reason, never a
 
 The JWKS is fetched once and cached for an hour; a token naming an unknown ``kid`` (Clerk rotated its
 keys) triggers one refetch, at most once a minute, so a stream of forged ``kid``\\ s cannot turn the
-API into a JWKS request amplifier. Locally the same code points at the local issuer's JWKS.
+API into a JWKS request amplifier. A fetch that fails is different: until one succeeds, the API cannot
+tell a new key from a forged one, so such a token is a 503 (``auth_unavailable``), never a 401 a client
+would take as "signed out", and the next request after a short pause (:data:`JWKS_RETRY_AFTER_FAILURE_S`)
+fetches again, so the API recovers within seconds of the issuer. Tokens signed with a key already held
+keep verifying through an outage. Locally the same code points at the local issuer's JWKS.
 
 PyJWT and ``cryptography`` load with this module, which the API imports with the first signed-in
 request (see :mod:`services.api.resources`); the anonymous reads never pay for them.
@@ -34,6 +38,9 @@ from services.api.principal import Principal, Role
 
 JWKS_TTL_S = 3600.0
 JWKS_MIN_REFRESH_INTERVAL_S = 60.0
+JWKS_RETRY_AFTER_FAILURE_S = 2.0
+"""After a failed fetch, requests in the next 2 s answer 503 at once instead of queueing behind fetches
+that would time out too; the first one after that fetches again."""
 LEEWAY_S = 5
 _FETCH_TIMEOUT_S = 3.0
 
@@ -55,7 +62,8 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 
 
 class JwksCache:
-    """Signing keys by ``kid``, fetched lazily, kept for an hour, refreshed on a miss at most once a minute."""
+    """Signing keys by ``kid``, fetched lazily, kept for an hour, refreshed on a miss at most once a minute,
+    and retried soon after a failed fetch (see the module's docstring)."""
 
     def __init__(
         self,
@@ -69,23 +77,42 @@ class JwksCache:
         self._clock = clock
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at: float | None = None
+        """When the keys were last fetched successfully."""
+        self._failure: tuple[float, str] | None = None
+        """When and why the last fetch failed, until one succeeds."""
         self._lock = threading.Lock()
         self.fetch_count = 0
 
     def key(self, kid: str) -> PyJWK | None:
+        """The key ``kid`` names, or ``None`` if the (fresh) key set lacks it; :class:`JwksUnavailable`
+        when the key set cannot be fetched and ``kid`` is not among the keys already held."""
         with self._lock:
             now = self._clock()
-            stale = self._fetched_at is None or now - self._fetched_at >= JWKS_TTL_S
-            may_refresh = self._fetched_at is None or now - self._fetched_at >= JWKS_MIN_REFRESH_INTERVAL_S
-            if stale or (kid not in self._keys and may_refresh):
-                self._refresh(now)
+            if self._should_fetch(kid, now):
+                try:
+                    self._refresh(now)
+                except JwksUnavailable:
+                    if kid not in self._keys:
+                        raise
+            elif self._failure is not None and kid not in self._keys:
+                raise JwksUnavailable(self._failure[1])
             return self._keys.get(kid)
 
+    def _should_fetch(self, kid: str, now: float) -> bool:
+        if self._failure is not None:
+            return now - self._failure[0] >= JWKS_RETRY_AFTER_FAILURE_S
+        if self._fetched_at is None:
+            return True
+        age = now - self._fetched_at
+        return age >= JWKS_TTL_S or (kid not in self._keys and age >= JWKS_MIN_REFRESH_INTERVAL_S)
+
     def _refresh(self, now: float) -> None:
-        # Record the attempt even when it fails, so an outage is retried once a minute, not per request.
-        self._fetched_at = now
         self.fetch_count += 1
-        document = self._fetch(self._url)
+        try:
+            document = self._fetch(self._url)
+        except JwksUnavailable as exc:
+            self._failure = (now, str(exc))
+            raise
         keys: dict[str, PyJWK] = {}
         for entry in document["keys"]:
             if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
@@ -94,7 +121,7 @@ class JwksCache:
                 keys[str(entry["kid"])] = PyJWK(entry, algorithm="RS256")
             except jwt.PyJWTError:
                 continue
-        self._keys = keys
+        self._keys, self._fetched_at, self._failure = keys, now, None
 
 
 def _unauthorized(message: str) -> Unauthenticated:

@@ -14,7 +14,14 @@ import httpx
 import jwt
 import pytest
 
-from services.api.auth import JWKS_MIN_REFRESH_INTERVAL_S, JWKS_TTL_S, JwksCache, JwksUnavailable, TokenVerifier
+from services.api.auth import (
+    JWKS_MIN_REFRESH_INTERVAL_S,
+    JWKS_RETRY_AFTER_FAILURE_S,
+    JWKS_TTL_S,
+    JwksCache,
+    JwksUnavailable,
+    TokenVerifier,
+)
 from services.api.errors import Unauthenticated, Unavailable
 from tests.services.api.conftest import bearer
 from tests.services.api.support import ISSUER, ORIGIN, JwksServer, Signer
@@ -145,6 +152,55 @@ def test_jwks_outage_is_503_not_500() -> None:
         verifier.verify(Signer("k").mint())
     assert raised.value.code == "auth_unavailable"
     assert "connection refused" in raised.value.reason
+
+
+def test_a_jwks_outage_is_a_503_never_a_401_and_recovery_is_prompt() -> None:
+    """The sequence that logged users out: the JWKS fetch fails at cold start, the issuer recovers seconds
+    later, and valid tokens must verify then (not a minute later), with nothing a 401 in between."""
+    key, rotated = Signer("key-1"), Signer("key-2")
+    published = [key]
+    up = [False]
+    fetches: list[float] = []
+    clock = _Clock()
+
+    def fetch(url: str) -> dict[str, Any]:
+        fetches.append(clock.now)
+        if not up[0]:
+            raise JwksUnavailable("connection refused")
+        return {"keys": [s.jwk() for s in published]}
+
+    verifier = TokenVerifier(
+        issuer=ISSUER, jwks=JwksCache("http://jwks", fetch=fetch, clock=clock), allowed_origins=(ORIGIN,)
+    )
+
+    def outage() -> None:
+        with pytest.raises(Unavailable) as raised:
+            verifier.verify(key.mint())
+        assert raised.value.code == "auth_unavailable"
+
+    outage()  # cold start, issuer down: fetched and failed
+    clock.now += JWKS_RETRY_AFTER_FAILURE_S / 2
+    outage()  # still a 503, answered without queueing another fetch
+    assert len(fetches) == 1
+    up[0] = True
+    clock.now += JWKS_RETRY_AFTER_FAILURE_S / 2
+    assert verifier.verify(key.mint()).user_id == "user_alice"  # seconds after recovery, not a minute
+    assert len(fetches) == 2
+
+    # An outage once the keys are held: the held key keeps verifying, a key not held is a 503.
+    up[0] = False
+    published.append(rotated)
+    clock.now += JWKS_TTL_S
+    assert verifier.verify(key.mint()).user_id == "user_alice"  # the hourly refresh failed; the key is still good
+    with pytest.raises(Unavailable):
+        verifier.verify(rotated.mint())  # could be Clerk's new key: not a 401
+    assert len(fetches) == 3
+    up[0] = True
+    clock.now += JWKS_RETRY_AFTER_FAILURE_S
+    assert verifier.verify(rotated.mint()).user_id == "user_alice"
+    with pytest.raises(Unauthenticated):
+        verifier.verify(Signer("forged").mint())  # the key set is fresh and known-good: a forged kid is a 401
+    assert len(fetches) == 4
 
 
 def test_decoding_is_pinned_to_rs256() -> None:
