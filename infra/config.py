@@ -21,6 +21,7 @@ import pulumi
 from infra.links import stored_secrets, stored_settings
 from infra.registry import discover
 from infra.service_spec import Setting
+from services.core import contract
 
 PROJECT = "reggie"
 StageKind = Literal["production", "staging", "personal", "network"]
@@ -34,9 +35,10 @@ NETWORK_MODES: tuple[NetworkMode, ...] = ("own", "shared")
 DEFAULT_NETWORK_STACK = "dev-network"
 """The stack a personal stage shares the network of, unless ``reggie:networkStack`` names another."""
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
-PLACEHOLDER_SECRET = "unset"  # noqa: S105 - a marker, not a credential
+PLACEHOLDER_SECRET = contract.UNSET_SECRET
 """The value a personal stage stores for a secret it was not given (set the real one with
-`pulumi config set --secret reggie:<key> ...` when the stage needs that integration)."""
+`pulumi config set --secret reggie:<key> ...` when the stage needs that integration); the services treat
+it as not configured."""
 _STACK = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _STACK_REF = re.compile(r"^([A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}/)?[A-Za-z0-9_.-]{1,100}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")

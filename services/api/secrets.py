@@ -3,7 +3,9 @@
 Deployed, the environment names the SSM parameter holding each secret (``STRIPE_WEBHOOK_SECRET_PARAMETER``,
 never the value) and the value is read with decryption on first use. Locally and in tests the value
 may be given directly (``STRIPE_WEBHOOK_SECRET``), and the local stage falls back to fixed development
-secrets so ``make dev`` works with nothing configured.
+secrets so ``make dev`` works with nothing configured. The placeholder a personal stage stores for a secret
+nobody set (:data:`~services.core.contract.UNSET_SECRET`) counts as not configured: a webhook "signed" with
+it would be forgeable by anyone, so what needs it answers 503 instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.api.errors import first_line
+from services.core.contract import UNSET_SECRET
 from services.core.settings import Settings
 
 _LOCAL_DEFAULTS = {
@@ -61,10 +64,11 @@ class Secrets:
         if parameter:
             try:
                 response = self._ssm.get_parameter(Name=parameter, WithDecryption=True)
-                return str(response["Parameter"]["Value"])
+                value = str(response["Parameter"]["Value"])
             except Exception as exc:
                 # Not cached: the next request tries again, since SSM may only have been slow.
                 raise SecretUnavailable(f"cannot read the {name} secret from SSM: {first_line(exc)}") from exc
+            return None if value == UNSET_SECRET else value
         if self._settings.is_local:
             return _LOCAL_DEFAULTS.get(name)
         return None

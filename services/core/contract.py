@@ -42,6 +42,10 @@ ALLOWED_ORIGINS, CLERK_ISSUER, CLERK_JWKS_URL = "ALLOWED_ORIGINS", "CLERK_ISSUER
 SECRETS_VERSION = "SECRETS_VERSION"
 FUNCTION_NAME_SUFFIX, PARAMETER_SUFFIX = "_FUNCTION_NAME", "_PARAMETER"
 
+UNSET_SECRET = "unset"  # noqa: S105 - a marker, not a credential
+"""What a personal stage stores for a secret nobody set: a function reading it must treat the secret as not
+configured (a webhook signed with it would be forgeable), never use it as a value."""
+
 
 def function_name_variable(service: str) -> str:
     """The variable naming another service's function: ``valuation`` → ``VALUATION_FUNCTION_NAME``."""
