@@ -24,6 +24,7 @@ from services.api.health.controller import HealthController
 from services.api.http_errors import EXCEPTION_HANDLERS
 from services.api.offers.controller import OfferController, OfferReviewController
 from services.api.plates.controller import PlateController
+from services.api.request_ids import add_request_id_header
 from services.api.resources import Resources, build_resources
 from services.api.security import SECURITY_SCHEMES, BearerAuthentication
 from services.api.settings import get_api_settings
@@ -66,6 +67,7 @@ def create_app(resources: Resources, *, mint: TokenMinter | None = None) -> Lite
         signature_namespace=opaque("Session", "DocumentStore", "TokenMinter"),
         middleware=[BearerAuthentication(resources.verify)],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_request_id_header],
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=True) if origins else None,
         openapi_config=OpenAPIConfig(

@@ -1,12 +1,12 @@
 """The one place domain errors meet HTTP: each kind's status, the JSON error shape
-``{"status", "code", "message", "details"}``, the exception handlers that render it, and the
-OpenAPI declarations of the error responses.
+``{"status", "code", "message", "details", "request_id"}``, the exception handlers that render it, and
+the OpenAPI declarations of the error responses.
 
 Anything that escapes a handler without being a domain error or one of Litestar's HTTP exceptions is
 a bug on our side, except the database refusing a value or being unreachable, which
 :func:`services.api.database.as_domain_error` recognises. A bug is logged with its traceback and
-answered with a generic 500 that leaks nothing; no input a client can send is supposed to reach that
-path (the schemathesis test holds the app to it).
+answered with a generic 500 that leaks nothing but the request id the log line carries; no input a
+client can send is supposed to reach that path (the schemathesis test holds the app to it).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
+from litestar.types import Scope
 
 from services.api.database import as_domain_error
 from services.api.errors import (
@@ -30,6 +31,7 @@ from services.api.errors import (
     Unauthenticated,
     Unavailable,
 )
+from services.api.request_ids import request_id_of
 
 log = logging.getLogger("reggie.api")
 
@@ -88,6 +90,8 @@ class ErrorBody(msgspec.Struct, kw_only=True):
     message: str
     """One plain-English sentence a person or an agent can act on."""
     details: dict[str, Any] | list[Any] | None = None
+    request_id: str | None = None
+    """The request's id (also its ``X-Request-Id`` header), to quote when reporting a problem."""
 
 
 def status_of(kind: type[DomainError]) -> int:
@@ -107,48 +111,59 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _response(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+def _response(scope: Scope, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    body.request_id = request_id_of(scope)
     return Response(body, status_code=body.status, headers=headers, media_type="application/json")
 
 
-def render(error: DomainError) -> Response[ErrorBody]:
+def render(scope: Scope, error: DomainError) -> Response[ErrorBody]:
+    """The response to ``error`` in the request of ``scope``."""
     status = status_of(type(error))
     if isinstance(error, Unavailable):
-        log.warning("%s: %s", error.code, error.reason)
-    return _response(ErrorBody(status=status, code=error.code, message=error.message, details=error.details))
+        log.warning("%s [request %s]: %s", error.code, request_id_of(scope), error.reason)
+    return _response(scope, ErrorBody(status=status, code=error.code, message=error.message, details=error.details))
 
 
-def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
-    return render(exc)
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
+    return render(request.scope, exc)
 
 
-def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
         # Litestar's own request parsing: the body, the query or a path parameter did not fit.
         return _response(
+            request.scope,
             ErrorBody(
                 status=400,
                 code="invalid_request",
                 message=_validation_message(exc),
                 details=exc.extra if isinstance(exc.extra, list | dict) else None,
-            )
+            ),
         )
     if status >= 500:
-        log.error("server error %s: %s", status, exc.detail)
+        log.error("server error %s [request %s]: %s", status, request_id_of(request.scope), exc.detail)
         message = "The server failed to answer this request."
     else:
         message = _sentence(exc.detail) if exc.detail else "The request was refused."
     headers = dict(exc.headers) if exc.headers else None
-    return _response(ErrorBody(status=status, code=_CODES.get(status, "error"), message=message), headers)
+    body = ErrorBody(status=status, code=_CODES.get(status, "error"), message=message)
+    return _response(request.scope, body, headers)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     known = as_domain_error(exc)
     if known is not None:
-        return render(known)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _response(ErrorBody(status=500, code="internal_error", message="The server failed to answer this request."))
+        return render(request.scope, known)
+    log.exception(
+        "unhandled error on %s %s [request %s]",
+        request.method,
+        request.url.path,
+        request_id_of(request.scope),
+        exc_info=exc,
+    )
+    body = ErrorBody(status=500, code="internal_error", message="The server failed to answer this request.")
+    return _response(request.scope, body)
 
 
 def _validation_message(exc: ValidationException) -> str:

@@ -9,19 +9,20 @@ import time
 
 import psycopg
 import pytest
+from litestar import Request
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, OperationalError
 
 from services.api.database import as_domain_error
 from services.api.errors import Conflict, DomainError, Forbidden, Invalid, Malformed, NotFound, Unavailable
-from services.api.http_errors import render, status_of
+from services.api.http_errors import render, status_of, unexpected_error_handler
 from services.api.lazy import Lazy
 from services.api.reads import DatabaseUnavailable, conninfo_from_sqlalchemy_url
 from tests.services.api.support import free_port
 
 
 def _body(error: DomainError) -> dict[str, object]:
-    response = render(error)
+    response = render({"reggie.request_id": "req-1"}, error)  # type: ignore[arg-type] - a scope holding an id
     return {"status_code": response.status_code, **json.loads(response.render(response.content, "application/json"))}
 
 
@@ -30,7 +31,7 @@ def test_each_kind_has_one_status_and_the_error_shape() -> None:
     for kind, status in kinds.items():
         body = _body(kind("Something is off.", code="some_code", details={"k": 1}))
         assert body == {"status_code": status, "status": status, "code": "some_code",
-                        "message": "Something is off.", "details": {"k": 1}}  # fmt: skip
+                        "message": "Something is off.", "details": {"k": 1}, "request_id": "req-1"}  # fmt: skip
     assert status_of(DatabaseUnavailable) == 503
     assert _body(NotFound("The offer was not found."))["code"] == "not_found"
 
@@ -95,3 +96,23 @@ def test_lazy_builds_once_across_threads_and_retries_a_failure() -> None:
     assert recovering() == "up"
     assert recovering() == "up"
     assert len(attempts) == 2
+
+
+def test_a_bug_answers_a_500_with_its_request_id_and_logs_the_text(caplog: pytest.LogCaptureFixture) -> None:
+    """What escapes a handler as a bug: the body has a code and the request id, never the exception's text;
+    the log line has both, so the person quoting the id can be found."""
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/plates", "raw_path": b"/api/v1/plates",
+             "query_string": b"", "headers": [], "app": None, "route_handler": None}  # fmt: skip
+    request = Request(scope)  # type: ignore[arg-type] - the parts of a scope the handler reads
+    with caplog.at_level("ERROR", logger="reggie.api"):
+        response = unexpected_error_handler(request, KeyError("secret column value 'hunter2'"))
+    body = json.loads(response.render(response.content, "application/json"))
+    assert response.status_code == 500
+    assert set(body) == {"status", "code", "message", "details", "request_id"}
+    assert body["code"] == "internal_error"
+    assert "hunter2" not in json.dumps(body)
+    assert len(body["request_id"]) == 16
+    (record,) = caplog.records
+    assert body["request_id"] in record.getMessage()
+    assert record.exc_info is not None
+    assert "hunter2" in str(record.exc_info[1])

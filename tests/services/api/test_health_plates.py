@@ -11,7 +11,7 @@ from tests.services.api.support import seed_plate
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"status", "code", "message", "details"}
+    assert set(body) == {"status", "code", "message", "details", "request_id"}
     assert body["status"] == status
     if code is not None:
         assert body["code"] == code
@@ -147,3 +147,11 @@ def test_openapi_is_served_and_dev_info_is_absent(client: httpx.Client) -> None:
     assert not any(path.startswith("/api/v1/dev") for path in schema["paths"])
     assert_error(client.get("/dev/info"), 404)
     assert client.get("/schema/swagger").status_code == 200
+
+
+def test_every_response_names_its_request(client: httpx.Client) -> None:
+    ok, missing = client.get("/health"), client.get("/plates/QQQQQQQQ")
+    assert ok.headers["x-request-id"] != missing.headers["x-request-id"]
+    assert assert_error(missing, 422)["request_id"] == missing.headers["x-request-id"]
+    forged = client.get("/health", headers={"X-Request-Id": "chosen-by-client"})
+    assert forged.headers["x-request-id"] != "chosen-by-client"

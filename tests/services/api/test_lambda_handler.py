@@ -51,7 +51,12 @@ def test_handler_serves_http_api_events(base_env: dict[str, str], engine: Engine
     assert bodies[3]["estimate_pence"] > 0
     assert bodies[4] == {"items": []}
     for body, status in zip(bodies[5:], statuses[5:], strict=True):
-        assert set(body) == {"status", "code", "message", "details"}
+        assert set(body) == {"status", "code", "message", "details", "request_id"}
         assert body["status"] == status
+    for event, response, body in zip(events[5:], responses[5:], bodies[5:], strict=True):
+        # API Gateway's own request id (the one its access log records) names the error, body and header.
+        assert body["request_id"] == event["requestContext"]["requestId"]
+        assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
+    assert responses[0]["headers"]["x-request-id"] == events[0]["requestContext"]["requestId"]
     assert responses[0]["headers"]["content-type"].startswith("application/json")
     assert responses[0]["isBase64Encoded"] is False
