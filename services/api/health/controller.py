@@ -22,7 +22,7 @@ class HealthController(DomainController):
     @get("/deep")
     async def health_deep(self, readiness: Readiness) -> Response[DeepHealth]:
         """Readiness: the database, the valuation service and document storage, each with its status and
-        latency; 503 when any of them fails."""
+        latency; 503 when any of them fails. Answered from a report at most two seconds old."""
         report = await readiness.check()
         return Response(report, status_code=200 if report.status == "ok" else 503)
 

@@ -10,7 +10,6 @@ from msgspec import Struct
 class CheckResult(Struct, kw_only=True):
     status: Literal["ok", "fail"]
     latency_ms: float
-    detail: str | None = None
 
 
 class DeepHealth(Struct, kw_only=True):

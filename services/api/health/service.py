@@ -2,15 +2,20 @@
 
 The database is checked on the read pool (the same database and role the writes use, without
 loading SQLAlchemy); the valuation service by valuing a known mark; storage by a ``HEAD`` on the
-bucket. A check that fails reports why in one line; it never raises.
+bucket. A check never raises: the answer names the dependency that failed and nothing more (its error
+text, with host names and ports, goes to the log). Every check touches a dependency, so the report is
+kept for :data:`REPORT_TTL_S` and shared by the requests that ask meanwhile: a flood of ``/health/deep``
+costs the dependencies one round of checks every two seconds per API instance.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import anyio.to_thread
 
 from services.api.errors import first_line
@@ -21,22 +26,47 @@ from services.api.valuations.client import ValuationClient
 if TYPE_CHECKING:
     from services.api.storage import DocumentStore
 
+log = logging.getLogger("reggie.api.health")
+
+REPORT_TTL_S = 2.0
+"""How long one round of checks answers ``/health/deep``."""
+
 
 class Readiness:
     """The deep health check's dependencies, each reached the way requests reach it."""
 
     def __init__(
-        self, *, reads: Callable[[], ReadPool], valuations: ValuationClient, store: Callable[[], DocumentStore]
+        self,
+        *,
+        reads: Callable[[], ReadPool],
+        valuations: ValuationClient,
+        store: Callable[[], DocumentStore],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.reads = reads
         self.valuations = valuations
         self.store = store
+        self._clock = clock
+        self._report: tuple[float, DeepHealth] | None = None
+        self._lock: anyio.Lock | None = None
 
     async def check(self) -> DeepHealth:
+        """The latest report if younger than :data:`REPORT_TTL_S`, else a new round of checks (one at a
+        time: requests arriving meanwhile wait for it and share it)."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if self._report is not None and self._clock() - self._report[0] < REPORT_TTL_S:
+                return self._report[1]
+            report = await self._check_all()
+            self._report = (self._clock(), report)
+            return report
+
+    async def _check_all(self) -> DeepHealth:
         checks = {
-            "database": await _timed(self._database),
-            "valuation": await _timed(lambda: anyio.to_thread.run_sync(self.valuations.ping)),
-            "storage": await _timed(lambda: anyio.to_thread.run_sync(self._storage)),
+            "database": await _timed("database", self._database),
+            "valuation": await _timed("valuation", lambda: anyio.to_thread.run_sync(self.valuations.ping)),
+            "storage": await _timed("storage", lambda: anyio.to_thread.run_sync(self._storage)),
         }
         ok = all(c.status == "ok" for c in checks.values())
         return DeepHealth(status="ok" if ok else "fail", checks=checks)
@@ -48,12 +78,13 @@ class Readiness:
         self.store().ping()
 
 
-async def _timed(check: Callable[[], Awaitable[Any]]) -> CheckResult:
+async def _timed(name: str, check: Callable[[], Awaitable[Any]]) -> CheckResult:
     started = time.perf_counter()
     try:
         await check()
     except Exception as exc:
-        return CheckResult(status="fail", latency_ms=_ms(started), detail=first_line(exc)[:200])
+        log.warning("health check %s failed: %s", name, first_line(exc)[:300])
+        return CheckResult(status="fail", latency_ms=_ms(started))
     return CheckResult(status="ok", latency_ms=_ms(started))
 
 

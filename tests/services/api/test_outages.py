@@ -28,6 +28,7 @@ def test_database_and_storage_down_are_503(base_env: dict[str, str], signer: Sig
         assert checks["database"]["status"] == "fail"
         assert checks["storage"]["status"] == "fail"
         assert checks["valuation"]["status"] == "ok"
+        assert str(dead) not in deep.text  # names the failing dependency, never its address
         assert_error(c.get("/plates/AB12CDE"), 503, "database_unavailable")
         assert_error(c.get("/plates", params={"q": "sam"}), 503, "database_unavailable")
         assert_error(c.get("/offers", headers=bearer(signer.mint(sub="user_outage"))), 503, "database_unavailable")
