@@ -8,7 +8,9 @@ once the handler has answered, rolled back when it raised.
 
 :func:`as_domain_error` recognises the database's own refusals wherever they surface, so the app maps
 them once: a value the database will not take (a NUL byte in text, a number out of range) is the
-input's fault, an unreachable database is a dependency down.
+input's fault, an unreachable database is a dependency down, and a schema behind the code (a relation,
+column or function the code uses does not exist yet: a deploy whose migration has not run, the local
+stack still migrating) is a 503 ``schema_behind``, never a 500.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 import psycopg
 
-from services.api.errors import DomainError, Malformed, first_line
+from services.api.errors import DomainError, Malformed, Unavailable, first_line
 from services.api.lazy import Lazy
 from services.api.reads import DatabaseUnavailable
 from services.core.connection import database_url
@@ -103,4 +105,11 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
         return Malformed("A value in the request cannot be stored.", code="invalid_data")
     if isinstance(exc, psycopg.OperationalError):
         return DatabaseUnavailable(reason=first_line(exc))
+    if isinstance(exc, _SCHEMA_BEHIND):
+        message = "The service is being updated; try again in a minute."
+        return Unavailable(message, code="schema_behind", reason=first_line(exc))
     return None
+
+
+_SCHEMA_BEHIND = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction)
+"""What the database answers when the code is ahead of the schema."""

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from litestar import Request
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
 from services.api.database import as_domain_error
 from services.api.errors import Conflict, DomainError, Forbidden, Invalid, Malformed, NotFound, Unavailable
@@ -61,6 +61,21 @@ def test_database_refusals_are_recognised_from_psycopg_and_sqlalchemy(postgres_u
     assert error.code == "invalid_data"
     assert isinstance(as_domain_error(OperationalError("SELECT 1", {}, unreachable.value)), DatabaseUnavailable)
     assert as_domain_error(ValueError("a bug")) is None
+
+    # The code ahead of the schema (a migration not run yet): a 503 that says so, on either path.
+    for sql in ("SELECT * FROM no_such_table", "SELECT no_such_column FROM pg_class", "SELECT no_such_fn()"):
+        with psycopg.connect(conninfo) as conn, pytest.raises(psycopg.ProgrammingError) as behind:
+            conn.execute(sql)
+        error = as_domain_error(behind.value)
+        assert isinstance(error, Unavailable)
+        assert error.code == "schema_behind"
+        assert status_of(type(error)) == 503
+    with engine.connect() as conn, pytest.raises(ProgrammingError) as wrapped_behind:
+        conn.execute(text("SELECT * FROM no_such_table"))
+    assert getattr(as_domain_error(wrapped_behind.value), "code", None) == "schema_behind"
+    with psycopg.connect(conninfo) as conn, pytest.raises(psycopg.errors.SyntaxError) as bug:
+        conn.execute("SELEC 1")
+    assert as_domain_error(bug.value) is None  # our own SQL being wrong stays a bug, a 500
 
 
 def test_lazy_builds_once_across_threads_and_retries_a_failure() -> None:

@@ -33,3 +33,19 @@ def test_database_and_storage_down_are_503(base_env: dict[str, str], signer: Sig
         assert_error(c.get("/plates", params={"q": "sam"}), 503, "database_unavailable")
         assert_error(c.get("/offers", headers=bearer(signer.mint(sub="user_outage"))), 503, "database_unavailable")
         assert_error(c.post("/valuations", json={"registration": "A1"}), 503, "database_unavailable")
+
+
+@pytest.mark.slow
+def test_a_schema_behind_the_code_is_503_not_500(
+    base_env: dict[str, str], signer: Signer, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """An empty database (a deploy whose migration has not run, or the local stack still migrating)."""
+    env = {**base_env, "DATABASE_URL": fresh_database_url}
+    with running_api(env, tmp_path / "uvicorn.log") as url, httpx.Client(base_url=url + "/api/v1", timeout=60) as c:
+        for response in (
+            c.get("/plates/AB12CDE"),
+            c.get("/plates", params={"q": "sam"}),
+            c.get("/offers", headers=bearer(signer.mint(sub="user_schema_behind"))),
+        ):
+            body = assert_error(response, 503, "schema_behind")
+            assert "relation" not in body["message"]
