@@ -4,7 +4,9 @@ what only this machine has.
 * the token minter behind ``GET /dev/info``: the local issuer's key (``LOCAL_ISSUER_DIR``) signs
   Clerk-shaped tokens that the API verifies exactly as it verifies Clerk's;
 * the valuation model in process, loaded on the first valuation (numpy and the artifact take a
-  moment), or with ``VALUATION_BACKEND=fallback`` the API's documented heuristic.
+  moment), or with ``VALUATION_BACKEND=fallback`` the API's documented heuristic;
+* the start-up gate (:mod:`services.local.starting`): 503 ``starting`` until the stack's database is
+  migrated and seeded.
 
 The deployed API imports nothing from here; this module imports the API, the issuer and, on first
 use, the valuation service.
@@ -13,7 +15,9 @@ use, the valuation service.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -23,6 +27,7 @@ from services.api.resources import build_resources
 from services.api.settings import ApiSettings, get_api_settings
 from services.api.valuations.client import InProcessBackend
 from services.local.issuer import LocalIssuer, default_issuer_dir
+from services.local.starting import STARTING_FILE_VARIABLE, StartingGate
 
 log = logging.getLogger("reggie.local")
 
@@ -58,4 +63,9 @@ def local_app(settings: ApiSettings) -> Litestar:
     return create_app(build_resources(settings, valuation_backend=valuation_backend(settings)), mint=mint)
 
 
-app = local_app(get_api_settings())
+def _starting_marker() -> Path | None:
+    marker = os.environ.get(STARTING_FILE_VARIABLE)
+    return Path(marker) if marker else None
+
+
+app = StartingGate(local_app(get_api_settings()), _starting_marker())

@@ -42,6 +42,7 @@ from services.core import contract
 from services.core.settings import SettingsError, load_settings
 from services.local.ports import port_is_free
 from services.local.r2 import LOCAL_ACCESS_KEY_ID, LOCAL_BUCKET, LOCAL_SECRET_ACCESS_KEY, LocalR2
+from services.local.starting import STARTING_FILE_VARIABLE
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -146,12 +147,14 @@ class LocalStack:
         self.r2 = LocalR2(o.host, o.r2_port)
         self.issuer_url = f"http://{o.host}:{o.issuer_port}"
         self.api_url = f"http://{o.host}:{o.api_port}"
+        self.starting_marker = o.state_dir / "starting"
 
     # -- start -----------------------------------------------------------------------------------
 
     def start(self) -> None:
         self._preflight()
         self.database_url = self._database_url()
+        self.starting_marker.touch()  # the API answers 503 "starting" until the database is ready
         self._start_api()
         self._start_issuer()
         r2_failure: list[BaseException] = []
@@ -162,6 +165,7 @@ class LocalStack:
         r2_thread.join()
         if r2_failure:
             raise StackError(f"the R2 stand-in did not start: {_first_line(r2_failure[0])}")
+        self.starting_marker.unlink(missing_ok=True)
         self._wait_healthy()
         self._start_auction_import()
 
@@ -280,6 +284,7 @@ class LocalStack:
             contract.secret_value_variable("r2_access_key_id"): LOCAL_ACCESS_KEY_ID,
             contract.secret_value_variable("r2_secret_access_key"): LOCAL_SECRET_ACCESS_KEY,
             "LOCAL_ISSUER_DIR": str(self.options.state_dir / "issuer"),
+            STARTING_FILE_VARIABLE: str(self.starting_marker),
             "API_PUBLIC_URL": self.api_url,
         }
 

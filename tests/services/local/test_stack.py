@@ -6,6 +6,7 @@ developer's ``.local/`` or a running ``make dev``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -131,7 +133,11 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
     isolated = {"VALUATION_BACKEND": "fallback"}
     stack = Stack(state, ports, csv=csv, env=isolated)
     try:
+        during_start = _poll_until_up(stack, f"http://127.0.0.1:{stack.api_port}/api/v1/plates?limit=1")
         stack.wait_for(r"stack is up in")
+        # While PostgreSQL was created, migrated and seeded, the listening API said so; never a 500.
+        assert set(during_start) <= {"starting", "ok"}, during_start
+        assert "starting" in during_start, during_start
         stack.wait_for(r"sales: imported \d+ of 40 auction lots")
         assert "seeded 60 listed plates" in stack.output
         api = f"http://127.0.0.1:{stack.api_port}"
@@ -186,6 +192,28 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
         assert _leftovers(state, stack.api_port) == []
     finally:
         stack.kill()
+
+
+def _poll_until_up(stack: Stack, url: str) -> list[str]:
+    """What ``url`` answered from the moment the API listened until the stack said it is up: ``ok``, or
+    each error's code (``HTTP <status>`` for an error without the API's shape)."""
+    answers: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not any("stack is up in" in line for line in list(stack.lines)) and time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                answers.append("ok" if response.status == 200 else f"HTTP {response.status}")
+        except urllib.error.HTTPError as error:
+            try:
+                answers.append(json.loads(error.read())["code"])
+            except ValueError:
+                answers.append(f"HTTP {error.code}")
+        except (urllib.error.URLError, OSError):
+            pass  # not listening yet
+        time.sleep(0.05)
+    return answers
 
 
 def _fails_with(stack: Stack, message: str) -> None:
