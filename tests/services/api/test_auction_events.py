@@ -7,28 +7,23 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from services.core.models import AuctionEvent, AuditLog, Sale
+from services.core.models import AuditLog
 from services.scraper.events import run_due_events
 from tests.services.api.conftest import bearer
 from tests.services.api.support import Signer
 from tests.services.api.test_health_plates import assert_error
 from tests.services.scraper.auctioneer import file_reply, serve_auctioneer
+from tests.services.scraper.database import without_auction_data
 from tests.services.scraper.results_files import excel_bytes, lots
 
 
 @pytest.fixture
 def no_events(engine: Engine) -> Iterator[Engine]:
-    def clean() -> None:
-        with engine.begin() as connection:
-            connection.execute(delete(AuctionEvent))
-            connection.execute(delete(Sale).where(Sale.auction_id.like("dvla-event-%")))
-
-    clean()
-    yield engine
-    clean()
+    with without_auction_data(engine) as clean:
+        yield clean
 
 
 def test_an_admin_adds_an_event_and_the_next_run_imports_it(

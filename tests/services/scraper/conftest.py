@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
-from services.core.models import AuctionEvent, Sale
 from tests.services.scraper.auctioneer import Auctioneer, serve_auctioneer
+from tests.services.scraper.database import without_auction_data
 
 
 @pytest.fixture
@@ -20,12 +20,5 @@ def auctioneer() -> Iterator[Auctioneer]:
 @pytest.fixture
 def engine(db_engine: Engine) -> Iterator[Engine]:
     """The shared test database with no auction events and no DVLA auction sales before or after the test."""
-
-    def clean() -> None:
-        with db_engine.begin() as connection:
-            connection.execute(delete(AuctionEvent))
-            connection.execute(delete(Sale).where(Sale.auction_id.like("dvla-%")))
-
-    clean()
-    yield db_engine
-    clean()
+    with without_auction_data(db_engine) as engine:
+        yield engine
