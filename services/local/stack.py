@@ -160,9 +160,11 @@ class LocalStack:
         r2_failure: list[BaseException] = []
         r2_thread = threading.Thread(target=self._start_r2, args=(r2_failure,), name="r2-start", daemon=True)
         r2_thread.start()
-        self._start_database()
-        self._migrate_and_seed()
-        r2_thread.join()
+        try:
+            self._start_database()
+            self._migrate_and_seed()
+        finally:
+            r2_thread.join()  # stopping a half-started R2 stand-in (a database that failed) would raise
         if r2_failure:
             raise StackError(f"the R2 stand-in did not start: {_first_line(r2_failure[0])}")
         self.starting_marker.unlink(missing_ok=True)
