@@ -21,7 +21,7 @@ from services.api.dependencies import app_dependencies, constant
 from services.api.dev.controller import DevController, TokenMinter
 from services.api.health.controller import HealthController
 from services.api.http_errors import EXCEPTION_HANDLERS
-from services.api.offers.controller import OfferController, OfferReviewController
+from services.api.offers.controller import OfferController
 from services.api.plates.controller import PlateController
 from services.api.resources import Resources, build_resources
 from services.api.security import SECURITY_SCHEMES, BearerAuthentication
@@ -39,7 +39,6 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     PlateController,
     ValuationController,
     OfferController,
-    OfferReviewController,
     ClaimController,
     ClaimReviewController,
     WebhookController,
@@ -61,7 +60,7 @@ def create_app(resources: Resources, *, mint: TokenMinter | None = None) -> Lite
         dependencies=dependencies,
         # Injected types Litestar has no need to check: the write path's (named without importing
         # SQLAlchemy or botocore, see services.api.controllers.opaque) and the minter's protocol.
-        signature_namespace=opaque("Session", "DocumentStore", "TokenMinter"),
+        signature_namespace=opaque("Session", "DocumentStore", "TokenMinter", "Payments", "VehicleEnquiry"),
         middleware=[BearerAuthentication(resources.verify)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
