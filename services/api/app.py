@@ -21,6 +21,7 @@ from services.api.dependencies import app_dependencies, constant
 from services.api.dev.controller import DevController, TokenMinter
 from services.api.health.controller import HealthController
 from services.api.http_errors import EXCEPTION_HANDLERS
+from services.api.listings.controller import ListingAdminController, ListingController
 from services.api.offers.controller import OfferController
 from services.api.plates.controller import PlateController
 from services.api.resources import Resources, build_resources
@@ -38,6 +39,8 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HealthController,
     PlateController,
     ValuationController,
+    ListingController,
+    ListingAdminController,
     OfferController,
     ClaimController,
     ClaimReviewController,
