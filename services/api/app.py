@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.types import ControllerRouterHandler
 
+from services.api.admin.controller import AdminController
 from services.api.claims.controller import ClaimController, ClaimReviewController
 from services.api.controllers import opaque
 from services.api.dependencies import app_dependencies, constant
@@ -45,6 +46,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ClaimController,
     ClaimReviewController,
     WebhookController,
+    AdminController,
 )
 """Every domain the deployed API serves."""
 
