@@ -97,7 +97,7 @@ def _send_next(session: Session, mailer: MailSender, now: datetime, report: Send
     ).first()
     if row is None:
         return False
-    email, address = row.tuple()
+    email, address = row
     email.attempts += 1
     try:
         if not address:
