@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[3]
 ISSUER = "https://clerk.reggie.test"
 ORIGIN = "https://app.reggie.test"
 CLERK_WEBHOOK_SECRET = "whsec_dGVzdC1jbGVyay13ZWJob29rLXNlY3JldA=="
-STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret"  # noqa: S105 - the tests' own
+STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret"
 S3_KEY_ID, S3_SECRET = "testing", "testing-secret"
 BUCKET = "reggie-claims"
 
