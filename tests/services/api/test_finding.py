@@ -62,7 +62,7 @@ def test_drivers_and_comparables_pass_through_the_cache() -> None:
         "explanation": "A name.", "weights": {"model": 0.7, "rules": 0.3},
         "drivers": [{"driver": "reads as a name", "multiplier": 2.1}, {"driver": 7, "multiplier": "x"}],
         "comparables": [
-            {"registration": "JAM 353", "price": 3100, "auction": "DVLA timed", "sold_on": "2024-03-14", "similarity": 0.8},
+            {"registration": "JAM 353", "price": 3100, "auction": "DVLA", "sold_on": "2024-03-14", "similarity": 0.8},
             {"registration": "JAM 5", "price_pence": 650000},
             {"registration": "BAD", "price": -1},
             "not a sale",
