@@ -98,6 +98,9 @@ def _parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--postgres-port", type=int, default=Options.postgres_port)
     parser.add_argument("--r2-port", type=int, default=Options.r2_port)
     parser.add_argument("--issuer-port", type=int, default=Options.issuer_port)
+    parser.add_argument("--stripe-port", type=int, default=Options.stripe_port)
+    parser.add_argument("--resend-port", type=int, default=Options.resend_port)
+    parser.add_argument("--dvla-port", type=int, default=Options.dvla_port)
     parser.add_argument("--plates", type=int, default=Options.plates, help="how many sample plates to list")
     parser.add_argument(
         "--auction-csv", type=Path, default=DEFAULT_AUCTION_CSV, help="DVLA results to import (skipped if absent)"
@@ -109,6 +112,9 @@ def _parse_args(argv: list[str] | None) -> Options:
         postgres_port=args.postgres_port,
         r2_port=args.r2_port,
         issuer_port=args.issuer_port,
+        stripe_port=args.stripe_port,
+        resend_port=args.resend_port,
+        dvla_port=args.dvla_port,
         plates=args.plates,
         auction_csv=args.auction_csv,
         database_url=os.environ.get("DATABASE_URL") or None,
