@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from litestar import patch
 
 from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
-from services.api.errors import Conflict, Forbidden, NotFound
+from services.api.errors import Conflict, Forbidden, Invalid, NotFound
 from services.api.http_errors import errors
 from services.api.listings.schemas import ListingChange, ListingList, ListingOffers, ListingRequest, ListingView
 from services.api.principal import Principal
@@ -36,7 +36,7 @@ class _ListingsController(DomainController):
 class ListingController(_ListingsController):
     tags = ("listings",)
 
-    @blocking_post(responses=errors(Forbidden, Conflict))
+    @blocking_post(responses=errors(Forbidden, Conflict, Invalid))
     def create_listing(self, data: ListingRequest, listings: Listings) -> ListingView:
         """List a plate for sale: only the user whose claim to it was approved (audit-logged)."""
         return listings.create(
