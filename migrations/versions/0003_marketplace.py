@@ -117,9 +117,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name=op.f("ck_email_outbox_status")),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_email_outbox_attempts_non_negative")),
-        sa.CheckConstraint(
-            "user_id IS NOT NULL OR to_address IS NOT NULL", name=op.f("ck_email_outbox_has_recipient")
-        ),
+        sa.CheckConstraint("user_id IS NOT NULL OR to_address IS NOT NULL", name=op.f("ck_email_outbox_has_recipient")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_email_outbox_user_id_users"), ondelete="SET NULL"
         ),
@@ -160,9 +158,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "payment_key", name=op.f("uq_payment_issues_kind_payment_key")),
     )
     op.create_index(op.f("ix_payment_issues_offer_id"), "payment_issues", ["offer_id"], unique=False)
-    op.create_index(
-        "ix_payment_issues_status_created_at", "payment_issues", ["status", "created_at"], unique=False
-    )
+    op.create_index("ix_payment_issues_status_created_at", "payment_issues", ["status", "created_at"], unique=False)
 
 
 def downgrade() -> None:
