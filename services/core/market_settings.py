@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.core import contract
-from services.core.settings import SettingsError
+from services.core.settings import SettingsError, number_setting
 
 __all__ = ["MarketSettings", "load_market_settings"]
 
@@ -47,27 +47,14 @@ def load_market_settings(
         raise SettingsError(f"{contract.EMAIL_SENDER}={sender!r} is malformed: expected 'Name <address>' or an address")
     return_url = env.get(contract.CHECKOUT_RETURN_URL, "").strip() or (allowed_origins[0] if allowed_origins else None)
     return MarketSettings(
-        offer_lapse=timedelta(days=_days(env, contract.OFFER_LAPSE_DAYS, 3, high=30)),
-        valuation_max_age=timedelta(days=_days(env, contract.VALUATION_MAX_AGE_DAYS, 30, high=365)),
+        offer_lapse=timedelta(days=number_setting(env, contract.OFFER_LAPSE_DAYS, 3, 0.001, 30)),
+        valuation_max_age=timedelta(days=number_setting(env, contract.VALUATION_MAX_AGE_DAYS, 30, 0.001, 365)),
         email_sender=sender,
         checkout_return_url=_url(contract.CHECKOUT_RETURN_URL, return_url) if return_url else None,
         stripe_api_base=_url(contract.STRIPE_API_BASE, env.get(contract.STRIPE_API_BASE) or defaults.stripe_api_base),
         resend_api_url=_url(contract.RESEND_API_URL, env.get(contract.RESEND_API_URL) or defaults.resend_api_url),
         dvla_api_url=_url(contract.DVLA_API_URL, env.get(contract.DVLA_API_URL) or defaults.dvla_api_url),
     )
-
-
-def _days(env: Mapping[str, str], variable: str, default: float, *, high: float) -> float:
-    text = env.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= high:
-        raise SettingsError(f"{variable} must be a number of days above 0 and at most {high:g}, got {text!r}")
-    return value
 
 
 def _url(variable: str, value: str) -> str:
