@@ -38,6 +38,7 @@ _ROUTES: tuple[tuple[HttpMethod, str], ...] = (
     ("POST", "/webhooks/stripe"),
     ("GET", "/admin/audit"),
     ("GET", "/admin/payment-issues"),
+    ("POST", "/admin/payment-issues/{issue_id}/resolve"),
     ("GET", "/schema"),
     ("GET", "/schema/{proxy+}"),
 )

@@ -97,7 +97,7 @@ _TEMPLATES: dict[EmailKind, _Template] = {
         (
             "Stripe reported a payment the marketplace cannot keep: {reason}.",
             "Payment {payment}, {amount}, offer {offer}, event {event}.",
-            "Refund it in the Stripe dashboard and mark the payment issue resolved.",
+            "Refund it in the Stripe dashboard, then resolve payment issue {issue}.",
         ),
     ),
 }

@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from litestar.params import Parameter
 
-from services.api.admin.schemas import AuditPage, PaymentIssuePage
-from services.api.controllers import DomainController, blocking_get, domain_service
+from services.api.admin.schemas import AuditPage, PaymentIssuePage, PaymentIssueView
+from services.api.controllers import DomainController, Id, action, blocking_get, domain_service
+from services.api.errors import Conflict, NotFound
+from services.api.http_errors import errors
+from services.api.principal import Principal
+from services.api.schemas import ReviewRequest
 from services.api.security import SIGNED_IN, admin_only
 
 if TYPE_CHECKING:
@@ -20,10 +24,10 @@ Limit = Annotated[int, Parameter(ge=1, le=100)]
 Filter = Annotated[str | None, Parameter(max_length=64)]
 
 
-def _views(session: Session) -> AdminViews:
+def _views(session: Session, caller: Principal) -> AdminViews:
     from services.api.admin.service import AdminViews  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
 
-    return AdminViews(session)
+    return AdminViews(session, caller)
 
 
 class AdminController(DomainController):
@@ -60,3 +64,10 @@ class AdminController(DomainController):
         """Payments the marketplace could not keep (``refund_needed``) and payment ids reported for a
         second offer (``payment_conflict``), newest first."""
         return views.payment_issues(page=page, limit=limit, status=status)
+
+    @action("/payment-issues/{issue_id:int}/resolve", responses=errors(NotFound, Conflict))
+    def resolve_payment_issue(
+        self, issue_id: Id, views: AdminViews, data: ReviewRequest | None = None
+    ) -> PaymentIssueView:
+        """Mark a payment issue dealt with (refunded in the Stripe dashboard, or harmless); audit-logged."""
+        return views.resolve_issue(issue_id, note=data.note if data else None)

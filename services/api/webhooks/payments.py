@@ -24,6 +24,7 @@ outcome is audit-logged against the offer.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,7 +117,9 @@ def apply_stripe_event(session: Session, event_id: str, event_type: str, obj: di
     if payment.offer_ref is None:
         log.info("stripe %s %s carries no offer id: not a marketplace payment", event_type, event_id)
         return "ignored"
-    locked = lock_offer_and_plate(session, int(payment.offer_ref)) if payment.offer_ref.isdigit() else None
+    # An id is up to 18 ASCII digits (a bigint); anything else names no offer of ours.
+    known = re.fullmatch(r"[0-9]{1,18}", payment.offer_ref) is not None
+    locked = lock_offer_and_plate(session, int(payment.offer_ref)) if known else None
     if locked is None:
         if payment.paid and event_type in _MONEY_TAKEN:
             return _issue(session, PaymentIssueKind.REFUND_NEEDED, "unknown_offer", payment, None)
@@ -248,6 +251,7 @@ def _issue(session: Session, kind: PaymentIssueKind, reason: str, payment: Strip
             amount=money(payment.amount, payment.currency or CURRENCY),
             offer=payment.offer_ref or "none",
             event=payment.event_id,
+            issue=str(inserted),
         )
         audit(
             session,

@@ -180,7 +180,13 @@ def test_payments_for_unknown_offers_and_foreign_events(
     assert one(engine, "SELECT reason FROM payment_issues WHERE payment_key = 'pi_unknown_offer_1'").reason == (
         "unknown_offer"
     )
-    for metadata in ({}, {"offer_id": "not-a-number"}, {"offer_id": "-1"}):
+    for metadata in (
+        {},
+        {"offer_id": "not-a-number"},
+        {"offer_id": "-1"},
+        {"offer_id": "9" * 30},
+        {"offer_id": "１２"},
+    ):
         foreign = build_event(
             "checkout.session.completed",
             {"id": "cs_foreign", "payment_status": "unpaid", "amount_total": 1, "metadata": metadata},
@@ -210,7 +216,13 @@ def test_the_admin_sees_payment_issues_and_the_audit_log(
     )
     admin = admin_person(signer, engine, "auditor")
     page = client.get("/admin/payment-issues", params={"status": "open", "limit": 100}, headers=admin.headers).json()
-    assert any(i["offer_id"] == made["id"] and i["reason"] == "currency_mismatch" for i in page["items"])
+    [issue] = [i for i in page["items"] if i["offer_id"] == made["id"]]
+    assert issue["reason"] == "currency_mismatch"
+    resolve = f"/admin/payment-issues/{issue['id']}/resolve"
+    resolved = client.post(resolve, json={"note": "refunded re_123"}, headers=admin.headers)
+    assert resolved.json()["status"] == "resolved"
+    assert_error(client.post(resolve, headers=admin.headers), 409, "issue_resolved")
+    assert_error(client.post("/admin/payment-issues/999999999/resolve", headers=admin.headers), 404)
     audit = client.get(
         "/admin/audit", params={"target_type": "offer", "target_id": str(made["id"])}, headers=admin.headers
     )
