@@ -4,14 +4,15 @@ administrators do. Used by the domain services, inside their request's session."
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.api.errors import Forbidden
 from services.api.principal import Principal
-from services.core.models import AuditLog
+from services.core.audit import audit
+
+__all__ = ["CallerSession", "audit", "member_id"]
 
 _UPSERT_USER = text(
     """
@@ -32,17 +33,6 @@ def member_id(session: Session, principal: Principal) -> int:
     if row.deleted_at is not None:
         raise Forbidden("This account has been deleted.", code="account_deleted")
     return int(row.id)
-
-
-def audit(
-    session: Session, *, actor_id: int | None, action: str, target_type: str, target_id: int | str, **details: Any
-) -> None:
-    """Record an administrative action in ``audit_log`` (same transaction as the action itself)."""
-    session.add(
-        AuditLog(
-            actor_id=actor_id, action=action, target_type=target_type, target_id=str(target_id), details=details or None
-        )
-    )
 
 
 class CallerSession:

@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.types import ControllerRouterHandler
 
+from services.api.admin.controller import AdminController
 from services.api.auctions.controller import AuctionEventController
 from services.api.claims.controller import ClaimController, ClaimReviewController
 from services.api.controllers import opaque
@@ -22,7 +23,8 @@ from services.api.dependencies import app_dependencies, constant
 from services.api.dev.controller import DevController, TokenMinter
 from services.api.health.controller import HealthController
 from services.api.http_errors import EXCEPTION_HANDLERS
-from services.api.offers.controller import OfferController, OfferReviewController
+from services.api.listings.controller import ListingAdminController, ListingController
+from services.api.offers.controller import OfferController
 from services.api.plates.controller import PlateController
 from services.api.request_ids import add_request_id_header
 from services.api.resources import Resources, build_resources
@@ -40,12 +42,14 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HealthController,
     PlateController,
     ValuationController,
+    ListingController,
+    ListingAdminController,
     OfferController,
-    OfferReviewController,
     ClaimController,
     ClaimReviewController,
     WebhookController,
     AuctionEventController,
+    AdminController,
 )
 """Every domain the deployed API serves."""
 
@@ -64,7 +68,7 @@ def create_app(resources: Resources, *, mint: TokenMinter | None = None) -> Lite
         dependencies=dependencies,
         # Injected types Litestar has no need to check: the write path's (named without importing
         # SQLAlchemy or botocore, see services.api.controllers.opaque) and the minter's protocol.
-        signature_namespace=opaque("Session", "DocumentStore", "TokenMinter"),
+        signature_namespace=opaque("Session", "DocumentStore", "TokenMinter", "Payments", "VehicleEnquiry"),
         middleware=[BearerAuthentication(resources.verify)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[add_request_id_header],

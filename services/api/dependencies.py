@@ -11,6 +11,8 @@
 ``secrets``    the :class:`~services.api.secrets.Secrets`
 ``readiness``  the deep health check's :class:`~services.api.health.service.Readiness`
 ``caller``     the signed-in :class:`~services.api.principal.Principal` (routes with bearer security)
+``payments``   Stripe Checkout (:class:`~services.core.external.payments.Payments`; 503 when unconfigured)
+``vehicles``   the DVLA Vehicle Enquiry Service (:class:`~services.core.external.dvla.VehicleEnquiry`)
 =============  ==========================================================================
 
 Each domain's controller adds its own (``mark``, ``offers``, ``claims``...) on top.
@@ -45,4 +47,7 @@ def app_dependencies(resources: Resources) -> dict[str, Provide]:
         "secrets": constant(resources.secrets),
         "readiness": constant(readiness),
         "caller": Provide(caller, sync_to_thread=False),
+        # Building either reads its secret (from SSM when deployed): on a worker thread.
+        "payments": Provide(resources.require_payments, sync_to_thread=True),
+        "vehicles": Provide(resources.require_vehicles, sync_to_thread=True),
     }

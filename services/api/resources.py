@@ -6,7 +6,8 @@ init phase) and decides what is built now and what on first use. Built now: only
 lookup needs (the read pool, which opens no connection until the first read). Built by the first
 request that needs it: the SQLAlchemy engine (the first write), the token verifier with PyJWT (the
 first signed-in request), the R2 and Lambda clients with botocore (the first claim document, the
-first valuation). A dependency that is not configured answers 503 naming itself on the routes that
+first valuation), the Stripe client (the first checkout) and the DVLA client with httpx (the first
+vehicle lookup). A dependency that is not configured answers 503 naming itself on the routes that
 need it, so a partial local set-up still serves the rest.
 """
 
@@ -26,11 +27,14 @@ from services.api.secrets import Secrets
 from services.api.settings import ApiSettings
 from services.api.valuations.client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
 from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, pool_recycle_s
+from services.core.external.payments import Payments, StripeSettings
+from services.core.market_settings import MarketSettings
 from services.core.settings import Settings
 
 if TYPE_CHECKING:
     from services.api.auth import TokenVerifier
     from services.api.storage import DocumentStore
+    from services.core.external.dvla import VehicleEnquiry
 
 __all__ = ["LOCAL_READ_CONNECTIONS", "Resources", "build_resources"]
 
@@ -49,12 +53,22 @@ class Resources:
     store: Callable[[], DocumentStore] | None
     secrets: Secrets
     valuations: ValuationClient
+    payments: Callable[[], Payments]
+    """Stripe Checkout; 503 ``payments_unavailable`` when the Stripe key is not configured."""
+    vehicles: Callable[[], VehicleEnquiry]
+    """The DVLA Vehicle Enquiry Service; 503 ``vehicle_lookup_unavailable`` when its key is not configured."""
 
     def require_reads(self) -> ReadPool:
         """The async connections for single-statement reads (plate lookup and search)."""
         if self.reads is None:
             raise DatabaseUnavailable("The database is not configured for this stage.")
         return self.reads
+
+    def require_payments(self) -> Payments:
+        return self.payments()
+
+    def require_vehicles(self) -> VehicleEnquiry:
+        return self.vehicles()
 
     def require_store(self) -> DocumentStore:
         if self.store is None:
@@ -89,7 +103,34 @@ def build_resources(settings: ApiSettings, *, valuation_backend: ValuationBacken
         store=_document_store(core, secrets),
         secrets=secrets,
         valuations=ValuationClient(_valuation_backend(core, valuation_backend)),
+        payments=_payments(settings.market, secrets),
+        vehicles=_vehicles(settings.market, secrets),
     )
+
+
+def _secret_or_unavailable(secrets: Secrets, name: str, code: str, what: str) -> str:
+    value = secrets.optional(name)
+    if not value:
+        raise Unavailable(f"{what} is not configured for this stage.", code=code, reason=f"the {name} secret is unset")
+    return value
+
+
+def _payments(market: MarketSettings, secrets: Secrets) -> Callable[[], Payments]:
+    def build() -> Payments:
+        key = _secret_or_unavailable(secrets, "stripe_secret_key", "payments_unavailable", "Payment")
+        return Payments(StripeSettings(secret_key=key, api_base=market.stripe_api_base))
+
+    return Lazy(build)
+
+
+def _vehicles(market: MarketSettings, secrets: Secrets) -> Callable[[], VehicleEnquiry]:
+    def build() -> VehicleEnquiry:
+        key = _secret_or_unavailable(secrets, "dvla_api_key", "vehicle_lookup_unavailable", "The vehicle lookup")
+        from services.core.external.dvla import DvlaSettings, VehicleEnquiry  # noqa: PLC0415 - httpx, on first use
+
+        return VehicleEnquiry(DvlaSettings(api_key=key, base_url=market.dvla_api_url))
+
+    return Lazy(build)
 
 
 def _verifier(core: Settings) -> Callable[[str], Principal] | None:

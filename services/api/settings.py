@@ -17,11 +17,12 @@ module adds the API's own knobs:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
 from services.core import contract
+from services.core.market_settings import MarketSettings, load_market_settings
 from services.core.settings import Settings, SettingsError, get_settings
 
 DEFAULT_VERSION = "0.1.0"
@@ -34,6 +35,8 @@ class ApiSettings:
     commit: str
     public_url: str
     valuation_backend: Literal["auto", "fallback"] = "auto"
+    market: MarketSettings = field(default_factory=MarketSettings)
+    """Offer lapse, valuation freshness, the checkout return URL, where Stripe and the DVLA are."""
 
     @property
     def stage(self) -> str:
@@ -49,12 +52,14 @@ def get_api_settings() -> ApiSettings:
     """The API's settings (raises :class:`services.core.settings.SettingsError` naming a bad variable)."""
     os.environ.setdefault(contract.SERVICE_NAME, "api")
     env = os.environ
+    core = get_settings()
     return ApiSettings(
-        core=get_settings(),
+        core=core,
         version=env.get("APP_VERSION", DEFAULT_VERSION),
         commit=env.get("GIT_COMMIT", "unknown"),
         public_url=env.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         valuation_backend=_valuation_backend(env.get("VALUATION_BACKEND", "auto")),
+        market=load_market_settings(env, allowed_origins=core.allowed_origins),
     )
 
 

@@ -24,6 +24,19 @@ imports this before anything heavy.
 | `ALLOWED_ORIGINS`, `CLERK_ISSUER`, `CLERK_JWKS_URL` | links `clerk` | comma-separated origins (the |
 |   |   | tokens' `azp`), the Clerk issuer URL and its JWKS URL |
 | `<SETTING>` | links `Setting("<setting>")` | the stage setting's value, e.g. `AUCTION_EVENT_IDS` |
+
+The marketplace's own settings (read by :mod:`services.core.market_settings`; each has a default, so a
+stage sets none of them unless it wants another value; locally they point at the stand-ins):
+
+| variable | default | meaning |
+|---|---|---|
+| `OFFER_LAPSE_DAYS` | 3 | days an accepted offer may stay unpaid before the scheduled run lapses it |
+| `VALUATION_MAX_AGE_DAYS` | 30 | a cached valuation older than this is valued again on lookup |
+| `EMAIL_SENDER` | `Reggie <notifications@reggie.co.uk>` | the `from` of every email (a Resend-verified domain) |
+| `CHECKOUT_RETURN_URL` | the first allowed origin | where Stripe Checkout sends the buyer back |
+| `STRIPE_API_BASE` | `https://api.stripe.com` | the Stripe API (the stand-in's URL locally) |
+| `RESEND_API_URL` | `https://api.resend.com` | the Resend API (the stand-in's URL locally) |
+| `DVLA_API_URL` | `https://driver-vehicle-licensing.api.gov.uk` | the DVLA Vehicle Enquiry Service |
 """
 
 from __future__ import annotations
@@ -41,6 +54,10 @@ ALLOWED_ORIGINS, CLERK_ISSUER, CLERK_JWKS_URL = "ALLOWED_ORIGINS", "CLERK_ISSUER
 # Any secret link; then the suffixes of the per-service and per-secret names:
 SECRETS_VERSION = "SECRETS_VERSION"
 FUNCTION_NAME_SUFFIX, PARAMETER_SUFFIX = "_FUNCTION_NAME", "_PARAMETER"
+# The marketplace's settings, each with a default (services/core/market_settings.py):
+OFFER_LAPSE_DAYS, VALUATION_MAX_AGE_DAYS = "OFFER_LAPSE_DAYS", "VALUATION_MAX_AGE_DAYS"
+EMAIL_SENDER, CHECKOUT_RETURN_URL = "EMAIL_SENDER", "CHECKOUT_RETURN_URL"
+STRIPE_API_BASE, RESEND_API_URL, DVLA_API_URL = "STRIPE_API_BASE", "RESEND_API_URL", "DVLA_API_URL"
 
 UNSET_SECRET = "unset"  # noqa: S105 - a marker, not a credential
 """What a personal stage stores for a secret nobody set: a function reading it must treat the secret as not

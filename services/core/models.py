@@ -14,6 +14,7 @@ Conventions:
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -42,10 +44,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from services.core.registration import PlateFormat
 from services.core.statuses import (
     OFFER_TRANSITIONS,
+    OFFERS_HOLDING_PLATE,
     AuctionEventStatus,
     ClaimDocumentStatus,
     ClaimStatus,
+    EmailStatus,
     OfferStatus,
+    PaymentIssueKind,
     PlateStatus,
     UserRole,
     can_transition,
@@ -61,8 +66,12 @@ __all__ = [
     "ClaimDocument",
     "ClaimDocumentStatus",
     "ClaimStatus",
+    "EmailOutbox",
+    "EmailStatus",
     "Offer",
     "OfferStatus",
+    "PaymentIssue",
+    "PaymentIssueKind",
     "Plate",
     "PlateStatus",
     "ProcessedWebhookEvent",
@@ -82,7 +91,7 @@ NAMING_CONVENTION = {
 }
 
 
-def _in(column: str, values: type[StrEnum]) -> str:
+def _in(column: str, values: type[StrEnum] | tuple[StrEnum, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
@@ -146,6 +155,8 @@ class Plate(Base):
     status: Mapped[str] = mapped_column(String(16), server_default=PlateStatus.LISTED.value)
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     """``None`` for stock the platform lists itself."""
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="SET NULL"))
+    """The approved ownership claim the seller listed under (``None`` for the platform's own stock)."""
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
@@ -276,6 +287,15 @@ class Offer(Base):
             unique=True,
             postgresql_where=text("status = 'open'"),
         ),
+        # One accepted (or paying, or paid) offer per plate: what keeps a plate from being sold twice,
+        # whatever the code above it does.
+        Index(
+            "uq_offers_one_holding_per_plate",
+            "plate_id",
+            unique=True,
+            postgresql_where=text(_in("status", OFFERS_HOLDING_PLATE)),
+        ),
+        Index("ix_offers_status_lapses_at", "status", "lapses_at"),
     )
 
     id: Mapped[int] = _id()
@@ -284,7 +304,18 @@ class Offer(Base):
     amount_pence: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), server_default=OfferStatus.OPEN.value)
     payment_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
-    """The payment provider's id (a Stripe PaymentIntent) once checkout starts."""
+    """The payment provider's id (a Stripe PaymentIntent) once the buyer has paid (or started a delayed payment)."""
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lapses_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """An accepted offer not paid by then lapses (the scheduled run), and the plate is listed again."""
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """The Stripe Checkout Session the buyer was last sent to (one at a time per offer)."""
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    checkout_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checkout_attempt: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Sessions created for this offer so far: part of the idempotency key, so a session that expired
+    is replaced by a new one, while a retried or concurrent request for the same one is not."""
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -330,6 +361,9 @@ class ClaimDocument(Base):
     id: Mapped[int] = _id()
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
     object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    """Where the client uploads through its presigned PUT URL; deleted once the document is confirmed."""
+    stored_key: Mapped[str | None] = mapped_column(String(512), unique=True)
+    """The confirmed copy, under a key no upload URL was ever signed for, so it cannot be replaced."""
     content_type: Mapped[str] = mapped_column(String(100))
     declared_size_bytes: Mapped[int] = mapped_column(BigInteger)
     confirmed_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
@@ -370,3 +404,73 @@ class AuditLog(Base):
     target_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _created()
+
+
+class EmailOutbox(Base):
+    """An email to send, written in the same transaction as the change it tells someone about.
+
+    The sender (:mod:`services.core.outbox`) sends due rows with Resend, each under its own
+    ``idempotency_key``, so a send retried after a crash cannot deliver twice.
+    """
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", EmailStatus), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint("user_id IS NOT NULL OR to_address IS NOT NULL", name="has_recipient"),
+        Index("ix_email_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_email_outbox_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(40))
+    """What it tells (``offer_received``, ``offer_accepted``, ``refund_needed``...)."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """The recipient; their current address is read when the email is sent."""
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    """The address, when known at writing time (used when the user has none)."""
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, server_default=text("gen_random_uuid()"))
+    status: Mapped[str] = mapped_column(String(16), server_default=EmailStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    """Resend's email id once sent."""
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentIssue(Base):
+    """A payment the marketplace could not simply accept: money to refund, or a payment id reused.
+
+    One row per kind and payment (``payment_key``: the PaymentIntent, else the Checkout Session), so
+    the two events Stripe sends for one payment record it once; each new row notifies the administrators.
+    """
+
+    __tablename__ = "payment_issues"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PaymentIssueKind), name="kind"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        UniqueConstraint("kind", "payment_key"),
+        Index("ix_payment_issues_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(40))
+    """Why (``amount_mismatch``, ``currency_mismatch``, ``offer_not_accepted``, ``unknown_offer``...)."""
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    payment_key: Mapped[str] = mapped_column(String(255))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    """What the provider reports was paid, in the currency's minor unit."""
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    created_at: Mapped[datetime] = _created()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

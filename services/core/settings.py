@@ -26,7 +26,15 @@ import msgspec
 
 from services.core import contract
 
-__all__ = ["DatabaseLocation", "LogLevel", "Settings", "SettingsError", "get_settings", "load_settings"]
+__all__ = [
+    "DatabaseLocation",
+    "LogLevel",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+    "load_settings",
+    "number_setting",
+]
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -201,3 +209,17 @@ def _explain(exc: msgspec.ValidationError) -> str:
     variable = _FIELD_TO_VARIABLE.get(path, path.upper())
     reason = message.split(" - at ", 1)[0]
     return f"{variable} is malformed: {reason}"
+
+
+def number_setting(env: Mapping[str, str], variable: str, default: float, low: float, high: float) -> float:
+    """``variable`` as a number from ``low`` to ``high`` (``default`` when unset), else a :class:`SettingsError`."""
+    text = env.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise SettingsError(f"{variable} must be a number from {low:g} to {high:g}, got {text!r}")
+    return value

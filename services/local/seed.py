@@ -1,9 +1,13 @@
-"""Sample marketplace data for the local stack: two users and a few hundred listed plates.
+"""Sample marketplace data for the local stack: users and a few hundred listed plates.
 
-Deterministic (a seeded random generator) and idempotent (``ON CONFLICT DO NOTHING``), so every
+First the curated listings (:data:`CURATED`): realistic marks at realistic asking prices, the ones the
+README's examples find (``GET /plates/AB12CDE``, ``GET /plates?q=sam``). Then generated ones:
+deterministic (a seeded random generator) and idempotent (``ON CONFLICT DO NOTHING``), so every
 developer sees the same plates and rerunning ``make dev`` adds nothing. Every candidate mark goes
 through :func:`services.core.registration.parse`, so only marks the DVLA could issue are listed,
-spread evenly across every :class:`~services.core.registration.PlateFormat`.
+spread evenly across every :class:`~services.core.registration.PlateFormat`. Every seeded plate is
+sold by :data:`LOCAL_SELLER` (``seller@reggie.local``), who can accept offers on them; the local
+buyer (:data:`LOCAL_BUYER`, the ``/dev/info`` user token) can offer on them.
 """
 
 from __future__ import annotations
@@ -19,11 +23,35 @@ from sqlalchemy.dialects.postgresql import insert
 from services.core.models import Plate, User
 from services.core.registration import InvalidRegistration, PlateFormat, Registration, parse
 
-__all__ = ["LOCAL_ADMIN", "LOCAL_SELLER", "SeedResult", "generate_plates", "seed"]
+__all__ = ["CURATED", "LOCAL_ADMIN", "LOCAL_BUYER", "LOCAL_SELLER", "SeedResult", "generate_plates", "seed"]
 
 LOCAL_SELLER = "user_local_seller"
 """Clerk-style user id of the seller of every seeded plate (mint a token with this subject to act as them)."""
 LOCAL_ADMIN = "user_local_admin"
+LOCAL_BUYER = "user_local_demo"
+"""The subject of ``/dev/info``'s user token."""
+
+CURATED: tuple[tuple[str, int], ...] = (
+    ("AB12 CDE", 495),
+    ("SAM 1", 29_950),
+    ("5AM", 7_500),
+    ("1 SAM", 18_000),
+    ("H1 SAM", 2_250),
+    ("SAM 5Y", 1_195),
+    ("JAM 35", 3_995),
+    ("BOB 1", 24_500),
+    ("K9", 85_000),
+    ("M1 LES", 3_450),
+    ("DAV 1D", 4_995),
+    ("R1 CHY", 6_750),
+    ("BEN 10", 14_995),
+    ("LUC 4S", 1_850),
+    ("PAU 1L", 2_995),
+    ("VIP 1", 95_000),
+    ("1 RAF", 12_500),
+)
+"""Marks people look for, with asking prices in whole pounds like the market's (dateless short marks
+in the tens of thousands, name-like dated marks in the low thousands)."""
 DEFAULT_PLATE_COUNT = 300
 DEFAULT_SEED = 2024
 
@@ -114,6 +142,7 @@ def seed(engine: Engine, *, count: int = DEFAULT_PLATE_COUNT, seed_value: int = 
     with engine.begin() as connection:
         users = _insert_users(connection)
         seller_id = connection.execute(select(User.id).where(User.clerk_user_id == LOCAL_SELLER)).scalar_one()
+        curated = [(parse(mark), pounds * 100) for mark, pounds in CURATED]
         rows = [
             {
                 "registration": reg.normalized,
@@ -123,7 +152,9 @@ def seed(engine: Engine, *, count: int = DEFAULT_PLATE_COUNT, seed_value: int = 
                 "seller_id": seller_id,
                 "description": f"{reg.display}: a {reg.format.value.replace('_', ' ')} mark (sample data)",
             }
-            for reg, price in generate_plates(count, seed_value)
+            for reg, price in {
+                r.normalized: (r, p) for r, p in [*generate_plates(count, seed_value), *curated]
+            }.values()
         ]
         statement = insert(Plate).values(rows).on_conflict_do_nothing(index_elements=["registration"])
         inserted = len(connection.execute(statement.returning(Plate.id)).all())
@@ -134,6 +165,7 @@ def _insert_users(connection: Connection) -> int:
     rows = [
         {"clerk_user_id": LOCAL_SELLER, "email": "seller@reggie.local", "display_name": "Local Seller", "role": "user"},
         {"clerk_user_id": LOCAL_ADMIN, "email": "admin@reggie.local", "display_name": "Local Admin", "role": "admin"},
+        {"clerk_user_id": LOCAL_BUYER, "email": "buyer@reggie.local", "display_name": "Local Buyer", "role": "user"},
     ]
     statement = insert(User).values(rows).on_conflict_do_nothing(index_elements=["clerk_user_id"])
     return len(connection.execute(statement.returning(User.id)).all())

@@ -14,7 +14,15 @@ and everything else happens while it does:
    whatever ``DATABASE_URL`` names (any PostgreSQL 15+); the ``reggie`` database; migrations to
    head (the revisions the migrator Lambda runs); the seed data;
 5. wait until ``/api/v1/health/deep`` answers 200, print the URLs, then import the DVLA auction
-   results into ``sales`` in a background process.
+   results into ``sales`` in a background process, and start the worker's loop (every 2 s: lapse
+   unpaid accepted offers, send the email outbox).
+
+Stripe, Resend and the DVLA are the stand-ins of :mod:`services.local.standins` on loopback, started
+before the API (in milliseconds) and handed to it through the same variables a deployed stage sets
+(``STRIPE_API_BASE``, ``RESEND_API_URL``, ``DVLA_API_URL``, their keys): checkout opens the Stripe
+stand-in's page, whose *Pay* button reports the payment to the API's webhook, the worker's emails
+land in the Resend stand-in (``GET /api/v1/dev/emails`` lists them), and ``/plates/{mark}/fits``
+asks the DVLA stand-in (its test vehicles, e.g. ``AA19AAA``).
 
 Ctrl-C (or SIGTERM) stops the API, the import, the servers and PostgreSQL, in that order. Rerunning
 reuses ``.local/`` (no initdb, no new key, no duplicate rows) and stops a PostgreSQL an earlier run
@@ -58,6 +66,7 @@ DATABASE_NAME = "reggie"
 ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
 LOCAL_API = "services.local.api:app"
 """The app uvicorn serves: the deployed API handed what only the local stack has."""
+LOCAL_EMAIL_SENDER = "Reggie <notifications@reggie.local>"
 _HEALTH_TIMEOUT_S = 60.0
 _MIN_SERVER_VERSION = 150000
 
@@ -74,6 +83,9 @@ class Options:
     postgres_port: int = 54322
     r2_port: int = 54323
     issuer_port: int = 54324
+    stripe_port: int = 54325
+    resend_port: int = 54326
+    dvla_port: int = 54327
     auction_csv: Path | None = DEFAULT_AUCTION_CSV
     plates: int = 300
     database_url: str | None = None
@@ -87,6 +99,9 @@ def _parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--postgres-port", type=int, default=Options.postgres_port)
     parser.add_argument("--r2-port", type=int, default=Options.r2_port)
     parser.add_argument("--issuer-port", type=int, default=Options.issuer_port)
+    parser.add_argument("--stripe-port", type=int, default=Options.stripe_port)
+    parser.add_argument("--resend-port", type=int, default=Options.resend_port)
+    parser.add_argument("--dvla-port", type=int, default=Options.dvla_port)
     parser.add_argument("--plates", type=int, default=Options.plates, help="how many sample plates to list")
     parser.add_argument(
         "--auction-csv", type=Path, default=DEFAULT_AUCTION_CSV, help="DVLA results to import (skipped if absent)"
@@ -98,6 +113,9 @@ def _parse_args(argv: list[str] | None) -> Options:
         postgres_port=args.postgres_port,
         r2_port=args.r2_port,
         issuer_port=args.issuer_port,
+        stripe_port=args.stripe_port,
+        resend_port=args.resend_port,
+        dvla_port=args.dvla_port,
         plates=args.plates,
         auction_csv=args.auction_csv,
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -141,6 +159,9 @@ class LocalStack:
     importer: subprocess.Popen[bytes] | None = None
     engine: Engine | None = None
     database_url: str = ""
+    standins: list[Any] = field(default_factory=list[Any])
+    worker_stop: threading.Event = field(default_factory=threading.Event)
+    worker: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         o = self.options
@@ -148,6 +169,9 @@ class LocalStack:
         self.issuer_url = f"http://{o.host}:{o.issuer_port}"
         self.api_url = f"http://{o.host}:{o.api_port}"
         self.starting_marker = o.state_dir / "starting"
+        self.stripe_url = f"http://{o.host}:{o.stripe_port}"
+        self.resend_url = f"http://{o.host}:{o.resend_port}"
+        self.dvla_url = f"http://{o.host}:{o.dvla_port}"
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -155,6 +179,7 @@ class LocalStack:
         self._preflight()
         self.database_url = self._database_url()
         self.starting_marker.touch()  # the API answers 503 "starting" until the database is ready
+        self._start_standins()
         self._start_api()
         self._start_issuer()
         r2_failure: list[BaseException] = []
@@ -170,12 +195,20 @@ class LocalStack:
         self.starting_marker.unlink(missing_ok=True)
         self._wait_healthy()
         self._start_auction_import()
+        self._start_worker()
 
     def _preflight(self) -> None:
         o = self.options
         if o.state_dir.exists() and not o.state_dir.is_dir():
             raise StackError(f"{o.state_dir} is corrupt: it is a file, not a folder; delete it to start afresh")
-        ports = {"the API": o.api_port, "the R2 stand-in": o.r2_port, "the token issuer": o.issuer_port}
+        ports = {
+            "the API": o.api_port,
+            "the R2 stand-in": o.r2_port,
+            "the token issuer": o.issuer_port,
+            "the Stripe stand-in": o.stripe_port,
+            "the Resend stand-in": o.resend_port,
+            "the DVLA stand-in": o.dvla_port,
+        }
         if o.database_url is None:
             ports["PostgreSQL"] = o.postgres_port
         if len(set(ports.values())) != len(ports):
@@ -255,6 +288,39 @@ class LocalStack:
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops the import itself
         )
 
+    def _start_standins(self) -> None:
+        from services.local.standins.dvla import start_dvla  # noqa: PLC0415
+        from services.local.standins.resend import start_resend  # noqa: PLC0415
+        from services.local.standins.stripe import start_stripe  # noqa: PLC0415
+
+        o = self.options
+        webhook = f"{self.api_url}/api/v1/webhooks/stripe"
+        self.standins = [
+            start_stripe(host=o.host, port=o.stripe_port, webhook_url=webhook),
+            start_resend(host=o.host, port=o.resend_port),
+            start_dvla(host=o.host, port=o.dvla_port),
+        ]
+
+    def _start_worker(self) -> None:
+        """The worker's run every 2 s in a thread: what the deployed schedule does every minute."""
+        from services.core.external.email import Mailer  # noqa: PLC0415
+        from services.worker.jobs import run_once  # noqa: PLC0415
+        from services.worker.settings import resend_settings  # noqa: PLC0415
+
+        engine = self.engine
+        assert engine is not None
+        mailer = Mailer(resend_settings({**os.environ, **self.api_environment()}))
+
+        def loop() -> None:
+            while not self.worker_stop.wait(2.0):
+                try:
+                    run_once(engine, mailer)
+                except Exception as exc:  # a bad run is reported; the next one tries again
+                    _say(f"worker: {_first_line(exc)}")
+
+        self.worker = threading.Thread(target=loop, name="worker", daemon=True)
+        self.worker.start()
+
     def _start_issuer(self) -> None:
         from services.local.issuer import LocalIssuer  # noqa: PLC0415
 
@@ -270,6 +336,8 @@ class LocalStack:
 
     def api_environment(self) -> dict[str, str]:
         """What the API process sees: the Lambda environment contract, pointed at the local parts."""
+        from services.local.standins import dvla, resend, stripe  # noqa: PLC0415 - their keys; stripe loads httpx
+
         return {
             contract.STAGE: "local",
             contract.SERVICE_NAME: "api",
@@ -288,6 +356,14 @@ class LocalStack:
             "LOCAL_ISSUER_DIR": str(self.options.state_dir / "issuer"),
             STARTING_FILE_VARIABLE: str(self.starting_marker),
             "API_PUBLIC_URL": self.api_url,
+            contract.STRIPE_API_BASE: self.stripe_url,
+            contract.RESEND_API_URL: self.resend_url,
+            contract.DVLA_API_URL: self.dvla_url,
+            contract.EMAIL_SENDER: LOCAL_EMAIL_SENDER,
+            contract.secret_value_variable("stripe_secret_key"): stripe.DEFAULT_SECRET_KEY,
+            contract.secret_value_variable("stripe_webhook_secret"): stripe.DEFAULT_WEBHOOK_SECRET,
+            contract.secret_value_variable("resend_api_key"): resend.DEFAULT_API_KEY,
+            contract.secret_value_variable("dvla_api_key"): dvla.DEFAULT_API_KEY,
         }
 
     def _start_api(self) -> None:
@@ -355,6 +431,8 @@ class LocalStack:
                 f"  PostgreSQL    {database}   ({where})",
                 f"  R2 stand-in   {self.r2.endpoint}   bucket {LOCAL_BUCKET}",
                 f"  token issuer  {self.issuer_url}   JWKS: {self.issuer_url}/.well-known/jwks.json",
+                f"  stand-ins     Stripe {self.stripe_url}   Resend {self.resend_url}   DVLA {self.dvla_url}",
+                f"  emails sent   {api}/api/v1/dev/emails",
                 "Try:",
                 f"  curl -s {api}/api/v1/health/deep",
                 f'  TOKEN=$({mint}) && curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/offers',
@@ -372,6 +450,9 @@ class LocalStack:
             time.sleep(0.2)
 
     def stop(self) -> None:
+        self.worker_stop.set()
+        if self.worker is not None:
+            self.worker.join(10)
         for child in (self.api, self.importer):
             if child is not None and child.poll() is None:
                 child.terminate()  # SIGTERM: uvicorn shuts down gracefully; the import rolls back
@@ -384,6 +465,8 @@ class LocalStack:
                     child.wait()
         self.api = self.importer = None
         self.r2.stop()
+        for standin in self.standins:
+            standin.stop()
         if self.issuer_server is not None:
             self.issuer_server.shutdown()
             self.issuer_server.server_close()

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlparse
 
 from services.core.auction_events import InvalidEventId, check_event_id
 from services.core.contract import setting_variable
-from services.core.settings import SettingsError
+from services.core.settings import SettingsError, number_setting
 
 __all__ = ["DEFAULT_URL_TEMPLATE", "ScraperSettings", "load_scraper_settings"]
 
@@ -67,8 +67,8 @@ def load_scraper_settings(environ: Mapping[str, str] | None = None) -> ScraperSe
     return ScraperSettings(
         event_ids=ids,
         url_template=template,
-        recheck=timedelta(days=_number(env, RECHECK_DAYS, 28, 0, 365)),
-        fetch_timeout_s=_number(env, FETCH_TIMEOUT_S, 30, 1, 120),
+        recheck=timedelta(days=number_setting(env, RECHECK_DAYS, 28, 0, 365)),
+        fetch_timeout_s=number_setting(env, FETCH_TIMEOUT_S, 30, 1, 120),
     )
 
 
@@ -78,16 +78,3 @@ def _check_template(template: str) -> None:
         raise SettingsError(f"{URL_TEMPLATE} must contain {PLACEHOLDER} once, got {template!r}")
     if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)):
         raise SettingsError(f"{URL_TEMPLATE} must be an https URL (http only to this machine), got {template!r}")
-
-
-def _number(env: Mapping[str, str], variable: str, default: float, low: float, high: float) -> float:
-    text = env.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise SettingsError(f"{variable} must be a number from {low:g} to {high:g}, got {text!r}")
-    return value

@@ -28,7 +28,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 IDENTITY = {"STAGE", "SERVICE_NAME", "LOG_LEVEL"}
 DATABASE = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"}
 ENVIRONMENTS = {
-    # Every function's variables before links replaced the flags: links must give exactly these.
+    # Every function's variables: links must give exactly these (the API's secrets are the ones its code reads).
     "api": IDENTITY
     | DATABASE
     | {"BUCKET_NAME", "BUCKET_ENDPOINT", "ALLOWED_ORIGINS", "CLERK_ISSUER", "CLERK_JWKS_URL"}
@@ -36,9 +36,8 @@ ENVIRONMENTS = {
     | {
         f"{name}_PARAMETER"
         for name in (
-            "APP_SIGNING_KEY",
-            "CLERK_SECRET_KEY",
             "CLERK_WEBHOOK_SECRET",
+            "DVLA_API_KEY",
             "R2_ACCESS_KEY_ID",
             "R2_SECRET_ACCESS_KEY",
             "STRIPE_SECRET_KEY",
@@ -48,6 +47,7 @@ ENVIRONMENTS = {
     "migrator": IDENTITY | DATABASE,
     "scraper": IDENTITY | DATABASE | {"AUCTION_EVENT_IDS", "AUCTION_RESULTS_URL_TEMPLATE"},
     "valuation": IDENTITY,
+    "worker": IDENTITY | DATABASE | {"RESEND_API_KEY_PARAMETER", "SECRETS_VERSION"},
 }
 
 
@@ -103,24 +103,27 @@ def test_each_link_grants_only_its_own_resource(production: Recording) -> None:
     (db,) = api["db-secret"]
     assert db["Resource"] == [_env(_functions(res)["api"])["DB_SECRET_ARN"]]
     assert set(_grants(res, "migrator")) == set(_grants(res, "scraper")) == {"db-secret"}
+    (sends,) = _grants(res, "worker")["secrets"]
+    assert sends["Resource"] == [parameter_arn("resend_api_key")]
     assert _grants(res, "valuation") == {}
 
 
 def test_only_database_links_open_database_ingress(production: Recording) -> None:
     rules = {r.name for r in _of(production.resources, INGRESS) if r.name.startswith("database-in-")}
-    assert rules == {"database-in-api", "database-in-migrator", "database-in-scraper"}
+    assert rules == {"database-in-api", "database-in-migrator", "database-in-scraper", "database-in-worker"}
 
 
 def test_a_secret_linked_ungranted_is_stored_but_neither_named_nor_readable(production: Recording) -> None:
     res = production.resources
     stored = {p.inputs["name"] for p in _of(res, PARAMETER)}
-    assert {"/reggie/production/resend_api_key", "/reggie/production/dvla_api_key"} <= stored
+    assert {"/reggie/production/clerk_secret_key", "/reggie/production/app_signing_key"} <= stored
     assert len(stored) == len(stored_secrets(discover())) == 9
     for function in _of(res, FUNCTION):
-        assert not {"RESEND_API_KEY_PARAMETER", "DVLA_API_KEY_PARAMETER"} & set(_env(function))
+        assert not {"CLERK_SECRET_KEY_PARAMETER", "APP_SIGNING_KEY_PARAMETER"} & set(_env(function))
     api_reads = json.dumps(_grants(res, "api")["secrets"])
-    assert "resend_api_key" not in api_reads
-    assert "dvla_api_key" not in api_reads
+    assert "clerk_secret_key" not in api_reads
+    assert "app_signing_key" not in api_reads
+    assert "resend_api_key" not in api_reads  # the worker sends the emails, not the API
 
 
 def test_secrets_of_expands_links_and_a_grant_wins() -> None:

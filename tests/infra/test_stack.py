@@ -118,7 +118,7 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     assert env["BUCKET_NAME"] == "reggie-production-documents"
     assert env["BUCKET_ENDPOINT"].endswith(".eu.r2.cloudflarestorage.com")
     assert env["VALUATION_FUNCTION_NAME"] == "reggie-production-valuation"
-    assert env["CLERK_SECRET_KEY_PARAMETER"] == "/reggie/production/clerk_secret_key"
+    assert env["STRIPE_SECRET_KEY_PARAMETER"] == "/reggie/production/stripe_secret_key"
     assert env["ALLOWED_ORIGINS"] == "https://reggie.co.uk,https://admin.reggie.co.uk"
     assert env["CLERK_JWKS_URL"] == "https://clerk.reggie.co.uk/.well-known/jwks.json"
     # Changing a secret changes the configuration, so environments that read the old value are replaced.

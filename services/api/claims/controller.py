@@ -10,6 +10,7 @@ from services.api.claims.schemas import (
     ClaimList,
     ClaimRequest,
     ClaimView,
+    DocumentLink,
     DocumentRequest,
     DocumentUpload,
     DocumentView,
@@ -73,13 +74,19 @@ class ClaimController(_ClaimsController):
 
     @action("/{claim_id:int}/documents/{document_id:int}/confirm", responses=errors(NotFound, Conflict, Invalid))
     def confirm_document(self, claim_id: Id, document_id: Id, store: DocumentStore, claims: Claims) -> DocumentView:
-        """Confirm an upload: the API checks the stored object's size and type against the declaration."""
+        """Confirm an upload while the claim is pending: the API checks the stored object's size, type and
+        first bytes against the declaration, then keeps a copy no upload URL can replace."""
         return claims.confirm_document(claim_id, document_id, store)
 
 
 class ClaimReviewController(_ClaimsController):
     tags = ("claims", "admin")
     guards = (admin_only,)
+
+    @blocking_get("/{claim_id:int}/documents/{document_id:int}/view", responses=errors(NotFound, Conflict))
+    def view_document(self, claim_id: Id, document_id: Id, store: DocumentStore, claims: Claims) -> DocumentLink:
+        """Administrators: a link to a confirmed document, valid one minute (audit-logged)."""
+        return claims.view_document(claim_id, document_id, store)
 
     @action("/{claim_id:int}/approve", responses=errors(NotFound, Conflict))
     def approve_claim(self, claim_id: Id, claims: Claims, data: ReviewRequest | None = None) -> ClaimView:

@@ -15,6 +15,14 @@ DOCUMENT_EXTENSIONS: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", 
 
 DocumentType = Literal["image/jpeg", "image/png", "application/pdf"]
 
+MAGIC_BYTES: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+"""How a file of each declared type starts; a document that does not is refused at confirmation."""
+MAGIC_LENGTH = max(len(prefix) for prefixes in MAGIC_BYTES.values() for prefix in prefixes)
+
 
 class ClaimRequest(Struct, kw_only=True):
     registration: RegistrationText
@@ -58,3 +66,10 @@ class UploadInstructions(Struct, kw_only=True):
 class DocumentUpload(Struct, kw_only=True):
     document: DocumentView
     upload: UploadInstructions
+
+
+class DocumentLink(Struct, kw_only=True):
+    """A short-lived URL an administrator opens to see a confirmed document."""
+
+    url: str
+    expires_at: datetime

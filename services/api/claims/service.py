@@ -1,12 +1,14 @@
 """Ownership claims: a user claims a registration, uploads V5C scans straight to R2 through presigned
-URLs, confirms each upload (the API checks the stored object's size and type), and an administrator
-approves or rejects the claim (audit-logged)."""
+URLs, confirms each upload while the claim is pending (the API checks the stored object's size, type
+and first bytes, copies it where no upload URL points and deletes the upload), and an administrator
+views the documents through a short-lived link and approves or rejects the claim (audit-logged, the
+claimant is emailed). An approved claim is what lets its owner list the plate."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -14,7 +16,10 @@ from sqlalchemy.orm import selectinload
 from services.api.accounts import CallerSession, audit
 from services.api.claims.schemas import (
     DOCUMENT_EXTENSIONS,
+    MAGIC_BYTES,
+    MAGIC_LENGTH,
     ClaimView,
+    DocumentLink,
     DocumentRequest,
     DocumentUpload,
     DocumentView,
@@ -22,10 +27,13 @@ from services.api.claims.schemas import (
 )
 from services.api.errors import Conflict, Invalid, NotFound
 from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus
+from services.core.notifications import EmailKind, notify
 from services.core.registration import Registration
 
 if TYPE_CHECKING:
     from services.api.storage import DocumentStore
+
+_CHANGED = "The upload changed while it was being confirmed; confirm it again."
 
 MAX_DOCUMENTS_PER_CLAIM = 5
 
@@ -101,7 +109,7 @@ class Claims(CallerSession):
         count = session.scalar(select(func.count()).where(ClaimDocument.claim_id == claim.id)) or 0
         if count >= MAX_DOCUMENTS_PER_CLAIM:
             raise Conflict(f"A claim holds at most {MAX_DOCUMENTS_PER_CLAIM} documents.", code="too_many_documents")
-        key = f"claims/{claim.id}/{uuid.uuid4().hex}.{DOCUMENT_EXTENSIONS[request.content_type]}"
+        key = f"uploads/claims/{claim.id}/{uuid.uuid4().hex}.{DOCUMENT_EXTENSIONS[request.content_type]}"
         upload = store.presign_upload(key, content_type=request.content_type, size_bytes=request.size_bytes)
         doc = ClaimDocument(
             claim_id=claim.id, object_key=key, content_type=request.content_type, declared_size_bytes=request.size_bytes
@@ -117,9 +125,11 @@ class Claims(CallerSession):
         )
 
     def confirm_document(self, claim_id: int, document_id: int, store: DocumentStore) -> DocumentView:
-        """Check the stored object's size and type against the declaration; a mismatch discards it."""
-        session = self.session
+        """Check the upload (size, type, first bytes), copy it to its stored key and delete the upload.
+        Only while the claim is pending; anything that does not match is discarded."""
         claim = self._load(claim_id, lock=True)
+        if claim.status != ClaimStatus.PENDING.value:
+            raise Conflict(f"This claim is {claim.status}; its documents are final.", code="claim_closed")
         doc = next((d for d in claim.documents if d.id == document_id), None)
         if doc is None:
             raise NotFound("The document was not found.")
@@ -131,20 +141,66 @@ class Claims(CallerSession):
         if stored is None:
             raise Conflict("Nothing has been uploaded for this document yet.", code="upload_missing")
         if stored.size_bytes != doc.declared_size_bytes or stored.content_type != doc.content_type:
-            doc.status = ClaimDocumentStatus.REJECTED.value
-            doc.confirmed_size_bytes = stored.size_bytes
-            session.commit()  # the rejection must outlive the error below
-            store.delete(doc.object_key)
-            raise Invalid(
+            self._discard(
+                doc,
+                store,
+                stored.size_bytes,
                 "The stored file does not match the declared type and size, so it was discarded.",
-                code="upload_mismatch",
-                details={"stored_size_bytes": stored.size_bytes, "stored_content_type": stored.content_type},
+                {"stored_size_bytes": stored.size_bytes, "stored_content_type": stored.content_type},
             )
+        head, etag = store.first_bytes(doc.object_key, MAGIC_LENGTH)
+        if etag != stored.etag:
+            raise Conflict(_CHANGED, code="upload_changed")
+        if not head.startswith(MAGIC_BYTES[doc.content_type]):
+            self._discard(
+                doc,
+                store,
+                stored.size_bytes,
+                f"The file's content is not a {DOCUMENT_EXTENSIONS[doc.content_type].upper()}, so it was discarded.",
+                {"declared_content_type": doc.content_type},
+            )
+        stored_key = "documents/" + doc.object_key.removeprefix("uploads/")
+        store.copy(doc.object_key, stored_key)
+        copied = store.stat(stored_key)
+        if copied is None or copied.etag != stored.etag:  # replaced between the check and the copy
+            store.delete(stored_key)
+            raise Conflict(_CHANGED, code="upload_changed")
+        store.delete(doc.object_key)
         doc.status = ClaimDocumentStatus.UPLOADED.value
+        doc.stored_key = stored_key
         doc.confirmed_size_bytes = stored.size_bytes
         doc.confirmed_at = datetime.now(UTC)
-        session.flush()
+        self.session.flush()
         return document_view(doc)
+
+    def view_document(self, claim_id: int, document_id: int, store: DocumentStore) -> DocumentLink:
+        """An administrator's short-lived link to a confirmed document (audit-logged)."""
+        self.require_admin()
+        claim = self._load(claim_id, as_admin=True)
+        doc = next((d for d in claim.documents if d.id == document_id), None)
+        if doc is None:
+            raise NotFound("The document was not found.")
+        if doc.status != ClaimDocumentStatus.UPLOADED.value or doc.stored_key is None:
+            raise Conflict("Only a confirmed document can be viewed.", code="document_not_confirmed")
+        link = store.presign_view(doc.stored_key, content_type=doc.content_type)
+        audit(
+            self.session,
+            actor_id=self.member_id,
+            action="claim.document_viewed",
+            target_type="claim",
+            target_id=claim.id,
+            document_id=doc.id,
+        )
+        return DocumentLink(url=link.url, expires_at=link.expires_at)
+
+    def _discard(
+        self, doc: ClaimDocument, store: DocumentStore, size: int, message: str, details: dict[str, object]
+    ) -> NoReturn:
+        doc.status = ClaimDocumentStatus.REJECTED.value
+        doc.confirmed_size_bytes = size
+        self.session.commit()  # the rejection must outlive the error below
+        store.delete(doc.object_key)
+        raise Invalid(message, code="upload_mismatch", details=details)
 
     def review(self, claim_id: int, *, approve: bool, note: str | None) -> ClaimView:
         """An administrator approves (needs a confirmed document) or rejects a pending claim; audit-logged."""
@@ -170,6 +226,13 @@ class Claims(CallerSession):
             target_id=claim.id,
             registration=claim.registration,
             note=note,
+        )
+        notify(
+            session,
+            EmailKind.CLAIM_APPROVED if approve else EmailKind.CLAIM_REJECTED,
+            user_id=claim.user_id,
+            registration=claim.registration_display,
+            note=f" Note from the reviewer: {note}" if note else "",
         )
         session.flush()
         return claim_view(claim)

@@ -1,6 +1,7 @@
-"""``GET /dev/info``: the local stage's cheat sheet. Served only by an app the local stack builds
-(:mod:`services.local.api`), which hands in its token minter; the deployed app has no minter, so the
-route, and its entry in the OpenAPI document, are absent from every deployed stage."""
+"""``GET /dev/info`` (the local stage's cheat sheet) and ``GET /dev/emails`` (what the local Resend
+stand-in received). Served only by an app the local stack builds (:mod:`services.local.api`), which
+hands in its token minter; the deployed app has no minter, so the routes, and their entries in the
+OpenAPI document, are absent from every deployed stage."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any, Protocol
 from litestar import get
 
 from services.api.controllers import DomainController
+from services.api.errors import Unavailable
+from services.api.secrets import Secrets
 from services.api.settings import ApiSettings
 
 USER_SUBJECT = "user_local_demo"
@@ -50,3 +53,21 @@ class DevController(DomainController):
                 f"curl {base}/offers -H 'authorization: Bearer {user_token}'",
             ],
         }
+
+    @get("/emails", sync_to_thread=True)
+    def dev_emails(self, settings: ApiSettings, secrets: Secrets) -> dict[str, Any]:
+        """Every email the local Resend stand-in accepted, newest first (what the outbox sender sent)."""
+        import httpx  # noqa: PLC0415 - the local stage only
+
+        try:
+            answer = httpx.get(
+                settings.market.resend_api_url + "/emails",
+                headers={"Authorization": f"Bearer {secrets.get('resend_api_key')}"},
+                timeout=5,
+            )
+            answer.raise_for_status()
+        except Exception as exc:
+            raise Unavailable(
+                "The local Resend stand-in is not answering.", code="emails_unavailable", reason=str(exc)
+            ) from None
+        return {"items": answer.json().get("data", [])}

@@ -22,8 +22,22 @@ class OfferView(Struct, kw_only=True):
     registration: str
     amount_pence: int
     status: str
+    """``open``, ``withdrawn``, ``accepted``, ``rejected``, ``declined``, ``payment_pending``, ``lapsed``, ``paid``."""
     created_at: datetime
     updated_at: datetime
+    accepted_at: datetime | None = None
+    lapses_at: datetime | None = None
+    """An accepted offer unpaid by then lapses and the plate is listed again."""
+    paid_at: datetime | None = None
+
+
+class CheckoutView(Struct, kw_only=True):
+    """Where the buyer pays: Stripe's hosted Checkout page for this offer."""
+
+    offer_id: int
+    session_id: str
+    url: str
+    expires_at: datetime
 
 
 class OfferList(Struct, kw_only=True):

@@ -55,3 +55,23 @@ class PlatePage(Struct, kw_only=True):
     limit: int
     total: int
     next_page: int | None
+
+
+class VehicleView(Struct, kw_only=True):
+    registration: str
+    make: str | None
+    first_registered: str
+    """``YYYY-MM``, as the DVLA holds it."""
+    year_of_manufacture: int | None
+
+
+class FitView(Struct, kw_only=True):
+    """Whether the mark may be assigned to the vehicle under the DVLA's age rule, and why not."""
+
+    registration: str
+    vehicle: VehicleView
+    fits: bool
+    reason: str | None
+    """Why not, in one sentence; ``None`` when it fits."""
+    earliest_first_registration: str | None
+    """``YYYY-MM``: the earliest first registration a vehicle carrying the mark may have (``None``: any)."""

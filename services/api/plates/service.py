@@ -4,32 +4,45 @@ This is the cold-start path: it imports psycopg (through the pool) and nothing o
 
 The lookup is one round trip (the listing, the latest valuation and the latest auction result come
 back in one prepared statement), which is what keeps ``GET /plates/{registration}`` close to the bare
-psycopg endpoint of ``bench/bench_api_load.py``, which runs this very statement.
+psycopg endpoint of ``bench/bench_api_load.py``, which runs this very statement. It answers for any
+valid mark: when the cached valuation is missing, stale (a comparable sale came in after it) or
+older than ``VALUATION_MAX_AGE_DAYS``, the mark is valued on the spot (on a worker thread: the
+valuation client blocks) and the cache refreshed with one more statement on the same pool. If the
+valuation service is down, the lookup still answers, with the cached valuation marked ``stale`` or
+none at all.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, LiteralString
 
-from services.api.errors import Invalid, NotFound
+import anyio.to_thread
+
+from services.api.errors import Invalid
 from services.api.plates.schemas import LastSaleView, ListingView, PlatePage, PlateSummary, PlateView
 from services.api.reads import ReadPool
+from services.api.valuations.cache import STORE_SQL, store_parameters, view_from_details, view_from_parameters
+from services.api.valuations.client import ValuationClient, ValuationUnavailable
 from services.api.valuations.schemas import ValuationView
 from services.core.registration import Registration
+
+log = logging.getLogger("reggie.api.plates")
 
 VISIBLE_STATUSES = ("listed", "under_offer")
 
 LOOKUP_SQL: LiteralString = """
     SELECT p.id, p.status, p.asking_price_pence, p.description, p.created_at,
            v.model_version, v.estimate_pence, v.low_pence, v.high_pence, v.details, v.created_at AS valued_at,
-           s.auction_name, s.hammer_price_pence, s.sold, s.sold_on
+           v.stale, s.auction_name, s.hammer_price_pence, s.sold, s.sold_on
     FROM (SELECT CAST(%(reg)s AS varchar) AS reg) AS q
     LEFT JOIN plates AS p ON p.registration = q.reg
     LEFT JOIN LATERAL (
-        SELECT model_version, estimate_pence, low_pence, high_pence, details, created_at
+        SELECT model_version, estimate_pence, low_pence, high_pence, details, created_at, stale
         FROM valuations WHERE registration = q.reg ORDER BY created_at DESC, id DESC LIMIT 1
     ) AS v ON true
     LEFT JOIN LATERAL (
@@ -38,42 +51,46 @@ LOOKUP_SQL: LiteralString = """
     ) AS s ON true
 """
 
-_CLOSE: LiteralString = """
-    SELECT registration_display FROM plates
-    WHERE status IN ('listed', 'under_offer') AND similarity(registration, %(reg)s) > 0.1
-    ORDER BY similarity(registration, %(reg)s) DESC, registration LIMIT 5
-"""
-
 
 def pounds(pence: int) -> str:
     return f"£{pence // 100:,}" if pence % 100 == 0 else f"£{pence / 100:,.2f}"
 
 
-def valuation_view(registration: str, row: Any) -> ValuationView:
-    details: dict[str, Any] = row.details or {}
-    weights = details.get("weights")
-    return ValuationView(
-        registration=registration,
+def _cached(registration: str, row: Any, *, stale: bool) -> ValuationView:
+    return view_from_details(
+        registration,
         estimate_pence=row.estimate_pence,
         low_pence=row.low_pence,
         high_pence=row.high_pence,
         model_version=row.model_version,
-        explanation=str(details.get("explanation") or ""),
-        weights=weights if isinstance(weights, dict) else None,
+        details=row.details,
         valued_at=row.valued_at,
+        stale=stale,
     )
 
 
-async def lookup(reads: ReadPool, mark: Registration) -> PlateView:
-    """The plate as the platform knows it; :class:`NotFound` with close matches when it is neither
-    listed, valued nor sold."""
+async def _valuation(
+    reads: ReadPool, valuations: ValuationClient, mark: Registration, row: Any, max_age: timedelta
+) -> ValuationView | None:
+    """The cached valuation when fresh, else one made now (and cached); the old one if that fails."""
+    if row.model_version is not None and not row.stale and row.valued_at > datetime.now(UTC) - max_age:
+        return _cached(mark.display, row, stale=False)
+    try:
+        [result] = await anyio.to_thread.run_sync(valuations.value_many, [mark.normalized])
+    except ValuationUnavailable as exc:
+        log.warning("valuing %s on lookup failed (%s); answering with what is cached", mark.normalized, exc)
+        result = None
+    if result is None or "error" in result:
+        return _cached(mark.display, row, stale=True) if row.model_version is not None else None
+    parameters = store_parameters(mark, result)
+    stored = await reads.one(STORE_SQL, parameters)
+    return view_from_parameters(mark.display, parameters, stored.created_at)
+
+
+async def lookup(reads: ReadPool, valuations: ValuationClient, mark: Registration, *, max_age: timedelta) -> PlateView:
+    """The plate as the platform knows it, for any valid mark: its facts, the listing if listed, a
+    valuation (cached when fresh, else made now) with its drivers and comparables, the last sale."""
     row = await reads.one(LOOKUP_SQL, {"reg": mark.normalized})
-    if row.id is None and row.model_version is None and row.auction_name is None:
-        raise NotFound(
-            f"{mark.display} is not listed, valued or sold on Reggie; POST /api/v1/valuations values it.",
-            code="plate_not_found",
-            details={"registration": mark.display, "close_matches": await close_matches(reads, mark.normalized)},
-        )
     listing = None
     if row.id is not None and row.status in VISIBLE_STATUSES:
         listing = ListingView(
@@ -83,7 +100,7 @@ async def lookup(reads: ReadPool, mark: Registration) -> PlateView:
             description=row.description,
             listed_at=row.created_at,
         )
-    valuation = valuation_view(mark.display, row) if row.model_version is not None else None
+    valuation = await _valuation(reads, valuations, mark, row, max_age)
     last_sale = None
     if row.auction_name is not None:
         last_sale = LastSaleView(
@@ -112,10 +129,6 @@ def _explain(mark: Registration, listing: ListingView | None, valuation: Valuati
     if valuation is not None:
         sentence += f", valued at {pounds(valuation.estimate_pence)}"
     return sentence + "."
-
-
-async def close_matches(reads: ReadPool, normalized: str) -> list[str]:
-    return [r.registration_display for r in await reads.all(_CLOSE, {"reg": normalized})]
 
 
 class Sort(StrEnum):

@@ -11,8 +11,27 @@ from services.api.schemas import RegistrationText
 from services.core.valuation_wire import MAX_BATCH
 
 
+class DriverView(Struct, kw_only=True):
+    """One thing that moved the value, and by what factor (``reading as a name``, 2.1)."""
+
+    driver: str
+    multiplier: float
+
+
+class ComparableView(Struct, kw_only=True):
+    """A past auction sale of a similar mark."""
+
+    registration: str
+    price_pence: int
+    auction: str | None = None
+    sold_on: str | None = None
+    """``YYYY-MM-DD`` when the source dates it."""
+    similarity: float | None = None
+
+
 class ValuationView(Struct, kw_only=True):
-    """A valuation in pence, with the valuation service's one-sentence ``explanation``."""
+    """A valuation in pence, with the valuation service's one-sentence ``explanation``, what drove it
+    and, when the valuation service finds them, comparable past sales."""
 
     registration: str
     estimate_pence: int
@@ -22,7 +41,12 @@ class ValuationView(Struct, kw_only=True):
     model_version: str
     explanation: str
     weights: dict[str, float] | None = None
+    drivers: list[DriverView] = []
+    comparables: list[ComparableView] = []
     valued_at: datetime | None = None
+    stale: bool = False
+    """A cached valuation older than a comparable sale or ``VALUATION_MAX_AGE_DAYS``, shown because the
+    valuation service could not value the mark again just now."""
 
 
 class ValuationRequest(Struct, kw_only=True):

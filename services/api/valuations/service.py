@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.api.errors import Invalid, Unavailable
+from services.api.valuations.cache import STORE_SQL, store_parameters, view_from_parameters
 from services.api.valuations.client import ValuationClient, ValuationUnavailable
 from services.api.valuations.schemas import BatchItem, ItemError, ValuationView
 from services.core.registration import InvalidRegistration, Registration, parse
 
-_STORE = text(
-    """
-    INSERT INTO valuations (registration, model_version, estimate_pence, low_pence, high_pence, details)
-    VALUES (:registration, :model_version, :estimate, :low, :high, CAST(:details AS jsonb))
-    ON CONFLICT (registration, model_version) DO UPDATE
-        SET estimate_pence = EXCLUDED.estimate_pence, low_pence = EXCLUDED.low_pence,
-            high_pence = EXCLUDED.high_pence, details = EXCLUDED.details, created_at = now()
-    RETURNING created_at
-    """
-)
-
 
 def _view(session: Session, mark: Registration, result: dict[str, Any]) -> ValuationView:
-    """Cache one successful result under the normalized mark and turn it into the API's shape
-    (pounds become pence; the mark is shown in its DVLA spacing)."""
-    estimate, low, high = (int(result[k]) * 100 for k in ("price", "low", "high"))
-    low, high = min(low, estimate), max(high, estimate)
-    weights = result.get("weights") if isinstance(result.get("weights"), dict) else None
-    explanation = str(result.get("explanation") or "")
-    created_at = session.execute(
-        _STORE,
-        {
-            "registration": mark.normalized,
-            "model_version": str(result["model_version"])[:64],
-            "estimate": estimate,
-            "low": low,
-            "high": high,
-            "details": json.dumps({"explanation": explanation, "weights": weights}),
-        },
-    ).scalar_one()
-    return ValuationView(
-        registration=mark.display,
-        estimate_pence=estimate,
-        low_pence=low,
-        high_pence=high,
-        model_version=str(result["model_version"]),
-        explanation=explanation,
-        weights=weights,
-        valued_at=created_at,
-    )
+    """Cache one successful result under the normalized mark and turn it into the API's shape."""
+    parameters = store_parameters(mark, result)
+    created_at = session.connection().exec_driver_sql(STORE_SQL, parameters).scalar_one()
+    return view_from_parameters(mark.display, parameters, created_at)
 
 
 class Valuer:

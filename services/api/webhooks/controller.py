@@ -37,7 +37,10 @@ class WebhookController(DomainController):
 
     @action("/stripe")
     def stripe_webhook(self, body: bytes, headers: Headers, secrets: Secrets, inbox: Inbox) -> WebhookAck:
-        """Stripe payment events (``Stripe-Signature`` v1, 300 s tolerance), recorded against the offer
-        in ``metadata.offer_id``. Idempotent on the event id; a bad signature is a 400 and stores nothing."""
+        """Stripe payment events (``Stripe-Signature`` checked by the ``stripe`` library, 300 s tolerance),
+        applied to the offer in ``metadata.offer_id``: paid only when amount, currency and payment status
+        match an accepted offer, else recorded as a payment issue for the administrators (still a 200).
+        Idempotent on the event id; a bad signature is a 400 and stores nothing."""
         delivery = stripe_delivery(secrets, headers, body)
-        return WebhookAck(received=True, duplicate=not inbox.stripe(delivery), event_id=delivery.event_id)
+        outcome = inbox.stripe(delivery)
+        return WebhookAck(received=True, duplicate=outcome is None, event_id=delivery.event_id, outcome=outcome)

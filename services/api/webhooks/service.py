@@ -13,12 +13,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from services.api.accounts import audit
 from services.api.webhooks.deliveries import Delivery
-from services.core.models import Offer, OfferStatus, Plate, PlateStatus, User, can_transition
+from services.api.webhooks.payments import apply_stripe_event
+from services.core.models import User
 
 log = logging.getLogger("reggie.api.webhooks")
 
@@ -45,12 +45,12 @@ class Inbox:
         apply_clerk_event(self._session, delivery.event_type, delivery.data)
         return True
 
-    def stripe(self, delivery: Delivery) -> bool:
-        """Apply a Stripe payment event; ``False`` when it was delivered before (then nothing changes)."""
+    def stripe(self, delivery: Delivery) -> str | None:
+        """Apply a Stripe payment event and say what it did; ``None`` when it was delivered before (then
+        nothing changes). See :mod:`services.api.webhooks.payments`."""
         if not self._first(delivery):
-            return False
-        apply_stripe_event(self._session, delivery.event_type, delivery.data)
-        return True
+            return None
+        return apply_stripe_event(self._session, delivery.event_id, delivery.event_type, delivery.data)
 
     def _first(self, delivery: Delivery) -> bool:
         """Record the event; ``False`` when it was processed before."""
@@ -96,39 +96,3 @@ def apply_clerk_event(session: Session, event_type: str, data: dict[str, Any]) -
             user.deleted_at = None
     elif event_type == "user.deleted" and user is not None:
         user.deleted_at = datetime.now(UTC)
-
-
-def apply_stripe_event(session: Session, event_type: str, obj: dict[str, Any]) -> None:
-    """Record payment events against the offer named in the object's ``metadata.offer_id``.
-
-    ``payment_intent.succeeded`` and ``checkout.session.completed`` move an accepted offer to paid and
-    the plate to sold; every payment event is written to the audit log against its offer.
-    """
-    metadata = obj.get("metadata")
-    raw_offer_id = metadata.get("offer_id") if isinstance(metadata, dict) else None  # pyright: ignore[reportUnknownMemberType]
-    try:
-        offer_id = int(str(raw_offer_id))
-    except ValueError:
-        return
-    offer = session.get(Offer, offer_id, with_for_update=True)
-    if offer is None:
-        log.warning("stripe %s names unknown offer %s", event_type, offer_id)
-        return
-    reference = obj.get("payment_intent") if event_type.startswith("checkout.") else obj.get("id")
-    if event_type in ("payment_intent.succeeded", "checkout.session.completed") and can_transition(
-        offer.status, OfferStatus.PAID
-    ):
-        offer.status = OfferStatus.PAID.value
-        if isinstance(reference, str) and reference:
-            offer.payment_reference = reference[:255]
-        session.execute(update(Plate).where(Plate.id == offer.plate_id).values(status=PlateStatus.SOLD.value))
-    audit(
-        session,
-        actor_id=None,
-        action=f"stripe.{event_type}"[:64],
-        target_type="offer",
-        target_id=offer.id,
-        payment_reference=reference if isinstance(reference, str) else None,
-        amount=obj.get("amount") if isinstance(obj.get("amount"), int) else None,
-        offer_status=offer.status,
-    )

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.core.external.errors import PaymentProviderUnavailable, PaymentRejected
@@ -55,6 +56,8 @@ class CheckoutSession:
     id: str
     url: str
     """Where to send the buyer (Stripe's hosted payment page)."""
+    expires_at: datetime
+    """When Stripe expires the session unpaid (24 hours after creation unless asked otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,9 @@ class Payments:
             )
         if not session.url:
             raise PaymentProviderUnavailable("Stripe created a checkout session without a payment page URL")
-        return CheckoutSession(id=session.id, url=session.url)
+        return CheckoutSession(
+            id=session.id, url=session.url, expires_at=datetime.fromtimestamp(session.expires_at, UTC)
+        )
 
     def retrieve_checkout_session(self, session_id: str) -> SessionState:
         with _mapped_errors("read a checkout session"):

@@ -24,6 +24,10 @@ session (``paid``, or ``unpaid`` for a delayed method such as Bacs Direct Debit)
 :meth:`StripeStandin.event` builds the webhook event Stripe would send for it, which
 :meth:`StripeStandin.sign` signs with the endpoint's ``whsec_`` secret and
 :func:`~services.local.standins.stripe_events.deliver` POSTs.
+
+Under ``make dev`` the stand-in knows the API's webhook URL (``webhook_url``): its checkout page
+(the session's ``url``) has a *Pay* button, and paying there delivers ``checkout.session.completed``
+and ``payment_intent.succeeded`` to the API, signed, as Stripe would, so the whole journey runs locally.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from urllib.parse import parse_qsl
 from services.local.standins.idempotency import IdempotencyStore, Outcome
 from services.local.standins.server import Reply, Request, Running, Standin, json_reply, serve
 from services.local.standins.stripe_checkout import CheckoutRequest, ParamError, parse_checkout
-from services.local.standins.stripe_events import SignedDelivery, build_event, sign_event
+from services.local.standins.stripe_events import SignedDelivery, build_event, deliver, sign_event
 from services.local.standins.stripe_form import FormError, decode_form
 
 __all__ = [
@@ -104,6 +108,7 @@ class StripeStandin(Standin):
         secret_key: str = DEFAULT_SECRET_KEY,
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         processing_delay_s: float = 0.0,
+        webhook_url: str | None = None,
     ) -> None:
         if not secret_key.startswith(("sk_test_", "rk_test_")):
             raise ValueError("the stand-in takes a test-mode key (sk_test_... or rk_test_...)")
@@ -114,6 +119,8 @@ class StripeStandin(Standin):
         self.webhook_secret = webhook_secret
         self.processing_delay_s = processing_delay_s
         """How long a POST takes once accepted: a concurrent retry with its key meets the 409 in between."""
+        self.webhook_url = webhook_url
+        """Where a payment made on the checkout page is reported (the local stack's API)."""
         self._state = threading.Lock()
         self._sessions: dict[str, dict[str, Any]] = {}
         self._intents: dict[str, dict[str, Any]] = {}
@@ -132,6 +139,8 @@ class StripeStandin(Standin):
     def handle(self, request: Request) -> Reply:
         if request.method == "GET" and request.path.startswith("/c/pay/"):
             return self._checkout_page(request.path.removeprefix("/c/pay/"))
+        if request.method == "POST" and request.path.startswith("/c/pay/"):
+            return self._pay_on_page(request.path.removeprefix("/c/pay/"))
         refused = self._authenticate(request)
         if refused is not None:
             return refused
@@ -298,6 +307,23 @@ class StripeStandin(Standin):
             f"<!doctype html><title>Stripe stand-in checkout</title><p>Checkout {session_id}: "
             f"{session['amount_total']} {session['currency']} ({session['status']}, {session['payment_status']})."
         )
+        if session["status"] == "open" and self.webhook_url:
+            page += f'<form method="post" action="/c/pay/{session_id}"><button>Pay</button></form>'
+        return Reply(200, page.encode(), "text/html; charset=utf-8")
+
+    def _pay_on_page(self, session_id: str) -> Reply:
+        """The buyer pays on the checkout page: complete the session and report it to ``webhook_url``."""
+        if self.webhook_url is None:
+            return Reply(404, b"<!doctype html><p>This stand-in has no webhook endpoint to report to.", "text/html")
+        try:
+            self.pay(session_id)
+        except (KeyError, ValueError) as exc:
+            return Reply(409, f"<!doctype html><p>Cannot pay: {exc}".encode(), "text/html; charset=utf-8")
+        statuses = [
+            deliver(self.webhook_url, self.sign(self.event(kind, session_id))).status_code
+            for kind in ("checkout.session.completed", "payment_intent.succeeded")
+        ]
+        page = f"<!doctype html><title>Paid</title><p>Paid; the webhook endpoint answered {statuses}."
         return Reply(200, page.encode(), "text/html; charset=utf-8")
 
     # -- Refunds ---------------------------------------------------------------------------------
@@ -455,8 +481,10 @@ def start_stripe(
     *,
     secret_key: str = DEFAULT_SECRET_KEY,
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+    webhook_url: str | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> Running[StripeStandin]:
     """Serve a Stripe stand-in on loopback; ``.base_url`` is the library's ``api`` base address, ``.stop()`` ends it."""
-    return serve(StripeStandin(secret_key=secret_key, webhook_secret=webhook_secret), host=host, port=port)
+    standin = StripeStandin(secret_key=secret_key, webhook_secret=webhook_secret, webhook_url=webhook_url)
+    return serve(standin, host=host, port=port)

@@ -1,6 +1,7 @@
 """The API under test, as in production: uvicorn (one worker) in a child process on a loopback port,
 on the session's real PostgreSQL, with a real JWKS endpoint, moto's S3 server behind a SigV4-checking
-gateway standing in for R2, and webhook secrets set in its environment."""
+gateway standing in for R2, the Stripe, Resend and DVLA stand-ins (reached through the official
+libraries), and webhook secrets set in its environment."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
+from services.local.standins.dvla import DvlaStandin, start_dvla
+from services.local.standins.resend import ResendStandin, start_resend
+from services.local.standins.server import Running
+from services.local.standins.stripe import StripeStandin, start_stripe
 from tests.services.api.sigv4_gateway import SigV4Gateway
 from tests.services.api.support import (
     BUCKET,
@@ -66,7 +71,31 @@ def r2(moto_port: int) -> Iterator[SigV4Gateway]:
 
 
 @pytest.fixture(scope="session")
-def base_env(migrated_database_url: str, jwks: JwksServer, r2: SigV4Gateway) -> dict[str, str]:
+def stripe_standin() -> Iterator[Running[StripeStandin]]:
+    with start_stripe(webhook_secret=STRIPE_WEBHOOK_SECRET) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def resend_standin() -> Iterator[Running[ResendStandin]]:
+    with start_resend() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def dvla_standin() -> Iterator[Running[DvlaStandin]]:
+    with start_dvla() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def base_env(
+    migrated_database_url: str,
+    jwks: JwksServer,
+    r2: SigV4Gateway,
+    stripe_standin: Running[StripeStandin],
+    dvla_standin: Running[DvlaStandin],
+) -> dict[str, str]:
     return api_environment(
         STAGE="ci",
         SERVICE_NAME="api",
@@ -80,6 +109,11 @@ def base_env(migrated_database_url: str, jwks: JwksServer, r2: SigV4Gateway) -> 
         R2_SECRET_ACCESS_KEY=S3_SECRET,
         CLERK_WEBHOOK_SECRET=CLERK_WEBHOOK_SECRET,
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        STRIPE_SECRET_KEY=stripe_standin.standin.secret_key,
+        STRIPE_API_BASE=stripe_standin.base_url,
+        DVLA_API_KEY=dvla_standin.standin.api_key,
+        DVLA_API_URL=dvla_standin.base_url,
+        OFFER_LAPSE_DAYS="3",
         VALUATION_BACKEND="fallback",  # the API, not the model under development, is under test here
         APP_VERSION="9.9.9",
         GIT_COMMIT="abc1234",

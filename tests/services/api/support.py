@@ -160,7 +160,10 @@ class FakeLambda:
 
 def api_environment(**overrides: str) -> dict[str, str]:
     """The child's environment: this process's minus anything AWS- or stage-specific, plus ``overrides``."""
-    dropped = ("AWS_", "STAGE", "DATABASE_URL", "BUCKET_", "CLERK_", "STRIPE_", "R2_", "VALUATION_", "DB_")
+    dropped = (
+        "AWS_", "STAGE", "DATABASE_URL", "BUCKET_", "CLERK_", "STRIPE_", "R2_", "VALUATION_", "DB_",
+        "RESEND_", "DVLA_", "OFFER_", "EMAIL_", "CHECKOUT_",
+    )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(overrides)
     return env

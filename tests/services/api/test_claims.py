@@ -133,4 +133,67 @@ def test_claim_input_errors(client: httpx.Client, signer: Signer) -> None:
     rejected = client.post(f"/claims/{claim['id']}/reject", json={"note": "no V5C"}, headers=admin)
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["review_note"] == "no V5C"
-    assert_error(client.post(f"/claims/{claim['id']}/documents/1/confirm", headers=owner), 404)
+    assert_error(client.post(f"/claims/{claim['id']}/documents/1/confirm", headers=owner), 409, "claim_closed")
+
+
+def _uploaded(client: httpx.Client, owner: dict[str, str], mark: str, content: bytes) -> tuple[int, dict]:
+    claim = client.post("/claims", json={"registration": mark}, headers=owner).json()
+    declared = _declare(client, claim["id"], owner, "application/pdf", len(content))
+    put = httpx.put(declared["upload"]["url"], content=content, headers=declared["upload"]["headers"])
+    assert put.status_code == 200, put.text
+    return claim["id"], declared
+
+
+def test_a_confirmed_document_cannot_be_replaced_and_admins_view_it(
+    client: httpx.Client, signer: Signer, moto_port: int
+) -> None:
+    owner = bearer(signer.mint(sub="user_claim_keeper"))
+    admin = bearer(signer.mint(sub="user_claim_viewer", role="admin"))
+    claim_id, declared = _uploaded(client, owner, "KP51 DOC", PDF)
+    doc_id = declared["document"]["id"]
+    view = f"/claims/{claim_id}/documents/{doc_id}/view"
+    assert_error(client.get(view, headers=admin), 409, "document_not_confirmed")
+    assert client.post(f"/claims/{claim_id}/documents/{doc_id}/confirm", headers=owner).status_code == 200
+    s3 = boto3.client(
+        "s3", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET,
+    )  # fmt: skip
+    upload_key = urlsplit(declared["upload"]["url"]).path.split(f"/{BUCKET}/", 1)[1]
+    assert upload_key.startswith("uploads/")
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=upload_key).get("KeyCount") == 0  # the upload is gone
+
+    # The upload URL is still valid for a few minutes: a second PUT of other bytes of the same size goes
+    # through, but only recreates the upload key; the confirmed document is untouched.
+    forged = b"%PDF-1.7\n" + b"X" * 2048
+    again = httpx.put(declared["upload"]["url"], content=forged, headers=declared["upload"]["headers"])
+    assert again.status_code == 200
+    assert_error(client.get(view, headers=owner), 403)
+    link = client.get(view, headers=admin)
+    assert link.status_code == 200, link.text
+    assert parse_qs(urlsplit(link.json()["url"]).query)["X-Amz-Expires"] == ["60"]
+    shown = httpx.get(link.json()["url"])
+    assert shown.status_code == 200
+    assert shown.content == PDF
+    assert shown.headers["content-type"] == "application/pdf"
+
+
+def test_content_that_is_not_its_declared_type_is_discarded(client: httpx.Client, signer: Signer) -> None:
+    owner = bearer(signer.mint(sub="user_claim_magic"))
+    not_a_pdf = b"MZ\x90\x00" + b"\x00" * 2000  # an executable, declared as a PDF of the right size
+    claim_id, declared = _uploaded(client, owner, "MG51 CAC", not_a_pdf)
+    confirm = f"/claims/{claim_id}/documents/{declared['document']['id']}/confirm"
+    body = assert_error(client.post(confirm, headers=owner), 422, "upload_mismatch")
+    assert "not a PDF" in body["message"]
+    assert_error(client.post(confirm, headers=owner), 409, "document_rejected")
+
+
+def test_confirmation_is_refused_unless_the_claim_is_pending(client: httpx.Client, signer: Signer) -> None:
+    owner = bearer(signer.mint(sub="user_claim_late"))
+    admin = bearer(signer.mint(sub="user_claim_admin3", role="admin"))
+    claim_id, first = _uploaded(client, owner, "LT51 CNF", PDF)
+    second = _declare(client, claim_id, owner, "application/pdf", len(PDF))
+    assert httpx.put(second["upload"]["url"], content=PDF, headers=second["upload"]["headers"]).status_code == 200
+    client.post(f"/claims/{claim_id}/documents/{first['document']['id']}/confirm", headers=owner)
+    assert client.post(f"/claims/{claim_id}/approve", headers=admin).status_code == 200
+    late = client.post(f"/claims/{claim_id}/documents/{second['document']['id']}/confirm", headers=owner)
+    assert_error(late, 409, "claim_closed")

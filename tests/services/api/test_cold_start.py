@@ -1,11 +1,12 @@
 """The cold-start path stays lean: a fresh Lambda-like process that imports the handler and serves
-plate lookups and searches has imported neither SQLAlchemy nor botocore (nor PyJWT), although the
-bucket, the valuation function and sign-in are all configured; the first write then loads SQLAlchemy,
-which proves the check can see it."""
+plate lookups (of a mark with a fresh cached valuation) and searches has imported neither SQLAlchemy
+nor botocore (nor PyJWT), although the bucket, the valuation function and sign-in are all configured;
+the first write then loads SQLAlchemy, which proves the check can see it. (A lookup of a mark that
+must be valued now invokes the valuation function, and so loads botocore: that one pays for it.)"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.services.api.apigw_events import http_api_event
 from tests.services.api.support import seed_plate
@@ -16,6 +17,14 @@ READ_PATH_MUST_NOT_LOAD = ("sqlalchemy", "botocore", "boto3", "jwt")
 
 def test_plate_reads_load_neither_sqlalchemy_nor_botocore(base_env: dict[str, str], engine: Engine) -> None:
     seed_plate(engine, "CS51 ABC", 99_900)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO valuations (registration, model_version, estimate_pence, low_pence, high_pence, details) "
+                "VALUES ('CS51ABC', 'cold-start', 90000, 60000, 120000, '{}') "
+                "ON CONFLICT (registration, model_version) DO UPDATE SET created_at = now()"
+            )
+        )
     deployed = {**base_env, "VALUATION_FUNCTION_NAME": "reggie-ci-valuation", "AWS_DEFAULT_REGION": "eu-west-2"}
     reads = [
         http_api_event("GET", "/api/v1/plates/CS51ABC", route_key="GET /api/v1/plates/{registration}"),

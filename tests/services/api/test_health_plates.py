@@ -75,12 +75,6 @@ def test_plate_lookup_shows_latest_valuation_and_sale(client: httpx.Client, engi
     assert body["earliest_year"] is None
 
 
-def test_unknown_plate_is_404_with_close_matches(client: httpx.Client, engine: Engine) -> None:
-    seed_plate(engine, "MA51 ZZZ", 90_000)
-    body = assert_error(client.get("/plates/MA51ZZY"), 404, "plate_not_found")
-    assert "MA51 ZZZ" in body["details"]["close_matches"]
-
-
 def test_invalid_plate_is_422_with_reason(client: httpx.Client) -> None:
     body = assert_error(client.get("/plates/QQ12QQQQ"), 422, "invalid_registration")
     assert body["details"]["reason"]

@@ -15,7 +15,7 @@ from services.api.controllers import DomainController
 from tests.services.api.support import REPO
 
 API = REPO / "services" / "api"
-DOMAINS = ("plates", "offers", "claims", "valuations", "webhooks", "health", "dev")
+DOMAINS = ("plates", "listings", "offers", "claims", "valuations", "webhooks", "admin", "health", "dev")
 
 
 def _imports(path: Path) -> set[str]:

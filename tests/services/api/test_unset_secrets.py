@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from services.api.webhooks.signatures import sign_stripe
 from services.core import contract
 from tests.services.api.support import running_api
 from tests.services.api.test_health_plates import assert_error
+from tests.services.api.test_webhooks import sign_stripe
 
 WEBHOOK_SECRETS = ("stripe_webhook_secret", "clerk_webhook_secret")
 

@@ -22,7 +22,14 @@ LAMBDA_MODEL = "lambda-fake-7"
 
 
 def _lambda_answer(registrations: list[str]) -> list[dict[str, Any]]:
-    return [{**fallback_estimate(r), "model_version": LAMBDA_MODEL} for r in registrations]
+    return [
+        {
+            **fallback_estimate(r),
+            "model_version": LAMBDA_MODEL,
+            "drivers": [{"driver": "fake driver", "multiplier": 1.5}],
+        }
+        for r in registrations
+    ]
 
 
 def _check_valuation(body: dict[str, Any]) -> None:
@@ -126,3 +133,27 @@ def test_fallback_estimate_is_documented_and_ordered() -> None:
     for result in (short, long):
         assert result["low"] <= result["price"] <= result["high"]
     assert "error" in fallback_estimate("not a plate")
+
+
+@pytest.mark.slow
+def test_lookup_values_through_the_function_and_survives_its_outage(
+    lambda_api: str, fake_lambda: FakeLambda, engine: Engine
+) -> None:
+    with httpx.Client(base_url=lambda_api, timeout=60) as c:
+        fake_lambda.mode = "error"
+        nothing = c.get("/plates/LK51 OUT")
+        assert nothing.status_code == 200, nothing.text  # the plate's facts, without a valuation
+        assert nothing.json()["valuation"] is None
+        fake_lambda.mode = "ok"
+        valued = c.get("/plates/LK51OUT").json()["valuation"]
+        assert valued["model_version"] == LAMBDA_MODEL
+        assert [d["driver"] for d in valued["drivers"]] == ["fake driver"]  # drivers cross the wire
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE valuations SET created_at = now() - interval '1 year' WHERE registration = 'LK51OUT'")
+            )
+        fake_lambda.mode = "error"
+        stale = c.get("/plates/LK51OUT").json()["valuation"]
+        assert stale["stale"] is True  # the old valuation, marked as such, rather than an error
+        assert stale["estimate_pence"] == valued["estimate_pence"]
+        fake_lambda.mode = "ok"

@@ -5,16 +5,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from services.api.webhooks.signatures import BadSignature, sign_stripe, sign_svix, verify_stripe, verify_svix
+from services.api.webhooks.signatures import BadSignature, sign_svix, verify_stripe, verify_svix
+from services.local.standins.stripe_events import signature_header
 from tests.services.api.conftest import bearer
 from tests.services.api.support import CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, Signer
 from tests.services.api.test_health_plates import assert_error
+
+
+def sign_stripe(secret: str, timestamp: int, body: bytes) -> str:
+    """A ``Stripe-Signature`` header made as Stripe makes it (the stand-in's signer, not the verifier's code)."""
+    return signature_header(body, [secret], timestamp)
 
 
 def _svix_headers(body: bytes, msg_id: str, timestamp: int | None = None, secret: str = CLERK_WEBHOOK_SECRET) -> dict:
@@ -157,9 +164,38 @@ def test_signature_functions_directly() -> None:
             body=body,
             now=now,
         )
-    verify_stripe("s", header=f"{sign_stripe('s', now, body)},v1=00", body=body, now=now + 299)
+    fresh = int(time.time())
+    verify_stripe("whsec_s", header=f"{sign_stripe('whsec_s', fresh, body)},v1=00", body=body)
     with pytest.raises(BadSignature):
-        verify_stripe("s", header=sign_stripe("s", now, body), body=body, now=now + 301)
+        verify_stripe("whsec_s", header=sign_stripe("whsec_s", fresh - 301, body), body=body)
+    with pytest.raises(BadSignature):
+        verify_stripe("whsec_s", header=sign_stripe("whsec_s", fresh, body), body=b"\xff\xfe not UTF-8")
+
+
+def test_ours_accepts_what_the_official_libraries_sign() -> None:
+    """Clerk: our Svix verifier against signatures the ``svix`` library makes (and refuses its tampering).
+    Stripe: the ``stripe`` library verifies for us; the header it generates for tests passes our route's check."""
+    import stripe
+    from svix.webhooks import Webhook
+
+    body, msg_id = b'{"type": "user.created", "data": {"id": "user_x"}}', "msg_library"
+    now = int(time.time())
+    signed = Webhook(CLERK_WEBHOOK_SECRET).sign(msg_id, datetime.fromtimestamp(now, UTC), body.decode())
+    verify_svix(CLERK_WEBHOOK_SECRET, msg_id=msg_id, timestamp=str(now), signature=signed, body=body)
+    with pytest.raises(BadSignature):
+        verify_svix(CLERK_WEBHOOK_SECRET, msg_id=msg_id, timestamp=str(now), signature=signed, body=body + b" ")
+    # And the library accepts ours: the two agree in both directions.
+    Webhook(CLERK_WEBHOOK_SECRET).verify(
+        body,
+        {
+            "svix-id": msg_id,
+            "svix-timestamp": str(now),
+            "svix-signature": sign_svix(CLERK_WEBHOOK_SECRET, msg_id, now, body),
+        },
+    )
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), "whsec_lib")
+    verify_stripe("whsec_lib", header=header, body=body)
+    assert header == sign_stripe("whsec_lib", int(header.split(",")[0][2:]), body)
 
 
 def test_values_the_database_refuses_are_400_not_500(client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, func, pool, select
 from services.core.models import Plate, User
 from services.core.registration import PlateFormat, parse
 from services.core.schema import upgrade_to_head
-from services.local.seed import LOCAL_ADMIN, LOCAL_SELLER, generate_plates, seed
+from services.local.seed import CURATED, LOCAL_ADMIN, LOCAL_BUYER, LOCAL_SELLER, generate_plates, seed
 
 
 def test_generation_is_deterministic_and_covers_every_format() -> None:
@@ -35,7 +35,15 @@ def test_seed_is_idempotent(fresh_database_url: str) -> None:
             roles = dict(connection.execute(select(User.clerk_user_id, User.role)).all())
     finally:
         engine.dispose()
-    assert (first.plates_inserted, first.users_inserted) == (50, 2)
+    curated = {parse(mark).normalized for mark, _ in CURATED}
+    generated = {reg.normalized for reg, _ in generate_plates(50)}
+    assert (first.plates_inserted, first.users_inserted) == (len(curated | generated), 3)
     assert (second.plates_inserted, second.users_inserted) == (0, 0)
-    assert plates == 50
-    assert roles == {LOCAL_SELLER: "user", LOCAL_ADMIN: "admin"}
+    assert plates == len(curated | generated)
+    assert roles == {LOCAL_SELLER: "user", LOCAL_ADMIN: "admin", LOCAL_BUYER: "user"}
+
+
+def test_curated_listings_answer_the_readme_examples() -> None:
+    curated = {parse(mark).normalized for mark, _ in CURATED}
+    assert "AB12CDE" in curated  # GET /plates/AB12CDE
+    assert {"SAM1", "5AM"} <= curated  # GET /plates?q=sam (5 reads as S)

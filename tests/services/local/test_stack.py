@@ -19,14 +19,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg
 import pytest
 
+from services.core.registration import parse
 from services.core.schema import REPO_ROOT
 from services.local.issuer import LocalIssuer
 from services.local.ports import port_is_free
 from services.local.r2 import LOCAL_BUCKET, s3_client
+from services.local.seed import CURATED, LOCAL_BUYER, LOCAL_SELLER, generate_plates
 
 START_TIMEOUT_S = 90
 
@@ -55,11 +58,12 @@ class Stack:
         sigint_ignored: bool = False,
     ):
         self.state = state
-        self.api_port, self.pg_port, self.r2_port, self.issuer_port = ports
+        self.api_port, self.pg_port, self.r2_port, self.issuer_port, self.stripe_port, *standins = ports
         arguments = [
             sys.executable, "-m", "services.local", "--state-dir", str(state),
             "--api-port", str(self.api_port), "--postgres-port", str(self.pg_port),
             "--r2-port", str(self.r2_port), "--issuer-port", str(self.issuer_port),
+            "--stripe-port", str(self.stripe_port), "--resend-port", str(standins[0]), "--dvla-port", str(standins[1]),
             "--auction-csv", str(csv or state / "absent.csv"), "--plates", "60",
         ]  # fmt: skip
         if sigint_ignored:  # as a shell leaves a background job: `make dev &`
@@ -124,10 +128,37 @@ def _csv(path: Path) -> Path:
     return path
 
 
+def _journey(api: str, state: Path, stripe_port: int) -> None:
+    """The README's examples answer, and a buyer pays for a seeded plate end to end on the stand-ins:
+    offer, the seller accepts, checkout, Pay on the Stripe stand-in's page (which calls the webhook),
+    sold, and the worker's emails listed by /dev/emails."""
+    issuer = LocalIssuer(state / "issuer")
+    seller = {"Authorization": f"Bearer {issuer.mint(subject=LOCAL_SELLER)}"}
+    buyer = {"Authorization": f"Bearer {issuer.mint(subject=LOCAL_BUYER)}"}
+    with httpx.Client(base_url=f"{api}/api/v1", timeout=30) as c:
+        assert c.get("/plates/AB12CDE").json()["listing"]["asking_price_pence"] == 49_500
+        assert "SAM1" in [i["normalized"] for i in c.get("/plates", params={"q": "sam"}).json()["items"]]
+        assert c.get("/plates/AB12CDE/fits", params={"vehicle": "AA19AAA"}).json()["fits"] is True
+        made = c.post("/offers", json={"registration": "AB12CDE", "amount_pence": 45_000}, headers=buyer).json()
+        assert c.post(f"/offers/{made['id']}/accept", headers=seller).json()["status"] == "accepted"
+        checkout = c.post(f"/offers/{made['id']}/checkout", headers=buyer).json()
+        assert checkout["url"].startswith(f"http://127.0.0.1:{stripe_port}/c/pay/")
+        assert "<button>Pay</button>" in httpx.get(checkout["url"]).text
+        paid_page = httpx.post(checkout["url"], timeout=30)
+        assert paid_page.status_code == 200, paid_page.text
+        assert c.get(f"/offers/{made['id']}", headers=buyer).json()["status"] == "paid"
+        deadline = time.monotonic() + 20
+        subjects: list[str] = []
+        while time.monotonic() < deadline and "Payment received for AB12 CDE" not in subjects:
+            time.sleep(0.5)
+            subjects = [e["subject"] for e in c.get("/dev/emails").json()["items"]]
+        assert {"Payment received for AB12 CDE", "AB12 CDE is sold", "New offer of £450 on AB12 CDE"} <= set(subjects)
+
+
 @pytest.mark.slow
 def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    ports = _free_ports(4)
+    ports = _free_ports(7)
     csv = _csv(tmp_path / "auctions.csv")
     # The valuation model is another team's moving part; its fallback keeps this test about the stack.
     isolated = {"VALUATION_BACKEND": "fallback"}
@@ -139,7 +170,8 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
         assert set(during_start) <= {"starting", "ok"}, during_start
         assert "starting" in during_start, during_start
         stack.wait_for(r"sales: imported \d+ of 40 auction lots")
-        assert "seeded 60 listed plates" in stack.output
+        seeded = len({r.normalized for r, _ in generate_plates(60)} | {parse(m).normalized for m, _ in CURATED})
+        assert f"seeded {seeded} listed plates" in stack.output
         api = f"http://127.0.0.1:{stack.api_port}"
         assert f"curl -s {api}/api/v1/health/deep" in stack.output
 
@@ -165,6 +197,7 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
             assert response.status == 200
         with urllib.request.urlopen(f"{api}/api/v1/health/deep", timeout=10) as response:
             assert response.status == 200
+        _journey(api, state, stack.stripe_port)
 
         # Killed outright (no cleanup runs): the API dies with it, PostgreSQL is left behind...
         stack.kill()
@@ -182,7 +215,7 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
             assert "database: at " in again.output
             assert "seeded" not in again.output
             with psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg_port}/reggie") as conn:
-                assert conn.execute("SELECT count(*) FROM plates").fetchone() == (60,)
+                assert conn.execute("SELECT count(*) FROM plates").fetchone() == (seeded,)
             # Ctrl-C (even with SIGINT ignored by the parent shell): every child stops, nothing is left
             # running, no traceback.
             assert again.interrupt() == 0
@@ -226,7 +259,7 @@ def _fails_with(stack: Stack, message: str) -> None:
 
 
 def test_port_taken_is_one_clear_line(tmp_path: Path) -> None:
-    ports = _free_ports(4)
+    ports = _free_ports(7)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports[0]))
         squatter.listen()
@@ -237,19 +270,19 @@ def test_corrupt_postgres_folder_is_named(tmp_path: Path) -> None:
     data = tmp_path / "state" / "postgres" / "data"
     data.mkdir(parents=True)
     (data / "junk").write_text("not a database")
-    _fails_with(Stack(tmp_path / "state", _free_ports(4)), r"make dev: .*postgres/data is corrupt")
+    _fails_with(Stack(tmp_path / "state", _free_ports(7)), r"make dev: .*postgres/data is corrupt")
 
 
 def test_corrupt_issuer_key_is_named(tmp_path: Path) -> None:
     issuer = tmp_path / "state" / "issuer"
     issuer.mkdir(parents=True)
     (issuer / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\ngarbage\n")
-    _fails_with(Stack(tmp_path / "state", _free_ports(4)), r"make dev: .*key\.pem is corrupt")
+    _fails_with(Stack(tmp_path / "state", _free_ports(7)), r"make dev: .*key\.pem is corrupt")
 
 
 def test_state_folder_that_is_a_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "state").write_text("oops")
-    _fails_with(Stack(tmp_path / "state", _free_ports(4)), r"make dev: .*state is corrupt: it is a file")
+    _fails_with(Stack(tmp_path / "state", _free_ports(7)), r"make dev: .*state is corrupt: it is a file")
 
 
 @pytest.mark.parametrize(
@@ -260,6 +293,6 @@ def test_state_folder_that_is_a_file_is_named(tmp_path: Path) -> None:
     ],
 )
 def test_bad_database_url_is_one_clear_line(tmp_path: Path, url: str, message: str) -> None:
-    ports = _free_ports(5)
-    stack = Stack(tmp_path / "state", ports[:4], env={"DATABASE_URL": url.format(port=ports[4])})
+    ports = _free_ports(8)
+    stack = Stack(tmp_path / "state", ports[:7], env={"DATABASE_URL": url.format(port=ports[7])})
     _fails_with(stack, message)

@@ -1,0 +1,135 @@
+"""The ``valuations`` cache, written the same way from both sides of the API.
+
+``POST /valuations`` writes through its SQLAlchemy session and ``GET /plates/{registration}`` (which
+values a mark on the spot when its cached valuation is missing, stale or old) through the read pool's
+psycopg connection, so the statement is plain psycopg SQL and the parameters come from one function.
+Nothing here imports SQLAlchemy.
+
+A result (the valuation service's shape, prices in whole pounds) becomes pence, and ``details`` keeps
+what the client is shown besides the numbers: the explanation, the model/rules weights, the drivers
+and, when the valuation service sends them, comparable past sales.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, LiteralString
+
+from services.api.valuations.schemas import ComparableView, DriverView, ValuationView
+from services.core.registration import Registration
+
+__all__ = ["STORE_SQL", "store_parameters", "view_from_details"]
+
+STORE_SQL: LiteralString = """
+    INSERT INTO valuations (registration, model_version, estimate_pence, low_pence, high_pence, details)
+    VALUES (%(registration)s, %(model_version)s, %(estimate)s, %(low)s, %(high)s, CAST(%(details)s AS jsonb))
+    ON CONFLICT (registration, model_version) DO UPDATE
+        SET estimate_pence = EXCLUDED.estimate_pence, low_pence = EXCLUDED.low_pence,
+            high_pence = EXCLUDED.high_pence, details = EXCLUDED.details, created_at = now()
+    RETURNING created_at
+"""
+"""Cache one valuation (refreshing ``created_at`` clears ``stale``); psycopg's named placeholders."""
+
+_MAX_COMPARABLES = 20
+
+
+def _drivers(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        return []
+    kept: list[dict[str, Any]] = []
+    for item in raw:  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(item, dict) and isinstance(item.get("driver"), str):  # pyright: ignore[reportUnknownMemberType]
+            multiplier = item.get("multiplier")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if isinstance(multiplier, int | float) and not isinstance(multiplier, bool):
+                kept.append({"driver": item["driver"], "multiplier": float(multiplier)})
+    return kept
+
+
+def _comparables(raw: Any) -> list[dict[str, Any]]:
+    """Comparable sales as the valuation service may send them, kept only where they make sense."""
+    if not isinstance(raw, list):
+        return []
+    kept: list[dict[str, Any]] = []
+    for item in raw[:_MAX_COMPARABLES]:  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(item, dict) or not isinstance(item.get("registration"), str):  # pyright: ignore[reportUnknownMemberType]
+            continue
+        pence = item.get("price_pence")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        pounds = item.get("price")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if not isinstance(pence, int) and isinstance(pounds, int | float) and not isinstance(pounds, bool):
+            pence = round(pounds * 100)
+        if not isinstance(pence, int) or isinstance(pence, bool) or pence < 0:
+            continue
+        similarity = item.get("similarity")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        kept.append(
+            {
+                "registration": item["registration"][:16],
+                "price_pence": pence,
+                "auction": str(item.get("auction"))[:200] if item.get("auction") else None,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                "sold_on": str(item.get("sold_on"))[:10] if item.get("sold_on") else None,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                "similarity": float(similarity) if isinstance(similarity, int | float) else None,
+            }
+        )
+    return kept
+
+
+def store_parameters(mark: Registration, result: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`STORE_SQL` parameters of one successful result."""
+    estimate, low, high = (int(result[k]) * 100 for k in ("price", "low", "high"))
+    weights = result.get("weights") if isinstance(result.get("weights"), dict) else None
+    details = {
+        "explanation": str(result.get("explanation") or ""),
+        "weights": weights,
+        "drivers": _drivers(result.get("drivers")),
+        "comparables": _comparables(result.get("comparables")),
+    }
+    return {
+        "registration": mark.normalized,
+        "model_version": str(result["model_version"])[:64],
+        "estimate": estimate,
+        "low": min(low, estimate),
+        "high": max(high, estimate),
+        "details": json.dumps(details),
+    }
+
+
+def view_from_details(
+    registration: str,
+    *,
+    estimate_pence: int,
+    low_pence: int,
+    high_pence: int,
+    model_version: str,
+    details: dict[str, Any] | None,
+    valued_at: datetime | None,
+    stale: bool = False,
+) -> ValuationView:
+    """The client's view of a cached (or just cached) valuation."""
+    found = details or {}
+    weights = found.get("weights")
+    return ValuationView(
+        registration=registration,
+        estimate_pence=estimate_pence,
+        low_pence=low_pence,
+        high_pence=high_pence,
+        model_version=model_version,
+        explanation=str(found.get("explanation") or ""),
+        weights=weights if isinstance(weights, dict) else None,
+        drivers=[DriverView(**d) for d in _drivers(found.get("drivers"))],
+        comparables=[ComparableView(**c) for c in _comparables(found.get("comparables"))],
+        valued_at=valued_at,
+        stale=stale,
+    )
+
+
+def view_from_parameters(registration: str, parameters: dict[str, Any], valued_at: datetime | None) -> ValuationView:
+    """The view of what :func:`store_parameters` just cached."""
+    return view_from_details(
+        registration,
+        estimate_pence=parameters["estimate"],
+        low_pence=parameters["low"],
+        high_pence=parameters["high"],
+        model_version=parameters["model_version"],
+        details=json.loads(parameters["details"]),
+        valued_at=valued_at,
+    )
