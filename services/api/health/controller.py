@@ -6,7 +6,7 @@ from litestar import Response, get
 
 from services.api.controllers import DomainController
 from services.api.health.schemas import DeepHealth, Health, Version
-from services.api.health.service import Readiness
+from services.api.health.service import Readiness, publish_checks
 from services.api.settings import ApiSettings
 
 
@@ -20,10 +20,11 @@ class HealthController(DomainController):
         return Health(status="ok")
 
     @get("/deep")
-    async def health_deep(self, readiness: Readiness) -> Response[DeepHealth]:
+    async def health_deep(self, readiness: Readiness, settings: ApiSettings) -> Response[DeepHealth]:
         """Readiness: the database, the valuation service and document storage, each with its status and
         latency; 503 when any of them fails."""
         report = await readiness.check()
+        publish_checks(report, settings.stage, settings.core.service_name)
         return Response(report, status_code=200 if report.status == "ok" else 503)
 
     @get("/version", sync_to_thread=False)
