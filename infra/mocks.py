@@ -92,6 +92,9 @@ def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]: 
                 "clusterResourceId": f"cluster-{_digest(name)[:12]}",
                 "masterUserSecrets": [{"secretArn": _arn("secretsmanager", f"secret:rds!cluster-{ident}")}],
             }
+        case "aws:rds/clusterInstance:ClusterInstance":
+            # Without an AZ asked for, AWS places the instance in one of the subnet group's: the first, here.
+            out["availabilityZone"] = inputs.get("availabilityZone") or f"{REGION}a"
         case "aws:apigatewayv2/api:Api":
             api_id = _digest(name)[:10]
             out |= {

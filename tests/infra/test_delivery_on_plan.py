@@ -37,10 +37,12 @@ def test_personal_stage_pauses_its_database_when_idle(personal: list[PlannedReso
     assert idle.total_usd - sum(line.monthly_usd for line in nat_lines) <= 5
 
 
-def test_production_keeps_half_an_acu_and_two_nat_instances(production: list[PlannedResource]) -> None:
+def test_production_keeps_half_an_acu_on_writer_and_reader_and_two_nat_instances(
+    production: list[PlannedResource],
+) -> None:
     idle = cost.estimate(production, cost.IDLE)
     acu = [line for line in idle.lines if line.price_key == "aurora.acu"]
-    assert [line.quantity for line in acu] == [0.5 * cost.HOURS_PER_MONTH]
+    assert [line.quantity for line in acu] == [0.5 * cost.HOURS_PER_MONTH] * 2  # the reader follows the writer
     assert len([line for line in idle.lines if line.price_key == "ec2.t4g.nano"]) == 2
     assert len([line for line in idle.lines if line.price_key == "vpc.public_ipv4"]) == 2
     assert cost.estimate(production, cost.LAUNCH).total_usd > idle.total_usd
