@@ -4,6 +4,7 @@ matrix, the environment contract, least privilege, ordering, and the policy pack
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Sequence
 
 import pulumi
@@ -15,7 +16,8 @@ from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
 from infra.policy.rules import evaluate
-from infra.registry import discover
+from infra.registry import REPO_ROOT, discover
+from infra.release import package_paths, package_version
 from infra.wiring import build_platform
 from services.api.deploy import SPEC as API_SPEC
 
@@ -158,6 +160,20 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     secret_values = {p.inputs["value"] for p in _of(res, "aws:ssm/parameter:Parameter")}
     for function in functions.values():
         assert not secret_values & set(function.inputs.get("environment", {}).get("variables", {}).values())
+
+
+def test_every_function_carries_the_version_and_the_commit_of_its_own_package(plans: dict[str, Recording]) -> None:
+    assert package_version() == "0.1.0"  # pyproject.toml's
+    specs = {spec.name: spec for spec in discover()}
+    for function in _of(plans["production"].resources, "aws:lambda/function:Function"):
+        spec = specs[function.inputs["name"].removeprefix("reggie-production-")]
+        env = function.inputs["environment"]["variables"]
+        newest = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "--", *package_paths(spec)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert env["APP_VERSION"] == "0.1.0"
+        assert env["GIT_COMMIT"].removesuffix("-dirty") == newest, spec.name
 
 
 def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
