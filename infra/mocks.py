@@ -52,7 +52,7 @@ def network_stack_outputs(stack_name: str) -> dict[str, Any]:
     }
 
 
-def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912 - a case per type
+def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912, PLR0915 - a case per type
     """Computed outputs a real provider would return for ``typ`` (only those the program reads)."""
     physical = str(inputs.get("name") or name)
     out: dict[str, Any] = {"name": physical}

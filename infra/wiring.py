@@ -45,7 +45,7 @@ from infra.monitoring import monitor
 from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
-from infra.release import current_release
+from infra.release import Release, current_release
 from infra.service_spec import ServiceSpec
 
 
@@ -59,6 +59,8 @@ class Platform:
     function_names: dict[str, pulumi.Output[str]]
     network: NetworkLike
     """Its own VPC or the shared one; exported either way, so any stage can serve as a network provider."""
+    release: Release
+    """The version and each service's commit its function was stamped with (the smoke test checks the API's)."""
 
     @property
     def vpc_id(self) -> pulumi.Output[str]:
@@ -183,6 +185,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         bucket_name=bucket.bucket_name,
         function_names={name: f.function_name for name, f in functions.items()},
         network=network,
+        release=release,
     )
 
 
@@ -207,6 +210,7 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("databaseEndpoint", platform.database_endpoint)
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
+    pulumi.export("release", {"version": platform.release.version, "commits": dict(platform.release.commits)})
     export_network(platform.network)
 
 

@@ -60,6 +60,17 @@ def test_diagram_shows_every_function_and_the_way_in(production: list[PlannedRes
     assert "clients -->|HTTPS| cloudflare" in text
 
 
+def test_diagram_shows_the_day_two_parts(production: list[PlannedResource]) -> None:
+    text = diagram.render(production, title="reggie production")
+    public = text.split('subgraph public["public subnets"]')[1].split("end")[0]
+    assert public.count("NAT instance, self-healing<br/>") == 2
+    assert "group of 1 · t4g.nano" in public
+    assert "0.5–4 ACU · 2 instance(s) · writer + 1 failover reader(s)" in text
+    alarms = sum(1 for r in production if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert f"SNS reggie-production-alarms → ops@reggie.co.uk<br/>{alarms} CloudWatch alarms" in text
+    assert "private -->|default route| public" in text  # not the shared network's NAT
+
+
 def test_preview_json_has_one_create_step_per_resource(production: list[PlannedResource]) -> None:
     doc = json.loads(preview_json.dumps(production))
     assert doc["changeSummary"] == {"create": len(production)}

@@ -239,6 +239,7 @@ def test_platform_outputs() -> None:
     def program() -> None:
         platform = build_platform(load_stage(Config(), stack="dev-demo", aws_region="eu-west-2"))
         assert platform.api_url is not None
+        seen["release"] = (platform.release.version, sorted(platform.release.commits))
         platform.api_url.apply(lambda v: seen.__setitem__("api", v))
         platform.bucket_name.apply(lambda v: seen.__setitem__("bucket", v))
         platform.database_endpoint.apply(lambda v: seen.__setitem__("db", v))
@@ -253,6 +254,7 @@ def test_platform_outputs() -> None:
     assert "reggie-dev-demo-api" in seen["fns"]  # type: ignore[operator]
     assert seen["cidr"] == "10.0.0.0/16"
     assert seen["subnets"] == network_stack_outputs("dev-network")["privateSubnetIds"]  # the shared network
+    assert seen["release"] == ("0.1.0", sorted(spec.name for spec in discover()))  # exported as `release`
 
 
 def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[str, Recording]) -> None:
