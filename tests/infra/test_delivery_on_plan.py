@@ -43,9 +43,20 @@ def test_production_keeps_half_an_acu_on_writer_and_reader_and_two_nat_instances
     idle = cost.estimate(production, cost.IDLE)
     acu = [line for line in idle.lines if line.price_key == "aurora.acu"]
     assert [line.quantity for line in acu] == [0.5 * cost.HOURS_PER_MONTH] * 2  # the reader follows the writer
-    assert len([line for line in idle.lines if line.price_key == "ec2.t4g.nano"]) == 2
+    assert len([line for line in idle.lines if line.price_key == "ec2.t4g.nano"]) == 2  # the NAT groups' instances
     assert len([line for line in idle.lines if line.price_key == "vpc.public_ipv4"]) == 2
     assert cost.estimate(production, cost.LAUNCH).total_usd > idle.total_usd
+    assert idle.unpriced == ()
+
+
+def test_production_prices_its_alarms_dashboard_and_the_metrics_they_watch(production: list[PlannedResource]) -> None:
+    idle = cost.estimate(production, cost.IDLE)
+    by_key = {line.price_key: line for line in idle.lines}
+    alarms = [r for r in production if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"]
+    # every alarm reads one metric but the 5xx rate, which reads two
+    assert by_key["cloudwatch.alarm"].quantity == len(alarms) + 1
+    assert by_key["cloudwatch.custom_metric"].quantity == 4  # three health checks and the migrator's runs
+    assert by_key["cloudwatch.dashboard"].monthly_usd == 3.00
 
 
 def test_diagram_shows_every_function_and_the_way_in(production: list[PlannedResource]) -> None:
