@@ -67,8 +67,7 @@ def package_version(repo_root: Path = REPO_ROOT) -> str:
 
 def package_paths(spec: ServiceSpec) -> tuple[str, ...]:
     """What a service's package is built from, relative to the repository root."""
-    if spec.package == "image":
-        assert spec.dockerfile is not None  # the registry guarantees it
+    if spec.package == "image" and spec.dockerfile is not None:  # the registry requires a Dockerfile for an image
         return (Path(spec.dockerfile).parent.as_posix(), *spec.image_inputs)
     return ("services/__init__.py", "services/core", f"services/{spec.name}")
 
