@@ -80,6 +80,12 @@ class AlarmsTransforms(TypedDict, total=False):
 ROLES = roles_of(AlarmsTransforms)
 
 
+def _check_key(where: str, key: str) -> None:
+    """A key names a child and a physical name: lowercase letters, digits and hyphens."""
+    if not _KEY.match(key):
+        raise ComponentArgsError(f"{where}: key must be lowercase letters, digits and hyphens (at most 63)")
+
+
 def _no_dimensions() -> dict[str, pulumi.Input[str]]:
     return {}
 
@@ -160,8 +166,7 @@ class Alarm:
 
     def __post_init__(self) -> None:
         where = f"Alarm {self.key!r}"
-        if not _KEY.match(self.key):
-            raise ComponentArgsError(f"{where}: key must be lowercase letters, digits and hyphens (at most 63)")
+        _check_key(where, self.key)
         if not 1 <= len(self.description) <= MAX_DESCRIPTION:
             raise ComponentArgsError(f"{where}: description must be 1 to {MAX_DESCRIPTION} characters")
         if self.comparison not in OPERATORS:
@@ -192,8 +197,7 @@ class Probe:
     schedule: str = "rate(5 minutes)"
 
     def __post_init__(self) -> None:
-        if not _KEY.match(self.key):
-            raise ComponentArgsError(f"Probe {self.key!r}: key must be lowercase letters, digits and hyphens")
+        _check_key(f"Probe {self.key!r}", self.key)
         try:
             json.loads(self.payload)
         except ValueError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -289,47 +289,21 @@ class AuroraPostgres(Component):
             "cluster",
             opts=retained,
         )
-        writer = self.child(
-            "writer",
-            aws.rds.ClusterInstance,
-            aws.rds.ClusterInstanceArgs(
-                identifier=f"{ident[:56]}-writer",
-                cluster_identifier=cluster.id,
-                instance_class="db.serverless",
-                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
-                engine_version=cluster.engine_version,
-                db_subnet_group_name=subnet_group.name,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=False,  # the engine version is pinned above
-                copy_tags_to_snapshot=True,
-                tags=with_name_tag(args.tags, f"{ident}-writer"),
-            ),
-            "writer",
-            opts=retained,
-        )
+        writer = self._instance("writer", ident, cluster, subnet_group, args, opts=retained)
         if args.failover_reader:
             zones = tuple(args.availability_zones)
-            self.child(
+            self._instance(
                 "reader",
-                aws.rds.ClusterInstance,
-                aws.rds.ClusterInstanceArgs(
-                    identifier=f"{ident[:56]}-reader",
-                    cluster_identifier=cluster.id,
-                    instance_class="db.serverless",
-                    engine=aws.rds.EngineType.AURORA_POSTGRESQL,
-                    engine_version=cluster.engine_version,
-                    db_subnet_group_name=subnet_group.name,
-                    # Wherever AWS placed the writer, the reader goes elsewhere. The names stay put after a
-                    # failover swaps the roles (AZs belong to instances), so nothing moves on the next deploy.
-                    availability_zone=writer.availability_zone.apply(lambda az: other_zone(az, zones)),
-                    promotion_tier=1,  # tiers 0-1 scale with the writer, so it can take over at full capacity
-                    publicly_accessible=False,
-                    auto_minor_version_upgrade=False,
-                    copy_tags_to_snapshot=True,
-                    tags=with_name_tag(args.tags, f"{ident}-reader"),
-                ),
-                "reader",
+                ident,
+                cluster,
+                subnet_group,
+                args,
+                # The reader waits for the writer, so Aurora makes the writer the writer.
                 opts=pulumi.ResourceOptions.merge(retained, pulumi.ResourceOptions(depends_on=[writer])),
+                # Wherever AWS placed the writer, the reader goes elsewhere. The names stay put after a failover
+                # swaps the roles (AZs belong to instances), so nothing moves on the next deploy.
+                availability_zone=writer.availability_zone.apply(lambda az: other_zone(az, zones)),
+                promotion_tier=1,  # tiers 0-1 scale with the writer, so it can take over at full capacity
             )
 
         self.endpoint = cluster.endpoint
@@ -353,6 +327,40 @@ class AuroraPostgres(Component):
                 "master_secret_arn": self.master_secret_arn,
                 "security_group_id": self.security_group_id,
             }
+        )
+
+    def _instance(
+        self,
+        role: Literal["writer", "reader"],
+        ident: str,
+        cluster: aws.rds.Cluster,
+        subnet_group: aws.rds.SubnetGroup,
+        args: AuroraPostgresArgs,
+        *,
+        opts: pulumi.ResourceOptions,
+        availability_zone: pulumi.Input[str] | None = None,
+        promotion_tier: int | None = None,
+    ) -> aws.rds.ClusterInstance:
+        """A Serverless v2 instance of the cluster (``<ident>-writer``, ``<ident>-reader``)."""
+        return self.child(
+            role,
+            aws.rds.ClusterInstance,
+            aws.rds.ClusterInstanceArgs(
+                identifier=f"{ident[:56]}-{role}",
+                cluster_identifier=cluster.id,
+                instance_class="db.serverless",
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=cluster.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                availability_zone=availability_zone,
+                promotion_tier=promotion_tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=False,  # the engine version is pinned above
+                copy_tags_to_snapshot=True,
+                tags=with_name_tag(args.tags, f"{ident}-{role}"),
+            ),
+            role,
+            opts=opts,
         )
 
     def allow_from(self, label: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:

@@ -5,7 +5,7 @@ generated from them; the health probe invokes the API; personal stages get none 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ def _of(res: Sequence[PlannedResource], type_token: str) -> list[PlannedResource
     return [r for r in res if r.type == type_token]
 
 
-def _watched(alarm: PlannedResource) -> list[dict[str, Any]]:
+def _watched(alarm: PlannedResource) -> list[Mapping[str, Any]]:
     """The metrics an alarm reads: its own, or each metric query's."""
     queries = [q["metric"] for q in alarm.inputs.get("metricQueries", []) if "metric" in q]
     if queries:
