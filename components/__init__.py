@@ -1,6 +1,7 @@
 """Reusable, stage-agnostic Pulumi ComponentResources. They never read config: everything is an argument."""
 
 from components._common import Component, ComponentArgsError, Node, Transform
+from components.alarms import Alarm, Alarms, AlarmsArgs, AlarmsTransforms, Metric, MetricMath, Probe
 from components.aurora import AuroraPostgres, AuroraPostgresArgs, AuroraPostgresTransforms
 from components.container_image import ContainerImage, ContainerImageArgs, ContainerImageTransforms
 from components.function import Function, FunctionArgs, FunctionTransforms, ImageCode, VpcPlacement, ZipCode
@@ -10,6 +11,10 @@ from components.r2_bucket import R2Bucket, R2BucketArgs, R2BucketTransforms
 from components.secrets import Secrets, SecretsArgs, SecretsTransforms
 
 __all__ = [
+    "Alarm",
+    "Alarms",
+    "AlarmsArgs",
+    "AlarmsTransforms",
     "AuroraPostgres",
     "AuroraPostgresArgs",
     "AuroraPostgresTransforms",
@@ -27,10 +32,13 @@ __all__ = [
     "HttpApiTransforms",
     "ImageCode",
     "LambdaTarget",
+    "Metric",
+    "MetricMath",
     "Network",
     "NetworkArgs",
     "NetworkTransforms",
     "Node",
+    "Probe",
     "R2Bucket",
     "R2BucketArgs",
     "R2BucketTransforms",

@@ -1,7 +1,14 @@
-"""AuroraPostgres: an encrypted Aurora Serverless v2 PostgreSQL cluster with one writer.
+"""AuroraPostgres: an encrypted Aurora Serverless v2 PostgreSQL cluster with a writer and, optionally, a
+failover reader.
 
 Secure by default: customer KMS key with rotation, SSL forced, not publicly accessible, RDS-managed
 master password (never in Pulumi state), IAM database authentication, PostgreSQL logs exported.
+
+With ``failover_reader`` a second instance runs in another AZ than the writer at promotion tier 1. When the
+writer's instance or AZ fails, Aurora promotes it (typically within a minute or so) instead of creating a new
+writer, and the cluster endpoint follows; clients reconnect. A Serverless v2 reader in tier 0 or 1 scales with
+the writer's capacity, so it can take the writer's load the moment it is promoted: it costs as much as the
+writer.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -55,6 +62,8 @@ class AuroraPostgresTransforms(TypedDict, total=False):
     """The Serverless v2 cluster (``<name>-cluster``)."""
     writer: Transform[aws.rds.ClusterInstanceArgs]
     """The writer instance (``<name>-writer``)."""
+    reader: Transform[aws.rds.ClusterInstanceArgs]
+    """With ``failover_reader``: the reader in another AZ, promotion tier 1 (``<name>-reader``)."""
 
 
 ROLES = roles_of(AuroraPostgresTransforms)
@@ -114,6 +123,11 @@ class AuroraPostgresArgs:
     :meth:`AuroraPostgres.allow_from`."""
     retain_on_delete: bool = False
     """Keep the cluster (and key) in AWS when removed from the program."""
+    failover_reader: bool = False
+    """Add a reader in another AZ than the writer, at promotion tier 1, which Aurora promotes if the writer
+    fails. It needs ``availability_zones``."""
+    availability_zones: Sequence[str] = ()
+    """The AZs of the subnets (at least two with ``failover_reader``), to place the reader away from the writer."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to every taggable child."""
     transforms: AuroraPostgresTransforms = field(default_factory=AuroraPostgresTransforms)
@@ -145,6 +159,10 @@ class AuroraPostgresArgs:
             raise ComponentArgsError("AuroraPostgresArgs.idle_session_timeout_ms: must be positive")
         for label in self.allowed_security_groups:
             check_client_label(label)
+        if self.failover_reader and len(set(self.availability_zones)) < 2:
+            raise ComponentArgsError(
+                "AuroraPostgresArgs.availability_zones: a failover reader needs at least two AZs to choose from"
+            )
         check_transform_keys("AuroraPostgres", self.transforms, ROLES)
 
     @property
@@ -156,7 +174,7 @@ class AuroraPostgres(Component):
     """Aurora Serverless v2 PostgreSQL 17: key, subnet group, security group, parameter group, cluster, writer.
 
     Roles (``nodes`` and ``transforms``): ``kms_key``, ``kms_alias``, ``subnet_group``, ``security_group``,
-    ``client_ingress`` (keyed by client label), ``parameter_group``, ``cluster``, ``writer``.
+    ``client_ingress`` (keyed by client label), ``parameter_group``, ``cluster``, ``writer``, ``reader``.
     """
 
     endpoint: pulumi.Output[str]
@@ -167,7 +185,11 @@ class AuroraPostgres(Component):
     security_group_id: pulumi.Output[str]
     cluster_arn: pulumi.Output[str]
     cluster_resource_id: pulumi.Output[str]
+    cluster_identifier: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    max_acu: float
+    max_connections: int
+    """The ``max_connections`` Aurora gives each instance at this capacity range (see :func:`max_connections`)."""
 
     def __init__(self, name: str, args: AuroraPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("reggie:components:AuroraPostgres", name, args.transforms, ROLES, opts)
@@ -267,24 +289,22 @@ class AuroraPostgres(Component):
             "cluster",
             opts=retained,
         )
-        self.child(
-            "writer",
-            aws.rds.ClusterInstance,
-            aws.rds.ClusterInstanceArgs(
-                identifier=f"{ident[:56]}-writer",
-                cluster_identifier=cluster.id,
-                instance_class="db.serverless",
-                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
-                engine_version=cluster.engine_version,
-                db_subnet_group_name=subnet_group.name,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=False,  # the engine version is pinned above
-                copy_tags_to_snapshot=True,
-                tags=with_name_tag(args.tags, f"{ident}-writer"),
-            ),
-            "writer",
-            opts=retained,
-        )
+        writer = self._instance("writer", ident, cluster, subnet_group, args, opts=retained)
+        if args.failover_reader:
+            zones = tuple(args.availability_zones)
+            self._instance(
+                "reader",
+                ident,
+                cluster,
+                subnet_group,
+                args,
+                # The reader waits for the writer, so Aurora makes the writer the writer.
+                opts=pulumi.ResourceOptions.merge(retained, pulumi.ResourceOptions(depends_on=[writer])),
+                # Wherever AWS placed the writer, the reader goes elsewhere. The names stay put after a failover
+                # swaps the roles (AZs belong to instances), so nothing moves on the next deploy.
+                availability_zone=writer.availability_zone.apply(lambda az: other_zone(az, zones)),
+                promotion_tier=1,  # tiers 0-1 scale with the writer, so it can take over at full capacity
+            )
 
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
@@ -294,7 +314,10 @@ class AuroraPostgres(Component):
         self.security_group_id = self._security_group.id
         self.cluster_arn = cluster.arn
         self.cluster_resource_id = cluster.cluster_resource_id
+        self.cluster_identifier = cluster.cluster_identifier
         self.kms_key_arn = key.arn
+        self.max_acu = args.max_acu
+        self.max_connections = max_connections(args.min_acu, args.max_acu)
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
@@ -304,6 +327,40 @@ class AuroraPostgres(Component):
                 "master_secret_arn": self.master_secret_arn,
                 "security_group_id": self.security_group_id,
             }
+        )
+
+    def _instance(
+        self,
+        role: Literal["writer", "reader"],
+        ident: str,
+        cluster: aws.rds.Cluster,
+        subnet_group: aws.rds.SubnetGroup,
+        args: AuroraPostgresArgs,
+        *,
+        opts: pulumi.ResourceOptions,
+        availability_zone: pulumi.Input[str] | None = None,
+        promotion_tier: int | None = None,
+    ) -> aws.rds.ClusterInstance:
+        """A Serverless v2 instance of the cluster (``<ident>-writer``, ``<ident>-reader``)."""
+        return self.child(
+            role,
+            aws.rds.ClusterInstance,
+            aws.rds.ClusterInstanceArgs(
+                identifier=f"{ident[:56]}-{role}",
+                cluster_identifier=cluster.id,
+                instance_class="db.serverless",
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=cluster.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                availability_zone=availability_zone,
+                promotion_tier=promotion_tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=False,  # the engine version is pinned above
+                copy_tags_to_snapshot=True,
+                tags=with_name_tag(args.tags, f"{ident}-{role}"),
+            ),
+            role,
+            opts=opts,
         )
 
     def allow_from(self, label: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
@@ -330,3 +387,26 @@ class AuroraPostgres(Component):
             key=label,
             former_names=former_names,
         )
+
+
+def other_zone(zone: str | None, zones: Sequence[str]) -> str:
+    """An AZ of ``zones`` other than ``zone`` (the first such, so the choice is stable)."""
+    others = [z for z in zones if z != zone]
+    if not others:
+        raise ComponentArgsError(f"AuroraPostgres: no AZ besides {zone!r} among {', '.join(zones)} for the reader")
+    return others[0]
+
+
+CONNECTIONS_PER_ACU = 189
+"""``max_connections`` of an Aurora PostgreSQL Serverless v2 instance whose maximum capacity is 1 ACU (AWS's
+documented figure for a 0.5-1 ACU range). The parameter's default, ``LEAST(DBInstanceClassMemory/9531392, 5000)``,
+grows with the memory of the *maximum* capacity (about 2 GiB per ACU), so 189 per ACU is a slight underestimate
+at larger sizes (AWS documents 3,360 at 16 ACU)."""
+
+
+def max_connections(min_acu: float, max_acu: float) -> int:
+    """The ``max_connections`` Aurora PostgreSQL Serverless v2 gives an instance of this capacity range, as near
+    as AWS documents it (rounded down, so an alarm on it fires early rather than late): proportional to the
+    maximum capacity, capped at 5,000, and at 2,000 when the minimum is 0 or 0.5 ACU."""
+    cap = 2000 if min_acu <= 0.5 else 5000
+    return min(int(CONNECTIONS_PER_ACU * max_acu), cap)

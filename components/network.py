@@ -3,10 +3,27 @@ a free S3 gateway endpoint and optional flow logs.
 
 The subnet plan matches SST's `sst.aws.Vpc` (public 10.0.{8i}.0/22, private 10.0.{8i+4}.0/22) so an
 existing SST-made VPC can be imported without replacement.
+
+NAT instances (fck-nat) heal themselves with ``nat_healing="replace"``, fck-nat's high-availability mode:
+each NAT slot has a fixed network interface that its private route table points at, and an Auto Scaling
+group of one whose instance attaches that interface at boot (``eni_id`` in ``/etc/fck-nat.conf``, written by
+the launch template's user data) and moves the slot's Elastic IP onto its own public interface (``eip_id``).
+When the instance fails its EC2 status checks, is stopped by a hardware retirement, or is terminated, the
+group launches another, which takes over the same interface and address: the route never changes, so the
+private subnets' egress returns by itself in a few minutes, with the same public IP. Why this rather than a
+status-check alarm with the EC2 recover action: recovery only moves an instance off failed *hardware*
+(system status checks); it does nothing for an instance that hangs, is stopped or is terminated, and it
+never applies a new launch configuration. The group handles all of those, costs nothing more (the group and
+the interface are free; the instance's launch-time public IP is released when it takes the Elastic IP),
+and a changed AMI or instance type rolls out through an instance refresh instead of replacing a resource the
+routes name. ``nat_healing="none"`` keeps a lone instance whose route points at its own interface.
+Either way the instances get an instance profile with ``AmazonSSMManagedInstanceCore``, so an operator opens
+a shell with Session Manager (no SSH, no open port).
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +47,13 @@ from components._common import (
 
 NatMode = Literal["instance", "gateway", "none"]
 NAT_MODES: tuple[NatMode, ...] = ("instance", "gateway", "none")
+NatHealing = Literal["replace", "none"]
+"""NAT instances only: ``replace`` runs each in an Auto Scaling group of one behind a fixed interface (fck-nat's
+HA mode); ``none`` is a lone instance."""
+NAT_HEALINGS: tuple[NatHealing, ...] = ("replace", "none")
+SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+"""What the SSM agent (in the fck-nat AMI) needs for Session Manager shells and Run Command."""
+_AWS_ID = re.compile(r"^[A-Za-z0-9-]+$")
 FCK_NAT_OWNER = "568608671756"
 """The AWS account that publishes the fck-nat AMIs."""
 FLOW_LOG_RETENTION_DAYS = 30
@@ -64,10 +88,25 @@ class NetworkTransforms(TypedDict, total=False):
     """Anything from inside the VPC to the NAT instances (``<name>-nat-in-vpc``)."""
     nat_egress: Transform[aws.vpc.SecurityGroupEgressRuleArgs]
     """The NAT instances to the internet (``<name>-nat-out``)."""
+    nat_role: Transform[aws.iam.RoleArgs]
+    """NAT instances: the role they run as (``<name>-nat``)."""
+    nat_ssm_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
+    """NAT instances: ``AmazonSSMManagedInstanceCore``, for Session Manager (``<name>-nat-ssm``)."""
+    nat_instance_profile: Transform[aws.iam.InstanceProfileArgs]
+    """NAT instances: the role as an instance profile (``<name>-nat``)."""
     nat_instance: Transform[aws.ec2.InstanceArgs]
-    """Keyed by NAT slot: ``<name>-nat-<slot>``."""
+    """``nat_healing="none"``, keyed by NAT slot: ``<name>-nat-<slot>``."""
     nat_instance_eip: Transform[aws.ec2.EipArgs]
-    """Keyed by NAT slot: the Elastic IP on a NAT instance's interface (``<name>-nat-<slot>``)."""
+    """Keyed by NAT slot: a NAT instance's Elastic IP (``<name>-nat-<slot>``): on the lone instance's interface, or
+    moved by each instance of the group onto its own at boot."""
+    nat_interface: Transform[aws.ec2.NetworkInterfaceArgs]
+    """``replace``, keyed by NAT slot: the fixed interface the route points at (``<name>-nat-<slot>``)."""
+    nat_launch_template: Transform[aws.ec2.LaunchTemplateArgs]
+    """``replace``, keyed by NAT slot: the instance to launch and its fck-nat config (``<name>-nat-<slot>``)."""
+    nat_ha_policy: Transform[aws.iam.RolePolicyArgs]
+    """``replace``: attach the NAT interfaces, take the NAT Elastic IPs, and nothing else (``<name>-nat-ha``)."""
+    nat_group: Transform[aws.autoscaling.GroupArgs]
+    """``replace``, keyed by NAT slot: the Auto Scaling group of one (``<name>-nat-<slot>``)."""
     nat_gateway_eip: Transform[aws.ec2.EipArgs]
     """Keyed by NAT slot: the Elastic IP a NAT gateway allocates (``<name>-nat-<slot>``)."""
     nat_gateway: Transform[aws.ec2.NatGatewayArgs]
@@ -105,7 +144,10 @@ class NetworkArgs:
     """The NAT instance type; its architecture (arm64 or x86_64) picks the AMI flavour."""
     nat_ami: str | None = None
     """The fck-nat AMI id, pinned so a new AMI release never replaces a running NAT. ``None`` looks up the
-    newest fck-nat AMI once and then ignores AMI changes on the instance."""
+    newest fck-nat AMI once and then ignores AMI changes on the instance (or launch template)."""
+    nat_healing: NatHealing = "replace"
+    """NAT instances only: ``replace`` (an Auto Scaling group of one per slot behind a fixed interface, fck-nat's
+    HA mode) or ``none`` (a lone instance)."""
     flow_logs: bool = False
     """Send VPC flow logs (all traffic) to a CloudWatch log group."""
     flow_log_retention_days: int = FLOW_LOG_RETENTION_DAYS
@@ -130,6 +172,10 @@ class NetworkArgs:
             raise ComponentArgsError(f"NetworkArgs.cidr_block: must be a /16, got /{net.prefixlen}")
         if self.nat not in NAT_MODES:
             raise ComponentArgsError(f"NetworkArgs.nat: {self.nat!r} is not one of {', '.join(NAT_MODES)}")
+        if self.nat_healing not in NAT_HEALINGS:
+            raise ComponentArgsError(
+                f"NetworkArgs.nat_healing: {self.nat_healing!r} is not one of {', '.join(NAT_HEALINGS)}"
+            )
         if self.nat_count is not None and not 1 <= self.nat_count <= len(self.availability_zones):
             raise ComponentArgsError(
                 f"NetworkArgs.nat_count: must be between 1 and {len(self.availability_zones)} (one per AZ)"
@@ -167,14 +213,81 @@ def subnet_cidrs(cidr_block: str, index: int) -> tuple[str, str]:
     return str(blocks[2 * index]), str(blocks[2 * index + 1])
 
 
+@dataclass(frozen=True, slots=True)
+class _NatKit:
+    """What every NAT instance of a network shares."""
+
+    security_group: aws.ec2.SecurityGroup
+    ami: pulumi.Input[str]
+    role: aws.iam.Role
+    profile: aws.iam.InstanceProfile
+
+
+@dataclass(frozen=True, slots=True)
+class _HealingSlot:
+    """One NAT slot in HA mode, between declaring its parts and its group."""
+
+    slot: str
+    subnet: aws.ec2.Subnet
+    eip: aws.ec2.Eip
+    interface: aws.ec2.NetworkInterface
+    tags: Mapping[str, str]
+
+
+def fck_nat_user_data(interface_id: str, allocation_id: str) -> str:
+    """The launch template's user data (base64): fck-nat's config for HA mode, then a restart of its service,
+    which attaches ``eni_id`` as the second interface and associates ``eip_id`` with the instance's own."""
+    for value in (interface_id, allocation_id):
+        if not _AWS_ID.match(value):
+            raise ComponentArgsError(f"fck-nat user data: {value!r} is not an AWS resource id")
+    script = (
+        "#!/bin/sh\n"
+        "# fck-nat HA mode: take over the slot's fixed interface (the private route tables' next hop) and its\n"
+        "# Elastic IP. Written by the Network component; the service reads it on start.\n"
+        "cat > /etc/fck-nat.conf <<'CONF'\n"
+        f"eni_id={interface_id}\n"
+        f"eip_id={allocation_id}\n"
+        "CONF\n"
+        "systemctl restart fck-nat.service\n"
+    )
+    return base64.b64encode(script.encode()).decode()
+
+
+def nat_ha_policy(region: str, name_prefix: str, allocation_ids: Sequence[str]) -> str:
+    """The NAT role's HA grant: attach an interface to an instance, turn off the source/destination check of the
+    instance's own interface, and associate the slots' Elastic IPs, only on instances and interfaces tagged as
+    this network's NATs (fck-nat's documented needs: AttachNetworkInterface, ModifyNetworkInterfaceAttribute,
+    AssociateAddress and DisassociateAddress)."""
+    nat_tagged = {"StringLike": {"aws:ResourceTag/Name": f"{name_prefix}-nat-*"}}
+    return policy_document(
+        [
+            {
+                "Sid": "NatInterfaces",
+                "Effect": "Allow",
+                "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AssociateAddress"],
+                "Resource": [f"arn:aws:ec2:{region}:*:instance/*", f"arn:aws:ec2:{region}:*:network-interface/*"],
+                "Condition": nat_tagged,
+            },
+            {
+                "Sid": "NatAddresses",
+                "Effect": "Allow",
+                "Action": ["ec2:AssociateAddress", "ec2:DisassociateAddress"],
+                "Resource": [f"arn:aws:ec2:{region}:*:elastic-ip/{eip}" for eip in sorted(allocation_ids)],
+            },
+        ]
+    )
+
+
 class Network(Component):
     """A VPC with public and private subnets per AZ, NAT, an S3 gateway endpoint and optional flow logs.
 
     Roles (``nodes`` and ``transforms``, see :class:`NetworkTransforms`): ``vpc``, ``internet_gateway``,
     ``public_route_table``, ``public_default_route``; keyed by AZ slot ``public_subnet``,
     ``public_route_table_association``, ``private_subnet``, ``private_route_table``,
-    ``private_route_table_association``; the NAT's ``nat_security_group``, ``nat_ingress``, ``nat_egress`` and,
-    keyed by NAT slot, ``nat_instance``, ``nat_instance_eip``, ``nat_gateway_eip``, ``nat_gateway``;
+    ``private_route_table_association``; the NAT's ``nat_security_group``, ``nat_ingress``, ``nat_egress``,
+    ``nat_role``, ``nat_ssm_policy``, ``nat_instance_profile``, ``nat_ha_policy`` and, keyed by NAT slot,
+    ``nat_instance``, ``nat_instance_eip``, ``nat_interface``, ``nat_launch_template``, ``nat_group``,
+    ``nat_gateway_eip``, ``nat_gateway``;
     ``private_default_route`` (keyed by route table slot), ``s3_endpoint``; with flow logs ``flow_log_group``,
     ``flow_log_role``, ``flow_log_policy``, ``flow_log``.
     """
@@ -322,44 +435,14 @@ class Network(Component):
         count = args.effective_nat_count
         if count == 0:
             return []
-        instance_nat = self._nat_instance_kit(args, vpc) if args.nat == "instance" else None
+        kit = self._nat_instance_kit(args, vpc) if args.nat == "instance" else None
         ips: list[pulumi.Output[str]] = []
+        slots: list[_HealingSlot] = []
         for i in range(count):
             slot = str(i)
             subnet = public_subnets[i]
             tags = with_name_tag(args.tags, f"{args.name_prefix}-nat-{slot}")
-            if instance_nat is not None:
-                security_group, ami = instance_nat
-                instance = self.child(
-                    "nat_instance",
-                    aws.ec2.Instance,
-                    aws.ec2.InstanceArgs(
-                        ami=ami,
-                        instance_type=args.nat_instance_type,
-                        subnet_id=subnet.id,
-                        vpc_security_group_ids=[security_group.id],
-                        source_dest_check=False,  # it forwards packets that are not addressed to it
-                        metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                            http_tokens="required", http_endpoint="enabled"
-                        ),
-                        root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                            volume_type="gp3", encrypted=True, volume_size=8
-                        ),
-                        tags=tags,
-                    ),
-                    f"nat-{slot}",
-                    key=slot,
-                    opts=pulumi.ResourceOptions(ignore_changes=[] if args.nat_ami is not None else ["ami"]),
-                )
-                eip = self.child(
-                    "nat_instance_eip",
-                    aws.ec2.Eip,
-                    aws.ec2.EipArgs(domain="vpc", network_interface=instance.primary_network_interface_id, tags=tags),
-                    f"nat-{slot}",
-                    key=slot,
-                )
-                eni, gateway_id = instance.primary_network_interface_id, None
-            else:
+            if kit is None:
                 eip = self.child(
                     "nat_gateway_eip", aws.ec2.Eip, aws.ec2.EipArgs(domain="vpc", tags=tags), f"nat-{slot}", key=slot
                 )
@@ -371,6 +454,13 @@ class Network(Component):
                     key=slot,
                 )
                 eni, gateway_id = None, gateway.id
+            elif args.nat_healing == "replace":
+                eip, interface = self._healing_slot(args, kit, slot, subnet, tags)
+                slots.append(_HealingSlot(slot, subnet, eip, interface, tags))
+                eni, gateway_id = interface.id, None
+            else:
+                eip, eni = self._lone_instance(args, kit, slot, subnet, tags)
+                gateway_id = None
             ips.append(eip.public_ip)
             # Route tables share the NATs round-robin: with one NAT both AZs use it.
             for j, rt in enumerate(private_rts):
@@ -387,10 +477,162 @@ class Network(Component):
                         f"private-default-{j}",
                         key=str(j),
                     )
+        if kit is not None and slots:
+            self._healing_groups(args, kit, slots)
         return ips
 
-    def _nat_instance_kit(self, args: NetworkArgs, vpc: aws.ec2.Vpc) -> tuple[aws.ec2.SecurityGroup, pulumi.Input[str]]:
-        """What every NAT instance shares: its security group (VPC in, internet out) and the fck-nat AMI."""
+    def _lone_instance(
+        self, args: NetworkArgs, kit: _NatKit, slot: str, subnet: aws.ec2.Subnet, tags: Mapping[str, str]
+    ) -> tuple[aws.ec2.Eip, pulumi.Output[str]]:
+        """``nat_healing="none"``: one instance, its Elastic IP on its own interface, which the route names."""
+        instance = self.child(
+            "nat_instance",
+            aws.ec2.Instance,
+            aws.ec2.InstanceArgs(
+                ami=kit.ami,
+                instance_type=args.nat_instance_type,
+                subnet_id=subnet.id,
+                vpc_security_group_ids=[kit.security_group.id],
+                source_dest_check=False,  # it forwards packets that are not addressed to it
+                iam_instance_profile=kit.profile.name,
+                metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_tokens="required", http_endpoint="enabled"),
+                root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(volume_type="gp3", encrypted=True, volume_size=8),
+                tags=tags,
+            ),
+            f"nat-{slot}",
+            key=slot,
+            opts=pulumi.ResourceOptions(ignore_changes=[] if args.nat_ami is not None else ["ami"]),
+        )
+        eip = self.child(
+            "nat_instance_eip",
+            aws.ec2.Eip,
+            aws.ec2.EipArgs(domain="vpc", network_interface=instance.primary_network_interface_id, tags=tags),
+            f"nat-{slot}",
+            key=slot,
+        )
+        return eip, instance.primary_network_interface_id
+
+    def _healing_slot(
+        self, args: NetworkArgs, kit: _NatKit, slot: str, subnet: aws.ec2.Subnet, tags: Mapping[str, str]
+    ) -> tuple[aws.ec2.Eip, aws.ec2.NetworkInterface]:
+        """``nat_healing="replace"``: the slot's Elastic IP (no association here: each instance of the group takes
+        it at boot, so the program and the instances never fight over it; a stack that had a lone instance keeps
+        the same address), its fixed interface, and the launch template whose user data names both."""
+        eip = self.child(
+            "nat_instance_eip", aws.ec2.Eip, aws.ec2.EipArgs(domain="vpc", tags=tags), f"nat-{slot}", key=slot
+        )
+        interface = self.child(
+            "nat_interface",
+            aws.ec2.NetworkInterface,
+            aws.ec2.NetworkInterfaceArgs(
+                subnet_id=subnet.id,
+                security_groups=[kit.security_group.id],
+                source_dest_check=False,  # the private subnets' traffic arrives here, addressed elsewhere
+                description=f"{args.name_prefix} NAT {slot}: the private route tables' next hop",
+                tags=tags,
+            ),
+            f"nat-{slot}",
+            key=slot,
+        )
+        self.child(
+            "nat_launch_template",
+            aws.ec2.LaunchTemplate,
+            aws.ec2.LaunchTemplateArgs(
+                name=f"{args.name_prefix}-nat-{slot}",
+                description=f"fck-nat in HA mode for NAT slot {slot}",
+                image_id=kit.ami,
+                instance_type=args.nat_instance_type,
+                iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=kit.profile.arn),
+                network_interfaces=[
+                    aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                        device_index=0,
+                        # Until it takes the Elastic IP, the instance reaches the EC2 API through this address;
+                        # associating the Elastic IP releases it.
+                        associate_public_ip_address="true",
+                        delete_on_termination="true",
+                        security_groups=[kit.security_group.id],
+                    )
+                ],
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                    http_tokens="required", http_endpoint="enabled", http_put_response_hop_limit=1
+                ),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name="/dev/xvda",
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=8, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        ),
+                    )
+                ],
+                # Tagged with the slot's Name: the HA policy lets an instance act only on resources so tagged.
+                tag_specifications=[
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
+                    for kind in ("instance", "network-interface", "volume")
+                ],
+                user_data=pulumi.Output.all(interface.id, eip.id).apply(lambda ids: fck_nat_user_data(*ids)),
+                update_default_version=True,
+                tags=tags,
+            ),
+            f"nat-{slot}",
+            key=slot,
+            opts=pulumi.ResourceOptions(ignore_changes=[] if args.nat_ami is not None else ["imageId"]),
+        )
+        return eip, interface
+
+    def _healing_groups(self, args: NetworkArgs, kit: _NatKit, slots: Sequence[_HealingSlot]) -> None:
+        """What fck-nat's HA mode may do (attach the slot's interface, take the slot's Elastic IP), then each
+        slot's Auto Scaling group of one, launched once that grant exists."""
+        region = args.region
+        policy = self.child(
+            "nat_ha_policy",
+            aws.iam.RolePolicy,
+            aws.iam.RolePolicyArgs(
+                role=kit.role.id,
+                policy=pulumi.Output.all(*[s.eip.id for s in slots]).apply(
+                    lambda allocations: nat_ha_policy(region, args.name_prefix, [str(a) for a in allocations])
+                ),
+            ),
+            "nat-ha",
+        )
+        templates = self.keyed_nodes("nat_launch_template", aws.ec2.LaunchTemplate)
+        for slot in slots:
+            template = templates[slot.slot]
+            self.child(
+                "nat_group",
+                aws.autoscaling.Group,
+                aws.autoscaling.GroupArgs(
+                    name=f"{args.name_prefix}-nat-{slot.slot}",
+                    min_size=1,
+                    max_size=1,
+                    desired_capacity=1,
+                    vpc_zone_identifiers=[slot.subnet.id],  # the fixed interface's subnet, so its AZ
+                    launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                        id=template.id, version=template.latest_version.apply(str)
+                    ),
+                    # EC2 health: an instance failing its status checks, stopped or gone is replaced.
+                    health_check_type="EC2",
+                    health_check_grace_period=120,
+                    # Free at one-minute granularity; the stage's alarm on "none in service" reads it.
+                    enabled_metrics=[aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES],
+                    # A new launch template version (instance type, pinned AMI) replaces the instance: the old one
+                    # must let go of the interface before the new one can attach it, hence 0% healthy.
+                    instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                        strategy="Rolling",
+                        preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=0),
+                    ),
+                    tags=[
+                        aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
+                        for k, v in sorted(slot.tags.items())
+                    ],
+                ),
+                f"nat-{slot.slot}",
+                key=slot.slot,
+                opts=pulumi.ResourceOptions(depends_on=[policy, kit.profile]),
+            )
+
+    def _nat_instance_kit(self, args: NetworkArgs, vpc: aws.ec2.Vpc) -> _NatKit:
+        """What every NAT instance shares: its security group (VPC in, internet out), the fck-nat AMI, and the
+        role (Session Manager) it runs as."""
         security_group = self.child(
             "nat_security_group",
             aws.ec2.SecurityGroup,
@@ -420,10 +662,32 @@ class Network(Component):
             ),
             "nat-out",
         )
+        role = self.child(
+            "nat_role",
+            aws.iam.Role,
+            aws.iam.RoleArgs(
+                description=f"NAT instances of {args.name_prefix}",
+                assume_role_policy=trust_policy("ec2.amazonaws.com"),
+                tags=args.tags,
+            ),
+            "nat",
+        )
+        self.child(
+            "nat_ssm_policy",
+            aws.iam.RolePolicyAttachment,
+            aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=SSM_CORE_POLICY),
+            "nat-ssm",
+        )
+        profile = self.child(
+            "nat_instance_profile", aws.iam.InstanceProfile, aws.iam.InstanceProfileArgs(role=role.name), "nat"
+        )
+        return _NatKit(security_group, self._nat_ami(args), role, profile)
+
+    def _nat_ami(self, args: NetworkArgs) -> pulumi.Input[str]:
         if args.nat_ami is not None:
-            return security_group, args.nat_ami
+            return args.nat_ami
         arch = instance_architecture(args.nat_instance_type)
-        ami = aws.ec2.get_ami_output(
+        return aws.ec2.get_ami_output(
             owners=[FCK_NAT_OWNER],
             most_recent=True,
             filters=[
@@ -432,7 +696,6 @@ class Network(Component):
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).id
-        return security_group, ami
 
     def _flow_logs(self, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:
         group = self.child(

@@ -27,10 +27,13 @@ PROJECT = "reggie"
 StageKind = Literal["production", "staging", "personal", "network"]
 """``network``: a stack named ``*-network`` (``dev-network``) that declares only a VPC for personal stages to share."""
 NatMode = Literal["instance", "gateway", "none"]
+NatHealing = Literal["replace", "none"]
+"""NAT instances: ``replace`` (an Auto Scaling group of one behind a fixed interface, fck-nat's HA mode) or ``none``."""
 NetworkMode = Literal["own", "shared"]
 """How a stage gets its network: ``own`` declares a VPC; ``shared`` (personal stages only, their default) reads
 another stack's ``vpcId``/``vpcCidr``/``privateSubnetIds``/``natPublicIps`` outputs through a StackReference."""
 NAT_MODES: tuple[NatMode, ...] = ("instance", "gateway", "none")
+NAT_HEALINGS: tuple[NatHealing, ...] = ("replace", "none")
 NETWORK_MODES: tuple[NetworkMode, ...] = ("own", "shared")
 DEFAULT_NETWORK_STACK = "dev-network"
 """The stack a personal stage shares the network of, unless ``reggie:networkStack`` names another."""
@@ -43,6 +46,9 @@ _STACK = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _STACK_REF = re.compile(r"^([A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}/)?[A-Za-z0-9_.-]{1,100}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(
+    r"^(?=.{3,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
 
 
 class StageConfigError(pulumi.RunError):
@@ -92,10 +98,17 @@ class Stage:
     nat_count: int
     nat_instance_type: str
     nat_ami: str | None
+    nat_healing: NatHealing
     flow_logs: bool
     snap_start: bool
     """Routed zip functions (the API) publish versions with Lambda SnapStart behind a ``live`` alias."""
     log_retention_days: int
+    aurora_failover_reader: bool
+    """A reader in the other AZ at promotion tier 1, promoted if the writer fails."""
+    alarms: bool
+    """CloudWatch alarms (to an SNS topic), the stage's dashboard and the health probe."""
+    alarm_email: str | None
+    """Who the alarms' topic emails (required in production)."""
     secrets: Mapping[str, pulumi.Input[str]]
     """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
     settings: Mapping[str, str]
@@ -117,22 +130,31 @@ class _Defaults:
     log_days: int
     flow_logs: bool
     snap_start: bool
+    # Day-2 operations: a failover reader, alarms to a person, NATs that replace themselves.
+    reader: bool
+    alarms: bool
+    nat_healing: NatHealing
 
 
 _MATRIX: dict[StageKind, _Defaults] = {
     "production": _Defaults(
-        0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True, snap_start=True
+        0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True, snap_start=True,
+        reader=True, alarms=True, nat_healing="replace",
     ),
     "staging": _Defaults(
-        0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False, snap_start=True
+        0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False, snap_start=True,
+        reader=False, alarms=True, nat_healing="replace",
     ),
     "personal": _Defaults(
-        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False,
+        reader=False, alarms=False, nat_healing="none",
     ),
+    # Every personal stage's egress goes through this one NAT: it heals itself.
     "network": _Defaults(
-        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False,
+        reader=False, alarms=False, nat_healing="replace",
     ),
-}
+}  # fmt: skip
 
 
 def stage_kind(stack: str) -> StageKind:
@@ -220,6 +242,15 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
     return parse
 
 
+def _email(raw: str) -> str:
+    """One address; the domain is case-insensitive, so it is kept in lowercase."""
+    local, at, domain = raw.rpartition("@")
+    address = f"{local}{at}{domain.lower()}"
+    if not _EMAIL.match(address):
+        raise ValueError(raw)
+    return address
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -234,6 +265,7 @@ SETTING_KEYS = frozenset(
         "auroraMinAcu", "auroraMaxAcu", "backupRetentionDays", "logRetentionDays", "flowLogs",
         "snapStart",
         "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
+        "natHealing", "auroraReader", "alarms", "alarmEmail",
     }
 )  # fmt: skip
 """Every ``reggie:`` key the stage reads (besides the secrets); any other is a typo and is refused."""
@@ -337,6 +369,9 @@ def load_stage(
     log_days = r.value(
         "logRetentionDays", d.log_days, _int_of(LOG_RETENTION_DAYS), "a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)"
     )
+    nat_healing = _nat_healing(r, kind, d)
+    reader = _reader(r, kind, d)
+    alarms, alarm_email = _alarms(r, kind, d)
     secret_values = _secrets(source, kind, names if kind != "network" else ())
     setting_values = _settings(r, linked_settings, names)
 
@@ -369,12 +404,55 @@ def load_stage(
             "natInstanceType", "t4g.nano", _matching(re.compile(r"^[a-z]+\d+[a-z-]*\.[a-z0-9]+$")), "an instance type"
         ),
         nat_ami=r.value("natAmi", None, _matching(re.compile(r"^ami-[0-9a-f]{8,17}$")), "an AMI id like ami-0123abcd"),
+        nat_healing=nat_healing,
         flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
         log_retention_days=log_days,
+        aurora_failover_reader=reader,
+        alarms=alarms,
+        alarm_email=alarm_email,
         secrets=secret_values,
         settings=setting_values,
     )
+
+
+_SHARED: tuple[StageKind, ...] = ("production", "staging")
+
+
+def _nat_healing(r: _Reader, kind: StageKind, d: _Defaults) -> NatHealing:
+    """``reggie:natHealing``: production and staging always heal their NATs (nobody else would)."""
+    healing: NatHealing = r.value(
+        "natHealing", d.nat_healing, _choice(NAT_HEALINGS), f"one of {', '.join(NAT_HEALINGS)}"
+    )
+    if kind in _SHARED and healing != "replace":
+        raise StageConfigError("natHealing", healing, f"{kind} NATs always heal themselves (replace)")
+    return healing
+
+
+def _reader(r: _Reader, kind: StageKind, d: _Defaults) -> bool:
+    """``reggie:auroraReader``: production always keeps a failover reader."""
+    reader = r.value("auroraReader", d.reader, _bool, "true or false")
+    if kind == "production" and not reader:
+        raise StageConfigError("auroraReader", "false", "production always keeps its failover reader")
+    return reader
+
+
+def _alarms(r: _Reader, kind: StageKind, d: _Defaults) -> tuple[bool, str | None]:
+    """``reggie:alarms`` (on in production and staging, off elsewhere unless asked) and ``reggie:alarmEmail``,
+    who they reach: required in production, refused where there are no alarms to send."""
+    alarms = r.value("alarms", d.alarms, _bool, "true or false")
+    if kind == "production" and not alarms:
+        raise StageConfigError("alarms", "false", "production always has its alarms")
+    email = r.value("alarmEmail", None, _email, "one email address, like ops@reggie.co.uk")
+    if kind == "production" and email is None:
+        raise StageConfigError(
+            "alarmEmail",
+            "<unset>",
+            f"production's alarms must reach a person: `pulumi config set {PROJECT}:alarmEmail ...`",
+        )
+    if email is not None and not alarms:
+        raise StageConfigError("alarmEmail", email, f"this stage has no alarms; set {PROJECT}:alarms true as well")
+    return alarms, email
 
 
 def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dict[str, pulumi.Input[str]]:

@@ -17,11 +17,17 @@ Deliberate simplifications, so the figures are an honest upper-ish bound rather 
 - SnapStart is priced as one cached version of each SnapStart function all month; a replaced version
   keeps its cache until Lambda retires it (after 14 days without invocations), and restores (per GB,
   once per new execution environment) are not modelled;
+- alarms are priced per metric they read (a metric math alarm reads several), each custom metric an alarm
+  watches once (the platform publishes exactly those, ``services/core/metrics.py``), a dashboard at its
+  monthly price (an account's first three are free, not counted here); SNS email notifications (USD 2 per
+  100,000) and the health probe's invocations (about 8,640 a month) are cents and left out;
+- a NAT Auto Scaling group is priced as its desired capacity of its launch template's instance, all month;
 - anything the table cannot price is listed in :attr:`Estimate.unpriced`, never silently dropped.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +36,8 @@ from infra.planned import PlannedResource
 
 HOURS_PER_MONTH = 730
 REGION = "eu-west-2"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 class CostError(ValueError):
@@ -59,6 +67,7 @@ _SSM = "https://aws.amazon.com/systems-manager/pricing/"
 _ECR = "https://aws.amazon.com/ecr/pricing/"
 _XRAY = "https://aws.amazon.com/xray/pricing/"
 _R2 = "https://developers.cloudflare.com/r2/pricing/"
+_CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
 _AS_OF = "2025-01"
 
 PRICES: Mapping[str, Price] = {
@@ -85,6 +94,9 @@ PRICES: Mapping[str, Price] = {
     "logs.ingest": Price(0.5985, "GB ingested", _LOGS, _AS_OF),
     "logs.vended": Price(0.5985, "GB ingested (vended)", _LOGS, _AS_OF),
     "logs.storage": Price(0.0315, "GB-month", _LOGS, _AS_OF),
+    "cloudwatch.alarm": Price(0.10, "alarm metric-month", _CLOUDWATCH, _AS_OF),
+    "cloudwatch.custom_metric": Price(0.30, "metric-month", _CLOUDWATCH, _AS_OF),
+    "cloudwatch.dashboard": Price(3.00, "dashboard-month", _CLOUDWATCH, _AS_OF),
     "ssm.advanced": Price(0.05, "parameter-month", _SSM, _AS_OF),
     "ecr.storage": Price(0.10, "GB-month", _ECR, _AS_OF),
     "xray.traces": Price(5.00, "million traces", _XRAY, _AS_OF),
@@ -215,6 +227,11 @@ FREE_TYPES = frozenset(
         "aws:ecr/repositoryPolicy:RepositoryPolicy",
         "aws:cloudwatch/eventRule:EventRule",
         "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:ec2/networkInterface:NetworkInterface",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
         "aws:scheduler/schedule:Schedule",
         "docker:index/image:Image",
         "docker-build:index:Image",
@@ -271,19 +288,46 @@ def _service_of(resource: PlannedResource, services: Iterable[str]) -> str | Non
 _Pricer = Callable[[PlannedResource, Sequence[PlannedResource], LoadProfile], list[CostLine]]
 
 
-def _ec2_instance(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProfile) -> list[CostLine]:
-    instance_type = str(_get(r.inputs, "instance_type", default=""))
+def _instance_lines(name: str, instance_type: str, size: float, volume: str, count: float = 1) -> list[CostLine]:
+    """``count`` on-demand instances all month, each with its root volume."""
     key = f"ec2.{instance_type}"
     if key not in PRICES:
-        raise CostError(f"{r.name}: no eu-west-2 price for instance type {instance_type!r}; add it to PRICES")
-    size = float(_get(r.inputs, "root_block_device", "volume_size", default=8))
-    volume = str(_get(r.inputs, "root_block_device", "volume_type", default="gp3"))
+        raise CostError(f"{name}: no eu-west-2 price for instance type {instance_type!r}; add it to PRICES")
     if f"ebs.{volume}" not in PRICES:
-        raise CostError(f"{r.name}: no price for EBS volume type {volume!r}")
+        raise CostError(f"{name}: no price for EBS volume type {volume!r}")
+    each = "" if count == 1 else f" x {count:g}"
     return [
-        _line(r.name, f"{instance_type} on-demand", HOURS_PER_MONTH, key),
-        _line(r.name, f"{size:g} GB {volume} root volume", size, f"ebs.{volume}"),
+        _line(name, f"{instance_type} on-demand{each}", count * HOURS_PER_MONTH, key),
+        _line(name, f"{size:g} GB {volume} root volume{each}", count * size, f"ebs.{volume}"),
     ]
+
+
+def _ec2_instance(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProfile) -> list[CostLine]:
+    return _instance_lines(
+        r.name,
+        str(_get(r.inputs, "instance_type", default="")),
+        float(_get(r.inputs, "root_block_device", "volume_size", default=8)),
+        str(_get(r.inputs, "root_block_device", "volume_type", default="gp3")),
+    )
+
+
+def _auto_scaling_group(r: PlannedResource, everything: Sequence[PlannedResource], _p: LoadProfile) -> list[CostLine]:
+    """The group's desired capacity of its launch template's instance (the template of the same name beside it,
+    as the Network component declares them)."""
+    templates = [x for x in everything if x.type == "aws:ec2/launchTemplate:LaunchTemplate" and x.parent == r.parent]
+    named = [t for t in templates if t.name == r.name]
+    template = (named or templates)[0] if len(named) == 1 or len(templates) == 1 else None
+    if template is None:
+        raise CostError(f"{r.name}: cannot tell which launch template this Auto Scaling group launches")
+    count = float(_get(r.inputs, "desired_capacity", default=_get(r.inputs, "min_size", default=1)))
+    device = (_as_list(_get(template.inputs, "block_device_mappings")) or [{}])[0]
+    return _instance_lines(
+        r.name,
+        str(_get(template.inputs, "instance_type", default="")),
+        float(_get(device, "ebs", "volume_size", default=8)),
+        str(_get(device, "ebs", "volume_type", default="gp3")),
+        count,
+    )
 
 
 def _eip(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProfile) -> list[CostLine]:
@@ -324,6 +368,12 @@ def _cluster_instance(r: PlannedResource, everything: Sequence[PlannedResource],
     high = float(_get(scaling, "max_capacity", default=max(low, 1.0)))
     acu = min(max(low, p.db_average_acu), high)
     paused = " (auto-pause: 0 while idle)" if low == 0 else ""
+    tier = _get(r.inputs, "promotion_tier")
+    # A Serverless v2 reader in promotion tier 0 or 1 follows the writer's capacity (ready to take over).
+    if isinstance(tier, int | float):
+        return [
+            _line(r.name, f"{acu:g} ACU mean, failover reader (tier {tier:g})", acu * HOURS_PER_MONTH, "aurora.acu")
+        ]
     return [_line(r.name, f"{acu:g} ACU mean capacity{paused}", acu * HOURS_PER_MONTH, "aurora.acu")]
 
 
@@ -402,8 +452,14 @@ def _r2(r: PlannedResource, _all: Sequence[PlannedResource], p: LoadProfile) -> 
     return lines
 
 
+def _dashboard(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProfile) -> list[CostLine]:
+    return [_line(r.name, "dashboard", 1, "cloudwatch.dashboard")]
+
+
 _PRICERS: Mapping[str, _Pricer] = {
     "aws:ec2/instance:Instance": _ec2_instance,
+    "aws:autoscaling/group:Group": _auto_scaling_group,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
@@ -422,7 +478,7 @@ _PRICERS: Mapping[str, _Pricer] = {
 
 def _logs(resources: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
     """All log groups together: ingestion follows traffic, storage its steady state under the retention."""
-    groups = [r for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"]
+    groups = [r for r in resources if r.type == LOG_GROUP]
     if not groups:
         return []
     routed = p.http_requests
@@ -438,6 +494,28 @@ def _logs(resources: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine
     ]
 
 
+def _alarms(resources: Sequence[PlannedResource]) -> list[CostLine]:
+    """All alarms together: each metric an alarm reads (a metric math alarm reads several), and each custom
+    metric one watches (the platform publishes exactly those)."""
+    alarms = [r for r in resources if r.type == ALARM]
+    if not alarms:
+        return []
+    read: list[Any] = []
+    for alarm in alarms:
+        queries = [_get(q, "metric") for q in _as_list(_get(alarm.inputs, "metric_queries"))]
+        read += [m for m in queries if m is not None] or [alarm.inputs]
+    custom = {
+        json.dumps([_get(m, "namespace"), _get(m, "metric_name"), _get(m, "dimensions")], sort_keys=True)
+        for m in read
+        if not str(_get(m, "namespace", default="AWS/")).startswith("AWS/")
+    }
+    summary = f"{len(alarms)} alarms"
+    lines = [_line(summary, f"alarms reading {len(read)} metrics", len(read), "cloudwatch.alarm")]
+    if custom:
+        lines.append(_line(summary, "custom metrics they watch", len(custom), "cloudwatch.custom_metric"))
+    return lines
+
+
 def estimate(resources: Sequence[PlannedResource], profile: LoadProfile = IDLE) -> Estimate:
     """The monthly estimate of the declared ``resources`` under ``profile``."""
     lines: list[CostLine] = []
@@ -448,9 +526,10 @@ def estimate(resources: Sequence[PlannedResource], profile: LoadProfile = IDLE) 
         pricer = _PRICERS.get(resource.type)
         if pricer is not None:
             lines.extend(pricer(resource, resources, profile))
-        elif resource.type not in FREE_TYPES and resource.type != "aws:cloudwatch/logGroup:LogGroup":
+        elif resource.type not in FREE_TYPES and resource.type not in (LOG_GROUP, ALARM):
             unpriced.add(resource.type)
     lines.extend(_logs(resources, profile))
+    lines.extend(_alarms(resources))
     return Estimate(profile.name, tuple(line for line in lines if line.monthly_usd > 0), tuple(sorted(unpriced)))
 
 

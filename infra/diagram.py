@@ -10,10 +10,12 @@ Edges come from what the program declared, not from names alone:
 - the environment contract of ``services/core/contract.py`` (what each link sets): ``DB_HOST`` reaches
   the database, ``BUCKET_NAME`` the bucket, ``<NAME>_FUNCTION_NAME`` invokes that function,
   ``*_PARAMETER`` reads SSM parameters;
-- ``vpcConfig`` places a function in the private subnets, whose default route leads to the NAT;
+- ``vpcConfig`` places a function in the private subnets, whose default route leads to the NAT (a lone
+  instance, a self-healing Auto Scaling group of one, or a NAT gateway);
 - an ``aws:lambda/invocation:Invocation`` runs its function on every deploy;
 - a proxied Cloudflare record fronts the API's custom domain;
-- a KMS key and an image repository belong to the database or function that shares their component.
+- a KMS key and an image repository belong to the database or function that shares their component;
+- the stage's alarms notify their SNS topic, which emails whoever subscribed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ HTTP_API = "aws:apigatewayv2/api:Api"
 DOMAIN = "aws:apigatewayv2/domainName:DomainName"
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 NAT_INSTANCE = "aws:ec2/instance:Instance"
+NAT_GROUP = "aws:autoscaling/group:Group"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 VPC = "aws:ec2/vpc:Vpc"
 BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
 KMS_KEY = "aws:kms/key:Key"
@@ -41,7 +48,9 @@ PARAMETER = "aws:ssm/parameter:Parameter"
 INVOCATION = "aws:lambda/invocation:Invocation"
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
 
-_DRAWN = frozenset({FUNCTION, CLUSTER, HTTP_API, DOMAIN, NAT_INSTANCE, NAT_GATEWAY, BUCKET, KMS_KEY, REPOSITORY})
+_DRAWN = frozenset(
+    {FUNCTION, CLUSTER, HTTP_API, DOMAIN, NAT_INSTANCE, NAT_GROUP, NAT_GATEWAY, BUCKET, KMS_KEY, REPOSITORY, TOPIC}
+)
 
 
 def _get(inputs: Mapping[str, Any] | None, *path: str) -> Any:
@@ -83,9 +92,27 @@ def _cluster_label(r: PlannedResource, everything: Sequence[PlannedResource]) ->
     low = _get(r.inputs, "serverlessv2ScalingConfiguration", "minCapacity")
     high = _get(r.inputs, "serverlessv2ScalingConfiguration", "maxCapacity")
     version = _get(r.inputs, "engineVersion") or ""
-    writers = sum(1 for x in everything if x.type == CLUSTER_INSTANCE and x.parent == r.parent)
+    instances = [x for x in everything if x.type == CLUSTER_INSTANCE and x.parent == r.parent]
+    readers = sum(1 for x in instances if _get(x.inputs, "promotionTier") is not None)
     pause = ", auto-pause" if low == 0 else ""
-    return f"Aurora PostgreSQL {version}<br/>{r.name} · {_num(low)}–{_num(high)} ACU{pause} · {writers} instance(s)"
+    shape = f" · writer + {readers} failover reader(s)" if readers else ""
+    return (
+        f"Aurora PostgreSQL {version}<br/>{r.name} · {_num(low)}–{_num(high)} ACU{pause} · "
+        f"{len(instances)} instance(s){shape}"
+    )
+
+
+def _nat_group_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
+    template = next((x for x in everything if x.type == LAUNCH_TEMPLATE and x.name == r.name), None)
+    size = _get(template.inputs, "instanceType") if template is not None else None
+    return f"NAT instance, self-healing<br/>{r.name} · group of {_num(_get(r.inputs, 'desiredCapacity'))} · {size}"
+
+
+def _topic_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
+    alarms = sum(1 for x in everything if x.type == ALARM)
+    emails = [str(_get(x.inputs, "endpoint")) for x in everything if x.type == SUBSCRIPTION]
+    to = f" → {', '.join(emails)}" if emails else ""
+    return f"SNS {_get(r.inputs, 'name') or r.name}{to}<br/>{alarms} CloudWatch alarms"
 
 
 def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> str:
@@ -102,6 +129,10 @@ def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> st
         return _function_label(r)
     if r.type == CLUSTER:
         return _cluster_label(r, everything)
+    if r.type == NAT_GROUP:
+        return _nat_group_label(r, everything)
+    if r.type == TOPIC:
+        return _topic_label(r, everything)
     return labels[r.type]
 
 
@@ -211,7 +242,7 @@ def _node_lines(graph: _Graph, parameters: int) -> list[str]:
     """Nodes, with the VPC's public and private subnets as nested subgraphs."""
     in_vpc = [f for f in graph.of(FUNCTION) if _get(f.inputs, "vpcConfig")]
     private = in_vpc + graph.of(CLUSTER)
-    nats = graph.of(NAT_INSTANCE) + graph.of(NAT_GATEWAY)
+    nats = graph.of(NAT_INSTANCE) + graph.of(NAT_GROUP) + graph.of(NAT_GATEWAY)
     vpcs = [r for r in graph.resources if r.type == VPC]
     lines = ['  clients(["clients: web, admin, partners, agents"])']
     if private or nats:

@@ -213,12 +213,16 @@ def resolve(spec: ServiceSpec) -> list[Linkable]:
     return linked
 
 
-def function_environment(spec: ServiceSpec, linked: Sequence[Linkable], targets: LinkTargets) -> Environment:
-    """The whole environment contract of one function: who it is, what each link gives, its own extras."""
+def function_environment(
+    spec: ServiceSpec, linked: Sequence[Linkable], targets: LinkTargets, release: Mapping[str, str] | None = None
+) -> Environment:
+    """The whole environment contract of one function: who it is, which release (``APP_VERSION``,
+    ``GIT_COMMIT``: ``infra/release.py``), what each link gives, its own extras."""
     env: Environment = {
         contract.STAGE: targets.stage.name,
         contract.SERVICE_NAME: spec.name,
         contract.LOG_LEVEL: "INFO",
+        **(release or {}),
     }
     for link in linked:
         env |= link.environment(targets)

@@ -52,7 +52,7 @@ def network_stack_outputs(stack_name: str) -> dict[str, Any]:
     }
 
 
-def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912 - a case per type
+def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912, PLR0915 - a case per type
     """Computed outputs a real provider would return for ``typ`` (only those the program reads)."""
     physical = str(inputs.get("name") or name)
     out: dict[str, Any] = {"name": physical}
@@ -92,6 +92,9 @@ def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]: 
                 "clusterResourceId": f"cluster-{_digest(name)[:12]}",
                 "masterUserSecrets": [{"secretArn": _arn("secretsmanager", f"secret:rds!cluster-{ident}")}],
             }
+        case "aws:rds/clusterInstance:ClusterInstance":
+            # Without an AZ asked for, AWS places the instance in one of the subnet group's: the first, here.
+            out["availabilityZone"] = inputs.get("availabilityZone") or f"{REGION}a"
         case "aws:apigatewayv2/api:Api":
             api_id = _digest(name)[:10]
             out |= {

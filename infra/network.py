@@ -73,7 +73,7 @@ def qualified_stack_name(name: str, organization: str | None, project: str) -> s
 
 def own_network(stage: Stage) -> Network:
     """A VPC of the stage's own, with the NAT the stage matrix gives it (one instance outside production
-    and staging)."""
+    and staging; self-healing except in a personal stage's own VPC)."""
     return Network(
         "network",
         NetworkArgs(
@@ -82,6 +82,7 @@ def own_network(stage: Stage) -> Network:
             nat_count=stage.nat_count if stage.nat_mode != "none" else None,
             nat_instance_type=stage.nat_instance_type,
             nat_ami=stage.nat_ami,
+            nat_healing=stage.nat_healing,
             flow_logs=stage.flow_logs,
             flow_log_retention_days=stage.log_retention_days,
             name_prefix=physical_name(stage.name, "vpc"),

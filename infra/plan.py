@@ -52,7 +52,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "deletionProtection",
         "skipFinalSnapshot",
     ),
-    "aws:rds/clusterInstance:ClusterInstance": ("instanceClass", "publiclyAccessible"),
+    "aws:rds/clusterInstance:ClusterInstance": ("instanceClass", "publiclyAccessible", "promotionTier"),
     "aws:kms/key:Key": ("enableKeyRotation",),
     "aws:lambda/function:Function": (
         "name",
@@ -72,6 +72,12 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ssm/parameter:Parameter": ("name", "type"),
     "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
     "cloudflare:index/r2Bucket:R2Bucket": ("name", "jurisdiction"),
+    "aws:autoscaling/group:Group": ("minSize", "maxSize", "healthCheckType"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("instanceType", "metadataOptions.httpTokens"),
+    "aws:ec2/networkInterface:NetworkInterface": ("sourceDestCheck",),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "extendedStatistic", "threshold", "treatMissingData"),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
 }
 """The inputs the tree shows per resource type."""
 

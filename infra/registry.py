@@ -29,6 +29,7 @@ _ROUTE_PATH = re.compile(r"^/[A-Za-z0-9._~/{}+-]*$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
 class ServiceSpecError(ValueError):
@@ -134,6 +135,22 @@ def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
     for key in spec.environment:
         if not re.match(r"^[A-Z][A-Z0-9_]*$", key):
             raise fail("environment", f"{key!r} must be UPPER_SNAKE_CASE")
+    _validate_health_check(spec, fail)
+
+
+def _validate_health_check(spec: ServiceSpec, fail: Fail) -> None:
+    check = spec.health_check
+    if check is None:
+        return
+    if not any(route.method == "GET" and route.path == check.path for route in spec.routes):
+        raise fail("health_check", f"path {check.path!r} must be one of the service's GET routes")
+    if "{" in check.path:
+        raise fail("health_check", f"path {check.path!r} must be a fixed path (the probe sends no parameters)")
+    if not check.checks or len(set(check.checks)) != len(check.checks):
+        raise fail("health_check", "checks must name each dependency once")
+    for name in check.checks:
+        if not _CHECK_NAME.match(name):
+            raise fail("health_check", f"check {name!r} must be lowercase letters, digits and underscores")
 
 
 def _validate_links(spec: ServiceSpec, names: set[str], fail: Fail) -> None:

@@ -51,6 +51,19 @@ class HttpRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """A ``GET`` route of the service that checks its dependencies. Where a stage has alarms, the platform asks
+    it every five minutes (a scheduled synthetic request) and alarms when a check fails, so a dependency that
+    only some requests reach (document storage, another service) pages someone before its users notice. The
+    route must write one ``HealthCheckFailed`` metric line per check (``services/core/metrics.py``)."""
+
+    path: str
+    """One of the spec's ``GET`` routes, e.g. ``/api/v1/health/deep``."""
+    checks: tuple[str, ...]
+    """The dependencies it reports, by the names its metric lines use (``database``, ``storage``...)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Secret:
     """A link to one secret the stage stores as an SSM SecureString (``/reggie/<stage>/<name>``), set per
     stack with ``pulumi config set --secret reggie:<camelCaseName>``."""
@@ -123,3 +136,5 @@ class ServiceSpec:
     environment: dict[str, str] = field(default_factory=_no_environment)
     """Extra, non-secret environment variables."""
     description: str = ""
+    health_check: HealthCheck | None = None
+    """A route that checks the service's dependencies, probed and alarmed on where the stage has alarms."""

@@ -4,7 +4,9 @@ Order matters only through data: network (own or shared, ``infra/network.py``) �
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
 the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress) →
 HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), whose checked answers the
-routed functions wait for. Nothing here knows a particular service: every difference comes from a spec.
+routed functions wait for → the stage's alarms over all of it (``infra/monitoring.py``). Every function's
+environment carries the release (``infra/release.py``). Nothing here knows a particular service: every
+difference comes from a spec.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from infra import artifacts
 from infra.config import Stage, StageConfigError
 from infra.deploy_run import content_hash, run_on_deploy
 from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
+from infra.monitoring import monitor
 from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
+from infra.release import Release, current_release
 from infra.service_spec import ServiceSpec
 
 
@@ -55,6 +59,8 @@ class Platform:
     function_names: dict[str, pulumi.Output[str]]
     network: NetworkLike
     """Its own VPC or the shared one; exported either way, so any stage can serve as a network provider."""
+    release: Release
+    """The version and each service's commit its function was stamped with (the smoke test checks the API's)."""
 
     @property
     def vpc_id(self) -> pulumi.Output[str]:
@@ -104,6 +110,8 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             deletion_protection=stage.deletion_protection,
             skip_final_snapshot=stage.skip_final_snapshot,
             retain_on_delete=stage.retain_on_delete,
+            failover_reader=stage.aurora_failover_reader,
+            availability_zones=stage.availability_zones,
             tags=tags,
         ),
     )
@@ -111,6 +119,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
     functions: dict[str, Function] = {}
     targets = LinkTargets(stage=stage, database=database, bucket=bucket, secrets=secrets, functions=functions)
     deploy_runs: list[pulumi.Output[pulumi.Resource]] = []
+    release = current_release(specs)
     for spec in _deploy_runs_first(specs):
         linked = resolve(spec)
         code = _code_for(stage, spec)
@@ -123,7 +132,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 architecture=spec.architecture,
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
-                environment=function_environment(spec, linked, targets),
+                environment=function_environment(spec, linked, targets, release.environment(spec.name)),
                 reserved_concurrency=spec.reserved_concurrency,
                 tracing=True,
                 # Only what answers people waits on a cold start; a scheduled or invoked-once function
@@ -144,7 +153,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             deploy_runs.append(run_on_deploy(spec, function, code))
         functions[spec.name] = function
 
-    api_url: pulumi.Output[str] | None = None
+    api: HttpApi | None = None
     targets = [
         LambdaTarget(
             label=spec.name,
@@ -168,14 +177,15 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 tags=tags,
             ),
         )
-        api_url = api.url
+    monitor(stage, specs=specs, functions=functions, api=api, database=database, network=network)
 
     return Platform(
-        api_url=api_url,
+        api_url=api.url if api is not None else None,
         database_endpoint=database.endpoint,
         bucket_name=bucket.bucket_name,
         function_names={name: f.function_name for name, f in functions.items()},
         network=network,
+        release=release,
     )
 
 
@@ -200,6 +210,7 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("databaseEndpoint", platform.database_endpoint)
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
+    pulumi.export("release", {"version": platform.release.version, "commits": dict(platform.release.commits)})
     export_network(platform.network)
 
 

@@ -1,11 +1,15 @@
-"""Smoke tests against a deployed API: its deep health check, then one real read.
+"""Smoke tests against a deployed API: its deep health check, one real read, and the release it serves.
 
     python scripts/smoke.py https://staging-api.reggie.co.uk [--read /api/v1/plates?limit=1] [--wait 120]
+        [--release "$(pulumi stack output release --json)"]
 
 Run by the deploy workflows right after `pulumi up` (standard library only, so it needs no venv). The deep
 health check is retried until ``--wait`` seconds have passed, because the first request after a deploy
-can meet a cold Lambda and, on a personal stage, an Aurora cluster resuming from auto-pause. Exits 0
-when every check passed, 1 with one line per failure otherwise.
+can meet a cold Lambda and, on a personal stage, an Aurora cluster resuming from auto-pause. With
+``--release`` (the stack output ``release``: the version and each service's commit the deploy stamped),
+``/api/v1/health/version`` must report exactly the API's, so a deploy that did not reach the serving
+function (an alias left on the old version) fails here. Exits 0 when every check passed, 1 with one line
+per failure otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 HEALTH_PATH = "/api/v1/health/deep"
+VERSION_PATH = "/api/v1/health/version"
 DEFAULT_READ = "/api/v1/plates?limit=1"
+SERVICE = "api"
+"""The service this script smoke-tests: its commit in the release is the one it must report."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +83,49 @@ def check_read(base: str, path: str) -> str | None:
     return None
 
 
+def check_release(base: str, release: dict[str, Any]) -> str | None:
+    """``None`` when the API reports the version and its commit of ``release``, else what it reports."""
+    expected = {"version": release.get("version"), "commit": release.get("commits", {}).get(SERVICE)}
+    try:
+        answer = fetch(base + VERSION_PATH)
+    except OSError as error:
+        return f"{VERSION_PATH} unreachable: {error}"
+    body = answer.body if isinstance(answer.body, dict) else {}
+    reported = {"version": body.get("version"), "commit": body.get("commit")}
+    if answer.status != 200 or reported != expected:
+        return f"{VERSION_PATH} answered {answer.status} {json.dumps(reported)}, expected {json.dumps(expected)}"
+    return None
+
+
+def _release(raw: str) -> dict[str, Any]:
+    try:
+        release = json.loads(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not JSON (pass `pulumi stack output release --json`)") from None
+    if not isinstance(release, dict) or not isinstance(release.get("commits"), dict):
+        raise argparse.ArgumentTypeError('expected {"version": ..., "commits": {"api": ...}}')
+    return release
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Smoke tests against a deployed API.")
     parser.add_argument("url", help="the API's base URL, e.g. the stack output apiUrl")
     parser.add_argument("--read", default=DEFAULT_READ, help=f"the real read to try (default {DEFAULT_READ})")
     parser.add_argument("--wait", type=float, default=120, help="seconds to wait for deep health (default 120)")
+    parser.add_argument("--release", type=_release, help="the stack output release (JSON): the API must serve it")
     args = parser.parse_args(argv)
     if urlsplit(args.url).scheme not in ("https", "http") or not urlsplit(args.url).netloc:
         print(f"smoke: {args.url!r} is not an http(s) URL (is the stack output apiUrl set?)", file=sys.stderr)
         return 1
     base = args.url.rstrip("/")
-    failures = [
-        failure for failure in (check_health(base, args.wait), check_read(base, args.read)) if failure is not None
-    ]
+    checks = [check_health(base, args.wait), check_read(base, args.read)]
+    if args.release is not None:
+        checks.append(check_release(base, args.release))
+    failures = [failure for failure in checks if failure is not None]
     for failure in failures:
         print(f"smoke: FAIL {failure}", file=sys.stderr)
     if not failures:
-        print(f"smoke: OK {base} (deep health, {args.read})")
+        print(f"smoke: OK {base} (deep health, {args.read}{', release' if args.release else ''})")
     return 1 if failures else 0
 
 

@@ -32,6 +32,9 @@ CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 DB_INSTANCE = "aws:rds/instance:Instance"
 KMS_KEY = "aws:kms/key:Key"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+AUTO_SCALING_GROUP = "aws:autoscaling/group:Group"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -56,6 +59,11 @@ class Context:
     def personal(self) -> bool:
         """Personal stages are every stack other than production and staging."""
         return self.stack not in ("production", "staging")
+
+    @property
+    def shared(self) -> bool:
+        """Production and staging: people depend on them, so someone must hear when they break."""
+        return not self.personal
 
     @property
     def min_backup_days(self) -> int:
@@ -161,8 +169,19 @@ def _kms_rotation(props: Props, _: Context) -> Iterator[str]:
 
 
 def _imdsv2(props: Props, _: Context) -> Iterator[str]:
+    # An instance's, or a launch template's (whose instances a group launches), with the same property.
     if _get(props, "metadataOptions.httpTokens", "optional") == "optional":
         yield "IMDSv2 is not required (metadataOptions.httpTokens must be 'required')"
+
+
+def _encrypted_template_volumes(props: Props, _: Context) -> Iterator[str]:
+    devices = _list(props.get("blockDeviceMappings"))
+    if not devices:
+        yield "the launch template maps no volume, so the AMI's root volume is launched as the AMI has it"
+    for device in devices:
+        # A launch template's "encrypted" is a string ("true"/"false"); absent, the snapshot's setting applies.
+        if _get(device, "ebs.encrypted", "false") in ("false", False):
+            yield f"launch template volume {_get(device, 'deviceName', '?')} is not encrypted"
 
 
 def _encrypted_volumes(props: Props, _: Context) -> Iterator[str]:
@@ -207,6 +226,53 @@ def _permission_scoped(props: Props, _: Context) -> Iterator[str]:
     principal = props.get("principal")
     if isinstance(principal, str) and principal.endswith(".amazonaws.com") and "sourceArn" not in props:
         yield f"lambda permission for {principal} has no sourceArn: any account's {principal} resource could invoke"
+
+
+def _alarm_acts(props: Props, _: Context) -> Iterator[str]:
+    if _get(props, "actionsEnabled", True) is False:
+        yield "the alarm's actions are disabled: it changes state and nobody hears"
+    elif "alarmActions" not in props or props["alarmActions"] == []:
+        yield "the alarm has no alarm action: it changes state and nobody hears"
+
+
+def _alarmed(alarms: Sequence[Props], dimension: str) -> tuple[set[str], bool]:
+    """The values of ``dimension`` that alarms with an action watch, and whether any such value is unknown."""
+    watched: set[str] = set()
+    unknown = False
+    for alarm in alarms:
+        if _get(alarm, "actionsEnabled", True) is False or not _list(alarm.get("alarmActions")):
+            continue
+        metrics: list[Any] = [_get(q, "metric") for q in _list(alarm.get("metricQueries"))] or [alarm]
+        for metric in metrics:
+            dimensions: Any = _get(metric, "dimensions")
+            if isinstance(dimensions, Mapping) and dimension in dimensions:
+                value: Any = dimensions[dimension]  # pyright: ignore[reportUnknownVariableType]
+                unknown |= value is None
+                if value is not None:
+                    watched.add(str(value))  # pyright: ignore[reportUnknownArgumentType]
+    return watched, unknown
+
+
+_WATCHED: tuple[tuple[str, str, str, str], ...] = (
+    # (resource type, its property, the alarm dimension naming it, what it is)
+    (LAMBDA_FUNCTION, "name", "FunctionName", "function"),
+    (CLUSTER, "clusterIdentifier", "DBClusterIdentifier", "Aurora cluster"),
+    (AUTO_SCALING_GROUP, "name", "AutoScalingGroupName", "Auto Scaling group (a NAT)"),
+)
+
+
+def _shared_stages_alarmed(resources: Sequence[tuple[str, Props]], ctx: Context) -> Iterator[str]:
+    if not ctx.shared:
+        return
+    alarms = [props for typ, props in resources if typ == METRIC_ALARM]
+    for typ, prop, dimension, what in _WATCHED:
+        watched, unknown = _alarmed(alarms, dimension)
+        if unknown:
+            continue  # an alarm whose dimension is not known yet may be the one: cannot judge until it is
+        for kind, props in resources:
+            name = props.get(prop) if kind == typ else None
+            if isinstance(name, str) and name not in watched:
+                yield f"{what} {name} has no alarm with an action on stack {ctx.stack}"
 
 
 def _log_retention(props: Props, _: Context) -> Iterator[str]:
@@ -263,9 +329,12 @@ RULES: tuple[Rule, ...] = (
     Rule("rds-managed-master-password", "The master password is managed by RDS, never in state", "mandatory",
          (CLUSTER,), _managed_password),
     Rule("kms-key-rotation", "Customer KMS keys rotate yearly", "mandatory", (KMS_KEY,), _kms_rotation),
-    Rule("ec2-imdsv2-required", "EC2 instances require IMDSv2", "mandatory", (EC2_INSTANCE,), _imdsv2),
+    Rule("ec2-imdsv2-required", "EC2 instances and launch templates require IMDSv2", "mandatory",
+         (EC2_INSTANCE, LAUNCH_TEMPLATE), _imdsv2),
     Rule("ec2-encrypted-volumes", "EC2 root and EBS volumes are encrypted", "mandatory",
          (EC2_INSTANCE,), _encrypted_volumes),
+    Rule("launch-template-encrypted-volumes", "Launch templates encrypt every volume they map", "mandatory",
+         (LAUNCH_TEMPLATE,), _encrypted_template_volumes),
     Rule("no-public-ingress", "No security-group ingress from 0.0.0.0/0 or ::/0, however it is written",
          "mandatory", (SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE), _no_public_ingress),
     Rule("api-stage-access-logging", "API stages write access logs", "mandatory",
@@ -273,6 +342,10 @@ RULES: tuple[Rule, ...] = (
     Rule("lambda-permission-source-arn", "Service principals may invoke a function only from a named source",
          "mandatory", (LAMBDA_PERMISSION,), _permission_scoped),
     Rule("log-group-retention", "Every log group has a retention", "mandatory", (LOG_GROUP,), _log_retention),
+    Rule("alarm-has-action", "Every alarm notifies someone (an enabled alarm action)", "mandatory",
+         (METRIC_ALARM,), _alarm_acts),
+    Rule("shared-stages-alarmed", "In production and staging every function, Aurora cluster and NAT group has an "
+         "alarm with an action", "mandatory", stack_check=_shared_stages_alarmed),
     Rule("lambda-in-vpc", "Functions run inside the VPC", "advisory", (LAMBDA_FUNCTION,), _lambda_in_vpc),
     Rule("lambda-tracing", "Functions trace with X-Ray", "advisory", (LAMBDA_FUNCTION,), _lambda_tracing),
     Rule("lambda-reserved-concurrency", "Functions reserve their concurrency", "advisory",

@@ -20,11 +20,12 @@ Each domain's controller adds its own (``mark``, ``offers``, ``claims``...) on t
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar.di import Provide
 
-from services.api.health.service import Readiness
+from services.api.health.service import Readiness, publish_checks
 from services.api.resources import Resources
 from services.api.security import caller
 
@@ -37,7 +38,13 @@ def constant(value: Any) -> Provide:
 
 
 def app_dependencies(resources: Resources) -> dict[str, Provide]:
-    readiness = Readiness(reads=resources.require_reads, valuations=resources.valuations, store=resources.require_store)
+    settings = resources.settings
+    readiness = Readiness(
+        reads=resources.require_reads,
+        valuations=resources.valuations,
+        store=resources.require_store,
+        on_report=partial(publish_checks, stage=settings.stage, service=settings.core.service_name),
+    )
     return {
         "settings": constant(resources.settings),
         "reads": Provide(resources.require_reads, sync_to_thread=False),

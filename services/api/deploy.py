@@ -1,6 +1,6 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import HttpMethod, HttpRoute, Secret, ServiceSpec
+from infra.service_spec import HealthCheck, HttpMethod, HttpRoute, Secret, ServiceSpec
 
 _PREFIX = "/api/v1"
 
@@ -70,4 +70,6 @@ SPEC = ServiceSpec(
         Secret("app_signing_key", granted=False),
     ),
     description="Reggie public API (plates, listings, valuations, offers, checkout, claims, webhooks)",
+    # The names services.api.health.service.CHECKS reports (a test keeps the two equal).
+    health_check=HealthCheck(_PREFIX + "/health/deep", checks=("database", "valuation", "storage")),
 )

@@ -1,11 +1,10 @@
 """API settings: the shared core settings plus what only the API reads, parsed once per process.
 
-The environment contract (:mod:`services.core.contract`) is read by :mod:`services.core.settings`; this
-module adds the API's own knobs:
+The environment contract (:mod:`services.core.contract`) is read by :mod:`services.core.settings` (including
+the version and commit `/health/version` reports); this module adds the API's own knobs:
 
 | variable | meaning |
 |---|---|
-| `APP_VERSION`, `GIT_COMMIT` | reported by `/health/version` (set by the build; defaults for local runs) |
 | `API_PUBLIC_URL` | local stage only: the URL `/dev/info` prints in its examples |
 | `VALUATION_BACKEND` | the local stack's app (`services.local.api`) only: `auto` (the valuation service in |
 |   | process when importable, else the fallback estimate) or `fallback` (always the documented heuristic); |
@@ -25,14 +24,10 @@ from services.core import contract
 from services.core.market_settings import MarketSettings, load_market_settings
 from services.core.settings import Settings, SettingsError, get_settings
 
-DEFAULT_VERSION = "0.1.0"
-
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
     core: Settings
-    version: str
-    commit: str
     public_url: str
     valuation_backend: Literal["auto", "fallback"] = "auto"
     market: MarketSettings = field(default_factory=MarketSettings)
@@ -41,6 +36,14 @@ class ApiSettings:
     @property
     def stage(self) -> str:
         return self.core.stage
+
+    @property
+    def version(self) -> str:
+        return self.core.version
+
+    @property
+    def commit(self) -> str:
+        return self.core.commit
 
     @property
     def is_local(self) -> bool:
@@ -55,8 +58,6 @@ def get_api_settings() -> ApiSettings:
     core = get_settings()
     return ApiSettings(
         core=core,
-        version=env.get("APP_VERSION", DEFAULT_VERSION),
-        commit=env.get("GIT_COMMIT", "unknown"),
         public_url=env.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         valuation_backend=_valuation_backend(env.get("VALUATION_BACKEND", "auto")),
         market=load_market_settings(env, allowed_origins=core.allowed_origins),

@@ -10,6 +10,10 @@ imports this before anything heavy.
 | `STAGE` | always | the stack name: `production`, `staging`, `dev-<name>` (`local` under `make dev`) |
 | `SERVICE_NAME` | always | the service's folder name |
 | `LOG_LEVEL` | always | `INFO` unless overridden |
+| `APP_VERSION` | always | the platform's version (`pyproject.toml`) the deploy was made from |
+| `GIT_COMMIT` | always | the newest commit that changed this function's package (its code and build |
+|   |   | inputs), `-dirty` when the checkout had uncommitted changes there, `unknown` without git |
+|   |   | history; so a deploy that leaves a function's package alone leaves its configuration alone |
 | `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SECRET_ARN` | links `database` | the Aurora writer; credentials come |
 |   |   | from the RDS-managed secret at cold start |
 | `DATABASE_URL` | never deployed | locally and in tests: a full PostgreSQL URL instead of the four above |
@@ -44,6 +48,9 @@ from __future__ import annotations
 # Grouped by what sets them (the table above); each name is its own value.
 # Always:
 STAGE, SERVICE_NAME, LOG_LEVEL = "STAGE", "SERVICE_NAME", "LOG_LEVEL"
+APP_VERSION, GIT_COMMIT = "APP_VERSION", "GIT_COMMIT"
+UNKNOWN_RELEASE = "unknown"
+"""What a function reports for a version or commit nobody set (a local run, a build without git)."""
 # The database link, and locally the URL that stands in for it:
 DB_HOST, DB_PORT, DB_NAME, DB_SECRET_ARN = "DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"
 DATABASE_URL = "DATABASE_URL"

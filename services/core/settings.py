@@ -79,6 +79,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``STRIPE_SECRET_KEY_PARAMETER=...`` becomes ``{"stripe_secret_key": "..."}`` (SSM names, never values)."""
     on_lambda: bool = False
     """True inside AWS Lambda (``AWS_LAMBDA_FUNCTION_NAME`` is set): decides the connection pool size."""
+    version: str = contract.UNKNOWN_RELEASE
+    """The platform version the deploy was made from (``APP_VERSION``)."""
+    commit: str = contract.UNKNOWN_RELEASE
+    """The newest commit that changed this function's package (``GIT_COMMIT``)."""
 
     @property
     def is_local(self) -> bool:
@@ -94,6 +98,8 @@ _SIMPLE = {
     "bucket_endpoint": contract.BUCKET_ENDPOINT,
     "clerk_issuer": contract.CLERK_ISSUER,
     "clerk_jwks_url": contract.CLERK_JWKS_URL,
+    "version": contract.APP_VERSION,
+    "commit": contract.GIT_COMMIT,
 }
 _FIELD_TO_VARIABLE = {
     **_SIMPLE,

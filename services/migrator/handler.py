@@ -14,12 +14,15 @@ Invoked by ``pulumi up`` on every deploy before the new API code serves. It:
    failing revision leaves the schema at the revision before it.
 
 It answers ``{"status": "success", "from": rev, "to": rev}`` or
-``{"status": "error", "message": ...}`` and never raises: the deploy reads the answer.
+``{"status": "error", "message": ...}`` and never raises: the deploy reads the answer. Each run also
+writes one ``DeployRunFailed`` metric line (0 or 1, :mod:`services.core.metrics`): a failed run has no
+Lambda error to count, and the stage's alarm on that metric stays raised until a run succeeds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import Connection, create_engine, pool, text
 
+from services.core import contract, metrics
 from services.core.db import database_url
 from services.core.schema import alembic_config, current_revision
 from services.core.settings import load_settings
@@ -50,11 +54,19 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
         settings = load_settings()
         url = database_url(settings)
     except Exception as exc:  # any configuration problem becomes an answer, not a crash
-        return _error(exc)
+        # The settings could not be parsed, so take the stage and service as the platform set them:
+        # the failure must still reach the stage's alarm.
+        return _reported(_error(exc), os.environ.get(contract.STAGE, ""), os.environ.get(contract.SERVICE_NAME, ""))
     lock_wait_s = DEFAULT_LOCK_WAIT_S
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         lock_wait_s = max(1.0, context.get_remaining_time_in_millis() / 1000 - _SAFETY_MARGIN_S)
-    return migrate(url, lock_wait_s=lock_wait_s)
+    return _reported(migrate(url, lock_wait_s=lock_wait_s), settings.stage, settings.service_name)
+
+
+def _reported(answer: dict[str, Any], stage: str, service: str) -> dict[str, Any]:
+    """``answer``, after its ``DeployRunFailed`` metric line is written."""
+    metrics.publish(metrics.deploy_run(stage or "unknown", service or "migrator", failed=answer["status"] != "success"))
+    return answer
 
 
 def migrate(

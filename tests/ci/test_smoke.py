@@ -35,6 +35,7 @@ class FakeApi:
     def __init__(self) -> None:
         self.health: list[tuple[int, object]] = [(200, {"status": "ok", "database": {"ok": True}})]
         self.read: tuple[int, object | str] = (200, {"items": [{"registration": "AB12 CDE"}]})
+        self.version: dict[str, str] = {"version": "0.2.0", "commit": "a" * 40, "stage": "staging"}
         self.seen: list[str] = []
 
 
@@ -49,6 +50,8 @@ def api() -> Iterator[tuple[str, FakeApi]]:
                 status, body = state.health.pop(0) if len(state.health) > 1 else state.health[0]
             elif self.path.startswith("/api/v1/plates"):
                 status, body = state.read
+            elif self.path == "/api/v1/health/version":
+                status, body = 200, state.version
             else:
                 status, body = 404, {"error": "not found"}
             raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -107,3 +110,26 @@ def test_unreachable_and_bad_urls(capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not an http(s) URL" in capsys.readouterr().err
     assert smoke.main(["http://127.0.0.1:9/", "--wait", "0"]) == 1  # the discard port: nothing listens
     assert "unreachable" in capsys.readouterr().err
+
+
+RELEASE = json.dumps({"version": "0.2.0", "commits": {"api": "a" * 40, "valuation": "b" * 40}})
+
+
+def test_the_api_serves_the_release_the_deploy_stamped(
+    api: tuple[str, FakeApi], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, state = api
+    assert smoke.main([url, "--wait", "1", "--release", RELEASE]) == 0
+    assert state.seen[-1] == "/api/v1/health/version"
+    assert "smoke: OK" in capsys.readouterr().out
+    state.version = {"version": "0.2.0", "commit": "c" * 40, "stage": "staging"}  # an alias left behind
+    assert smoke.main([url, "--wait", "1", "--release", RELEASE]) == 1
+    err = capsys.readouterr().err
+    assert "FAIL /api/v1/health/version answered 200" in err
+    assert "a" * 40 in err
+
+
+def test_a_release_that_is_not_the_stack_output_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        smoke.main(["http://127.0.0.1:9/", "--release", "abc123"])
+    assert "not JSON" in capsys.readouterr().err

@@ -272,6 +272,16 @@ def test_deploys_run_pulumi_up_then_smoke_tests(name: str, stack: str) -> None:
     assert "python scripts/smoke.py" in smoke["run"]
     assert smoke["env"]["STACK"].endswith(f"/{stack}")
     assert (REPO / "scripts/smoke.py").is_file()
+    # the API must serve the release the deploy stamped (the stack output `release`)
+    assert 'release="$(pulumi stack output release --json --stack "$STACK")"' in smoke["run"]
+    assert '--release "$release"' in smoke["run"]
+
+
+@pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_engine_runs_on_the_whole_history(name: str, job_id: str, job: dict[str, Any]) -> None:
+    # each function's GIT_COMMIT is the newest commit of its own package: a shallow clone would stamp HEAD on every
+    # function, so every preview and deploy would change every function (infra/release.py)
+    assert step_using(job, "actions/checkout")["with"]["fetch-depth"] == 0, f"{name} {job_id}"
 
 
 def test_production_needs_approval_and_tags_a_release() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import AuroraPostgres, AuroraPostgresArgs, ComponentArgsError
+from components.aurora import other_zone
 from tests.components.helpers import children_of, component, of_type, one, run
 
 
@@ -94,6 +95,32 @@ def test_allow_from_adds_one_ingress_rule_per_client() -> None:
     assert rule.inputs["referencedSecurityGroupId"] == "sg-worker"
 
 
+def test_a_failover_reader_goes_to_another_az_than_the_writer_at_tier_one() -> None:
+    zones = ("eu-west-2a", "eu-west-2b", "eu-west-2c")
+    rec = run(
+        lambda: AuroraPostgres("db", _args(failover_reader=True, availability_zones=zones, retain_on_delete=True))
+    )
+    instances = {r.name: r for r in of_type(rec.resources, "aws:rds/clusterInstance:ClusterInstance")}
+    writer, reader = instances["db-writer"], instances["db-reader"]
+    assert "availabilityZone" not in writer.inputs  # AWS places the writer (the mocks: in the first AZ)
+    assert "promotionTier" not in writer.inputs
+    assert reader.inputs["availabilityZone"] == "eu-west-2b"
+    assert reader.inputs["promotionTier"] == 1
+    assert reader.inputs["identifier"] == "reggie-test-db-reader"
+    assert (reader.inputs["instanceClass"], reader.inputs["publiclyAccessible"]) == ("db.serverless", False)
+    assert writer.urn in rec.options[reader.urn].dependencies
+    assert rec.options[reader.urn].retain_on_delete is True  # retained like the writer
+    without = run(lambda: AuroraPostgres("db", _args())).resources
+    assert [r.name for r in of_type(without, "aws:rds/clusterInstance:ClusterInstance")] == ["db-writer"]
+
+
+def test_other_zone_is_stable_and_refuses_when_there_is_none() -> None:
+    assert other_zone("eu-west-2b", ("eu-west-2a", "eu-west-2b")) == "eu-west-2a"
+    assert other_zone(None, ("eu-west-2a", "eu-west-2b")) == "eu-west-2a"
+    with pytest.raises(ComponentArgsError, match="no AZ besides"):
+        other_zone("eu-west-2a", ("eu-west-2a",))
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -106,6 +133,8 @@ def test_allow_from_adds_one_ingress_rule_per_client() -> None:
         ({"transforms": {"clusters": lambda *_: None}}, "clusters"),
         ({"transforms": {"cluster": "bigger"}}, "cluster"),
         ({"allowed_security_groups": {"API Lambda": "sg-1"}}, "API Lambda"),
+        ({"failover_reader": True}, "availability_zones"),
+        ({"failover_reader": True, "availability_zones": ("eu-west-2a", "eu-west-2a")}, "availability_zones"),
     ],
 )
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:

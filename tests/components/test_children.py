@@ -13,6 +13,9 @@ import pulumi_aws as aws
 import pytest
 
 from components import (
+    Alarm,
+    Alarms,
+    AlarmsArgs,
     AuroraPostgres,
     AuroraPostgresArgs,
     Component,
@@ -25,8 +28,11 @@ from components import (
     HttpApi,
     HttpApiArgs,
     LambdaTarget,
+    Metric,
+    MetricMath,
     Network,
     NetworkArgs,
+    Probe,
     R2Bucket,
     R2BucketArgs,
     Route,
@@ -34,6 +40,7 @@ from components import (
     SecretsArgs,
     Transform,
     VpcPlacement,
+    alarms,
     aurora,
     container_image,
     function,
@@ -63,6 +70,8 @@ def _aurora(hooks: Hooks) -> Component:
             vpc_id="vpc-1",
             subnet_ids=["subnet-a", "subnet-b"],
             allowed_security_groups={"api": "sg-api"},
+            failover_reader=True,
+            availability_zones=AZS,
             transforms=hooks,
         ),
     )
@@ -70,12 +79,31 @@ def _aurora(hooks: Hooks) -> Component:
     return db
 
 
-def _network(nat: network.NatMode) -> Build:
+def _network(nat: network.NatMode, healing: network.NatHealing = "replace") -> Build:
     def build(hooks: Hooks) -> Component:
-        args = NetworkArgs(availability_zones=AZS, nat=nat, flow_logs=True, transforms=hooks)
+        args = NetworkArgs(availability_zones=AZS, nat=nat, nat_healing=healing, flow_logs=True, transforms=hooks)
         return Network("net", args)
 
     return build
+
+
+def _alarms(hooks: Hooks) -> Component:
+    errors = Metric("AWS/Lambda", "Errors", {"FunctionName": "reggie-test-api"})
+    rate = MetricMath("100 * errors / calls", {"errors": errors, "calls": Metric("AWS/Lambda", "Invocations")}, "%")
+    return Alarms(
+        "ops",
+        AlarmsArgs(
+            name_prefix="reggie-test",
+            region="eu-west-2",
+            alarms=[
+                Alarm("api-errors", "errors", "Errors: read the log.", errors, ">=", 1, "notBreaching"),
+                Alarm("api-error-rate", "rate", "Error rate: read the log.", rate, ">", 5, "notBreaching"),
+            ],
+            email="ops@reggie.co.uk",
+            probes=[Probe("api-health", FN_ARN + ":live", "reggie-test-api", "live", "{}", "health")],
+            transforms=hooks,
+        ),
+    )
 
 
 def _function(hooks: Hooks) -> Component:
@@ -142,12 +170,14 @@ class Case:
 CASES = {
     "aurora": Case(aurora, aurora.AuroraPostgresTransforms, _aurora),
     "network-instance": Case(network, network.NetworkTransforms, _network("instance")),
+    "network-lone-instance": Case(network, network.NetworkTransforms, _network("instance", "none")),
     "network-gateway": Case(network, network.NetworkTransforms, _network("gateway")),
     "function": Case(function, function.FunctionTransforms, _function),
     "http-api": Case(http_api, http_api.HttpApiTransforms, _http_api),
     "container-image": Case(container_image, container_image.ContainerImageTransforms, _container_image),
     "r2-bucket": Case(r2_bucket, r2_bucket.R2BucketTransforms, _r2_bucket),
     "secrets": Case(secrets, secrets.SecretsTransforms, _secrets),
+    "alarms": Case(alarms, alarms.AlarmsTransforms, _alarms),
 }
 
 

@@ -1,20 +1,27 @@
-"""Network under mocks: subnets, NAT modes, the S3 endpoint, flow logs, validation and transforms."""
+"""Network under mocks: subnets, NAT modes, NAT healing (fck-nat's HA mode), the S3 endpoint, flow logs,
+validation and transforms."""
 
 from __future__ import annotations
+
+import base64
+import json
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 from components import ComponentArgsError, Network, NetworkArgs
-from components.network import instance_architecture, subnet_cidrs
+from components.network import SSM_CORE_POLICY, fck_nat_user_data, instance_architecture, subnet_cidrs
+from infra.mocks import Recording
 from tests.components.helpers import children_of, component, of_type, one, run
 
 AZS = ("eu-west-2a", "eu-west-2b")
 
 
-def test_default_network_has_sst_compatible_subnets_and_a_nat_instance_per_az() -> None:
-    rec = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_ami="ami-0123456789abcdef0")))
+def test_lone_nat_instances_have_sst_compatible_subnets_and_a_nat_instance_per_az() -> None:
+    rec = run(
+        lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_ami="ami-0123456789abcdef0", nat_healing="none"))
+    )
     res = rec.resources
     net = component(res, "reggie:components:Network")
     assert {r.urn for r in res if r.custom} == {r.urn for r in children_of(res, net)}  # every child parented
@@ -42,6 +49,7 @@ def test_default_network_has_sst_compatible_subnets_and_a_nat_instance_per_az() 
         assert nat.inputs["sourceDestCheck"] is False
         assert nat.inputs["metadataOptions"]["httpTokens"] == "required"
         assert nat.inputs["rootBlockDevice"] == {"encrypted": True, "volumeType": "gp3", "volumeSize": 8}
+        assert nat.inputs["iamInstanceProfile"] == "net-nat"  # the profile: Session Manager, even without healing
         assert rec.options[nat.urn].ignore_changes == ()  # pinned AMI: a change is a reviewed replacement
     assert len(of_type(res, "aws:ec2/eip:Eip")) == 2
     assert all(e.inputs["domain"] == "vpc" for e in of_type(res, "aws:ec2/eip:Eip"))
@@ -61,7 +69,7 @@ def test_default_network_has_sst_compatible_subnets_and_a_nat_instance_per_az() 
 
 
 def test_one_shared_nat_instance_serves_both_private_route_tables() -> None:
-    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1))).resources
+    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1, nat_healing="none"))).resources
     assert len(of_type(res, "aws:ec2/instance:Instance")) == 1
     routes = [r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")]
     assert len(routes) == 2
@@ -69,10 +77,112 @@ def test_one_shared_nat_instance_serves_both_private_route_tables() -> None:
 
 
 def test_unpinned_ami_is_looked_up_once_and_then_ignored() -> None:
-    rec = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1)))
+    rec = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1, nat_healing="none")))
     nat = one(rec.resources, "aws:ec2/instance:Instance")
     assert nat.inputs["ami"].startswith("ami-")
     assert rec.options[nat.urn].ignore_changes == ("ami",)  # a new fck-nat release never replaces the NAT
+    healing = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1)))
+    template = one(healing.resources, "aws:ec2/launchTemplate:LaunchTemplate")
+    assert template.inputs["imageId"].startswith("ami-")
+    assert healing.options[template.urn].ignore_changes == ("imageId",)  # nor rolls the group
+
+
+def _healing(nat_count: int = 2) -> Recording:
+    return run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=nat_count, name_prefix="rg")))
+
+
+def test_healing_nat_runs_each_slot_in_a_group_of_one_behind_a_fixed_interface() -> None:
+    rec = _healing()
+    res = rec.resources
+    assert of_type(res, "aws:ec2/instance:Instance") == []  # the groups launch them
+    subnets = {r.name: r for r in of_type(res, "aws:ec2/subnet:Subnet")}
+    interfaces = {r.name: r for r in of_type(res, "aws:ec2/networkInterface:NetworkInterface")}
+    groups = {r.name: r for r in of_type(res, "aws:autoscaling/group:Group")}
+    templates = {r.name: r for r in of_type(res, "aws:ec2/launchTemplate:LaunchTemplate")}
+    assert set(interfaces) == set(groups) == set(templates) == {"net-nat-0", "net-nat-1"}
+    for slot in ("0", "1"):
+        name = f"net-nat-{slot}"
+        interface, group, template = interfaces[name], groups[name], templates[name]
+        public = f"net-public-{slot}-id"
+        assert interface.inputs["subnetId"] == public
+        assert interface.inputs["sourceDestCheck"] is False
+        assert interface.inputs["tags"]["Name"] == f"rg-nat-{slot}"
+        # a group of exactly one, in the interface's subnet (so its AZ), replacing what fails EC2 checks
+        assert (group.inputs["minSize"], group.inputs["maxSize"], group.inputs["desiredCapacity"]) == (1, 1, 1)
+        assert group.inputs["vpcZoneIdentifiers"] == [public]
+        assert subnets[f"net-public-{slot}"].inputs["availabilityZone"] == AZS[int(slot)]
+        assert group.inputs["healthCheckType"] == "EC2"
+        assert group.inputs["launchTemplate"]["id"] == f"{name}-id"
+        assert group.inputs["instanceRefresh"]["preferences"]["minHealthyPercentage"] == 0
+        assert template.inputs["instanceType"] == "t4g.nano"
+        assert template.inputs["metadataOptions"]["httpTokens"] == "required"
+        assert template.inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+        assert template.inputs["iamInstanceProfile"]["arn"].endswith("/net-nat")
+        (nic,) = template.inputs["networkInterfaces"]
+        assert nic["associatePublicIpAddress"] == "true"  # reaches the EC2 API until it takes the Elastic IP
+        assert {spec["resourceType"] for spec in template.inputs["tagSpecifications"]} >= {
+            "instance",
+            "network-interface",
+        }
+        assert all(spec["tags"]["Name"] == f"rg-nat-{slot}" for spec in template.inputs["tagSpecifications"])
+        config = base64.b64decode(template.inputs["userData"]).decode()
+        assert f"eni_id={name}-id\n" in config  # the fixed interface (mocks name ids after resources)
+        assert f"eip_id={name}-id\n" in config  # the slot's Elastic IP allocation
+        assert "/etc/fck-nat.conf" in config
+        assert config.rstrip().endswith("systemctl restart fck-nat.service")
+        # the group launches only once its instances may attach the interface and take the address
+        ha_policy = one(res, "aws:iam/rolePolicy:RolePolicy", "net-nat-ha")
+        assert ha_policy.urn in rec.options[group.urn].dependencies
+
+
+def test_the_route_names_the_fixed_interface_so_a_replacement_changes_no_route() -> None:
+    res = _healing().resources
+    routes = {r.name: r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")}
+    assert {name: r.inputs["networkInterfaceId"] for name, r in routes.items()} == {
+        "net-private-default-0": "net-nat-0-id",
+        "net-private-default-1": "net-nat-1-id",
+    }
+    # the Elastic IPs keep their names (and addresses) and are associated by the instances, not the program
+    eips = of_type(res, "aws:ec2/eip:Eip")
+    assert sorted(e.name for e in eips) == ["net-nat-0", "net-nat-1"]
+    assert all("networkInterface" not in e.inputs for e in eips)
+
+
+def test_one_healing_nat_serves_both_route_tables() -> None:
+    res = _healing(nat_count=1).resources
+    assert len(of_type(res, "aws:autoscaling/group:Group")) == 1
+    routes = [r for r in of_type(res, "aws:ec2/route:Route") if r.name.startswith("net-private-default")]
+    assert {r.inputs["networkInterfaceId"] for r in routes} == {"net-nat-0-id"}
+
+
+def test_nat_instances_may_open_a_session_manager_shell_and_only_touch_their_own_interfaces() -> None:
+    res = _healing().resources
+    role = one(res, "aws:iam/role:Role", "net-nat")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    ssm = one(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "net-nat-ssm")
+    assert ssm.inputs["policyArn"] == SSM_CORE_POLICY
+    assert one(res, "aws:iam/instanceProfile:InstanceProfile").inputs["role"] == "net-nat"
+    statements = json.loads(one(res, "aws:iam/rolePolicy:RolePolicy", "net-nat-ha").inputs["policy"])["Statement"]
+    by_sid = {st["Sid"]: st for st in statements}
+    interfaces = by_sid["NatInterfaces"]
+    assert sorted(interfaces["Action"]) == [
+        "ec2:AssociateAddress",
+        "ec2:AttachNetworkInterface",
+        "ec2:ModifyNetworkInterfaceAttribute",
+    ]
+    assert interfaces["Condition"] == {"StringLike": {"aws:ResourceTag/Name": "rg-nat-*"}}
+    assert by_sid["NatAddresses"]["Resource"] == [
+        "arn:aws:ec2:eu-west-2:*:elastic-ip/net-nat-0-id",
+        "arn:aws:ec2:eu-west-2:*:elastic-ip/net-nat-1-id",
+    ]
+    assert not any("*" in action for st in statements for action in st["Action"])
+
+
+def test_user_data_refuses_anything_but_resource_ids() -> None:
+    assert base64.b64decode(fck_nat_user_data("eni-0abc", "eipalloc-0def")).decode().count("=") == 2
+    with pytest.raises(ComponentArgsError, match="not an AWS resource id"):
+        fck_nat_user_data("eni-0abc; reboot", "eipalloc-0def")
 
 
 def test_gateway_mode_uses_managed_nat_gateways() -> None:
@@ -102,14 +212,16 @@ def test_flow_logs_go_to_a_log_group_with_retention() -> None:
 
 
 def test_transform_hook_adjusts_a_child_without_forking() -> None:
-    def bigger(args: aws.ec2.InstanceArgs, opts: pulumi.ResourceOptions, name: str) -> None:
+    def bigger(args: aws.ec2.LaunchTemplateArgs, opts: pulumi.ResourceOptions, name: str) -> None:
         assert name == "net-nat-0"
         args.instance_type = "t4g.micro"
 
     res = run(
-        lambda: Network("net", NetworkArgs(availability_zones=AZS, nat_count=1, transforms={"nat_instance": bigger}))
+        lambda: Network(
+            "net", NetworkArgs(availability_zones=AZS, nat_count=1, transforms={"nat_launch_template": bigger})
+        )
     ).resources
-    assert one(res, "aws:ec2/instance:Instance").inputs["instanceType"] == "t4g.micro"
+    assert one(res, "aws:ec2/launchTemplate:LaunchTemplate").inputs["instanceType"] == "t4g.micro"
 
 
 @pytest.mark.parametrize(
@@ -119,6 +231,7 @@ def test_transform_hook_adjusts_a_child_without_forking() -> None:
         ({"nat": "box"}, "nat"),
         ({"nat_count": 3}, "nat_count"),
         ({"nat_instance_type": "nano"}, "nat_instance_type"),
+        ({"nat_healing": "recover"}, "nat_healing"),
         ({"transforms": {"natinstance": lambda *_: None}}, "natinstance"),
         ({"transforms": {"nat_eip": lambda *_: None}}, "nat_eip"),  # split: nat_instance_eip, nat_gateway_eip
     ],

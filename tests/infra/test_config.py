@@ -46,10 +46,15 @@ class FakeConfig:
         return pulumi.Output.secret("s3cret") if self.with_secrets else None
 
 
+FACTS = {"production": {"alarmEmail": "ops@reggie.co.uk"}}
+"""What each stage's Pulumi.<stack>.yaml must hold (a test unsets one with an empty value)."""
+
+
 def _stage(
     stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets: tuple[str, ...] | None = None
 ):
-    return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2", secrets=secrets)
+    config = FakeConfig(FACTS.get(stack, {}) | (values or {}), with_secrets)
+    return load_stage(config, stack=stack, aws_region="eu-west-2", secrets=secrets)
 
 
 def test_production_row_of_the_matrix() -> None:
@@ -65,6 +70,10 @@ def test_production_row_of_the_matrix() -> None:
     assert s.api_domain == "api.reggie.co.uk"
     assert s.availability_zones == ("eu-west-2a", "eu-west-2b")
     assert s.snap_start is True
+    # day-2 rows: a failover reader, alarms that reach a person, NATs that replace themselves
+    assert s.aurora_failover_reader is True
+    assert (s.alarms, s.alarm_email) == (True, "ops@reggie.co.uk")
+    assert s.nat_healing == "replace"
 
 
 def test_staging_row_of_the_matrix() -> None:
@@ -76,6 +85,9 @@ def test_staging_row_of_the_matrix() -> None:
     assert s.log_retention_days == 30
     assert s.api_domain == "staging-api.reggie.co.uk"
     assert s.snap_start is True
+    assert s.aurora_failover_reader is False
+    assert (s.alarms, s.alarm_email) == (True, None)  # an email is optional here (Pulumi.staging.yaml sets one)
+    assert s.nat_healing == "replace"
 
 
 def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
@@ -91,6 +103,16 @@ def test_personal_row_of_the_matrix_and_placeholder_secrets() -> None:
     assert (s.network_mode, s.network_stack) == ("shared", "dev-network")
     assert set(s.secrets) == set(secret_names()) == STORED_TODAY
     assert _stage("dev-demo", {"personalApiDomain": "true"}).api_domain == "dev-demo-api.reggie.co.uk"
+    assert (s.aurora_failover_reader, s.alarms, s.alarm_email, s.nat_healing) == (False, False, None, "none")
+
+
+def test_a_personal_stage_gets_alarms_only_when_asked() -> None:
+    asked = _stage("dev-demo", {"alarms": "true", "alarmEmail": "Me@Example.COM"})
+    assert (asked.alarms, asked.alarm_email) == (True, "Me@example.com")  # the domain is case-insensitive
+    assert _stage("dev-demo", {"alarms": "true"}).alarm_email is None
+    healing = _stage("dev-demo", {"network": "own", "natHealing": "replace", "auroraReader": "true"})
+    assert (healing.nat_healing, healing.aurora_failover_reader) == ("replace", True)
+    assert _stage("staging", {"auroraReader": "true"}).aurora_failover_reader is True
 
 
 def test_personal_network_is_shared_by_default_or_its_own() -> None:
@@ -104,6 +126,7 @@ def test_a_network_stack_owns_one_nat_and_needs_no_secrets() -> None:
     s = _stage("dev-network", with_secrets=False)
     assert (s.kind, s.network_mode, s.nat_count, s.log_retention_days) == ("network", "own", 1, 7)
     assert dict(s.secrets) == {}
+    assert (s.nat_healing, s.alarms) == ("replace", False)  # every personal stage's egress: it heals
 
 
 def test_overrides_within_limits_are_honoured() -> None:
@@ -129,6 +152,14 @@ def test_overrides_within_limits_are_honoured() -> None:
         ("dev-demo", {"cloudflareZoneId": "zone"}, "reggie:cloudflareZoneId=zone", "32-character hex"),
         ("Dev_Demo", {}, "reggie:stack=Dev_Demo", "lowercase"),
         ("production", {"snapStart": "sometimes"}, "reggie:snapStart=sometimes", "true or false"),
+        ("production", {"alarmEmail": ""}, "reggie:alarmEmail=<unset>", "must reach a person"),
+        ("production", {"alarmEmail": "ops at reggie"}, "reggie:alarmEmail=ops at reggie", "one email address"),
+        ("staging", {"alarmEmail": "a@b.com,c@d.com"}, "reggie:alarmEmail=a@b.com,c@d.com", "one email address"),
+        ("production", {"alarms": "false"}, "reggie:alarms=false", "always has its alarms"),
+        ("dev-demo", {"alarmEmail": "me@example.com"}, "reggie:alarmEmail=me@example.com", "alarms true as well"),
+        ("production", {"auroraReader": "false"}, "reggie:auroraReader=false", "keeps its failover reader"),
+        ("staging", {"natHealing": "none"}, "reggie:natHealing=none", "always heal themselves"),
+        ("dev-demo", {"natHealing": "recover"}, "reggie:natHealing=recover", "one of replace, none"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(

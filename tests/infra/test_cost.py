@@ -204,3 +204,68 @@ def test_snapstart_caches_one_version_all_month_even_when_idle() -> None:
     assert lines == {"lambda.snapstart_cache": pytest.approx(1 * 730 * 3600 * 0.0000015046)}
     plain = res("aws:lambda/function:Function", "api", memorySize=1024, architectures=["arm64"])
     assert not cost.estimate([plain], cost.IDLE).lines
+
+
+def test_a_failover_reader_costs_what_the_writer_does() -> None:
+    reader = res(
+        "aws:rds/clusterInstance:ClusterInstance", "db-reader", DB, instanceClass="db.serverless", promotionTier=1
+    )
+    idle = cost.estimate([*database(0.5, 4), reader], cost.IDLE)
+    acu = {line.resource: line for line in idle.lines if line.price_key == "aurora.acu"}
+    # a Serverless v2 reader in promotion tier 0-1 scales with the writer: 0.5 ACU x 730 h x 0.14 each
+    assert {name: line.monthly_usd for name, line in acu.items()} == pytest.approx(
+        {"db-writer": 51.10, "db-reader": 51.10}
+    )
+    assert acu["db-reader"].item == "0.5 ACU mean, failover reader (tier 1)"
+    loaded = cost.estimate([*database(0.5, 4), reader], cost.LAUNCH)
+    assert sum(line.monthly_usd for line in loaded.lines if line.price_key == "aurora.acu") == pytest.approx(204.40)
+
+
+def test_a_nat_group_is_priced_as_its_launch_templates_instance() -> None:
+    net = "urn:pulumi:dev::reggie::reggie:components:Network::net"
+    template = res(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "net-nat-0",
+        net,
+        instanceType="t4g.nano",
+        blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 8, "volumeType": "gp3"}}],
+    )
+    group = res("aws:autoscaling/group:Group", "net-nat-0", net, desiredCapacity=1, minSize=1, maxSize=1)
+    interface = res("aws:ec2/networkInterface:NetworkInterface", "net-nat-0", net)
+    eip = res("aws:ec2/eip:Eip", "net-nat-0", net, domain="vpc")
+    idle = cost.estimate([template, group, interface, eip], cost.IDLE)
+    # the same 7.82 as a lone instance: t4g.nano 3.431 + 8 GB gp3 0.7424 + its Elastic IP 3.65; the interface is free
+    assert idle.total_usd == 7.82
+    assert idle.unpriced == ()
+    orphan = res("aws:autoscaling/group:Group", "other", STACK, desiredCapacity=1)  # no template beside it
+    with pytest.raises(cost.CostError, match="cannot tell which launch template"):
+        cost.estimate([template, group, orphan], cost.IDLE)
+
+
+def test_alarms_are_priced_per_metric_read_with_their_custom_metrics_and_the_dashboard() -> None:
+    ops = "urn:pulumi:dev::reggie::reggie:components:Alarms::ops"
+    single = res("aws:cloudwatch/metricAlarm:MetricAlarm", "ops-api-errors", ops, namespace="AWS/Lambda")
+    queries = [
+        {"id": "result", "expression": "100 * e / r"},
+        {"id": "e", "metric": {"namespace": "AWS/ApiGateway", "metricName": "5xx"}},
+        {"id": "r", "metric": {"namespace": "AWS/ApiGateway", "metricName": "Count"}},
+    ]
+    math = res("aws:cloudwatch/metricAlarm:MetricAlarm", "ops-api-5xx", ops, metricQueries=queries)
+    custom = res(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "ops-health",
+        ops,
+        namespace="Reggie",
+        metricName="HealthCheckFailed",
+        dimensions={"Check": "storage"},
+    )
+    dashboard = res("aws:cloudwatch/dashboard:Dashboard", "ops-dashboard", ops)
+    free = [res("aws:sns/topic:Topic", "ops-topic", ops), res("aws:sns/topicSubscription:TopicSubscription", "e", ops)]
+    idle = cost.estimate([single, math, custom, dashboard, *free], cost.IDLE)
+    by_key = {line.price_key: line for line in idle.lines}
+    assert by_key["cloudwatch.alarm"].quantity == 4  # 1 + 2 (the math alarm reads two metrics) + 1
+    assert by_key["cloudwatch.alarm"].resource == "3 alarms"
+    assert by_key["cloudwatch.custom_metric"].quantity == 1  # the one the platform publishes for that alarm
+    assert by_key["cloudwatch.dashboard"].monthly_usd == 3.00
+    assert idle.total_usd == 3.70  # 4 x 0.10 + 0.30 + 3.00
+    assert idle.unpriced == ()

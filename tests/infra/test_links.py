@@ -25,7 +25,7 @@ POLICY = "aws:iam/rolePolicy:RolePolicy"
 PARAMETER = "aws:ssm/parameter:Parameter"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
-IDENTITY = {"STAGE", "SERVICE_NAME", "LOG_LEVEL"}
+IDENTITY = {"STAGE", "SERVICE_NAME", "LOG_LEVEL", "APP_VERSION", "GIT_COMMIT"}  # who it is, which release
 DATABASE = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"}
 ENVIRONMENTS = {
     # Every function's variables: links must give exactly these (the API's secrets are the ones its code reads).

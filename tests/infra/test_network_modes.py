@@ -16,6 +16,7 @@ from infra.plan import record_plan, run_plan
 from infra.planned import PlannedResource
 
 NAT = "aws:ec2/instance:Instance"
+NAT_GROUP = "aws:autoscaling/group:Group"
 VPC = "aws:ec2/vpc:Vpc"
 
 
@@ -62,8 +63,17 @@ def test_network_stack_declares_only_the_network() -> None:
     (network,) = [r for r in res if not r.custom and r.type != "pulumi:pulumi:Stack"]
     assert network.name == "network"
     assert all(r.parent == network.urn for r in custom)
-    assert len(_of(res, NAT)) == 1
-    assert not [r for r in custom if r.type.startswith(("aws:lambda", "aws:rds", "cloudflare"))]
+    assert len(_of(res, NAT_GROUP)) == 1  # every personal stage's egress: its NAT replaces itself
+    assert _of(res, NAT) == []
+    assert not [r for r in custom if r.type.startswith(("aws:lambda", "aws:rds", "cloudflare", "aws:cloudwatch"))]
+
+
+def test_a_network_stack_may_ask_for_its_nats_alarms() -> None:
+    res = run_plan("dev-network", {"alarms": "true", "alarmEmail": "platform@reggie.co.uk"})
+    alarms = {a.inputs["name"] for a in _of(res, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert alarms == {"reggie-dev-network-nat-0-status-check", "reggie-dev-network-nat-0-in-service"}
+    (subscription,) = _of(res, "aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == "platform@reggie.co.uk"
 
 
 def test_shared_network_is_refused_outside_personal_stages() -> None:

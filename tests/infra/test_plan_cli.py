@@ -63,7 +63,8 @@ def test_a_mandatory_violation_exits_non_zero() -> None:
         ),
         (
             "reggie:nat=gateway",
-            "did you mean reggie:natAmi or reggie:natCount or reggie:natInstanceType or reggie:natMode?",
+            "did you mean reggie:natAmi or reggie:natCount or reggie:natHealing or reggie:natInstanceType or "
+            "reggie:natMode?",
         ),
     ],
 )

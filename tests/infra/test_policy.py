@@ -98,6 +98,18 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
     "lambda-reserved-concurrency": (rules.LAMBDA_FUNCTION, {"reservedConcurrentExecutions": 5}, {}, "staging"),
     "ecr-scan-on-push": (rules.ECR_REPOSITORY, {"imageScanningConfiguration": {"scanOnPush": True}}, {}, "staging"),
     "ecr-immutable-tags": (rules.ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE"}, {}, "staging"),
+    "alarm-has-action": (
+        rules.METRIC_ALARM,
+        {"alarmActions": ["arn:aws:sns:eu-west-2:1:reggie-production-alarms"], "okActions": ["arn:x"]},
+        {"alarmActions": [], "okActions": ["arn:aws:sns:eu-west-2:1:reggie-production-alarms"]},
+        "production",
+    ),
+    "launch-template-encrypted-volumes": (
+        rules.LAUNCH_TEMPLATE,
+        {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeSize": 8}}]},
+        {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 8}}]},
+        "staging",
+    ),
 }
 
 PUBLIC_INGRESS = {
@@ -138,7 +150,7 @@ def _engine(rule: str, type_token: str, props: dict[str, Any], stack: str) -> li
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs"} == {r.name for r in RULES}
+    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed"} == {r.name for r in RULES}
 
 
 @pytest.mark.parametrize("check", [_offline, _engine], ids=["offline", "pulumi_policy"])
@@ -231,3 +243,67 @@ def test_pack_entry_point_passes_every_rule_to_policy_pack(monkeypatch: pytest.M
     assert sorted(names) == sorted(r.name for r in RULES)
     assert len(set(names)) == len(names)
     assert (pack_dir / "PulumiPolicy.yaml").read_text().startswith("version: ")
+
+
+def test_launch_templates_are_held_to_the_instances_rules() -> None:
+    # a group launches what its template says, so the template must say IMDSv2 and encrypted volumes
+    required = {"metadataOptions": {"httpTokens": "required"}}
+    assert _offline("ec2-imdsv2-required", rules.LAUNCH_TEMPLATE, required, "staging") == []
+    assert _offline("ec2-imdsv2-required", rules.LAUNCH_TEMPLATE, {"imageId": "ami-1"}, "staging")
+    assert _engine("ec2-imdsv2-required", rules.LAUNCH_TEMPLATE, {"imageId": "ami-1"}, "staging")
+    assert _offline("launch-template-encrypted-volumes", rules.LAUNCH_TEMPLATE, {"imageId": "ami-1"}, "staging")
+    assert _offline("alarm-has-action", rules.METRIC_ALARM, {"alarmActions": ["arn:x"], "actionsEnabled": False}, "s")
+
+
+ALARMED = "shared-stages-alarmed"
+
+
+def _alarm(name: str, dimensions: dict[str, Any] | None, actions: bool = True) -> PlannedResource:
+    props: dict[str, Any] = {"alarmActions": ["arn:aws:sns:eu-west-2:1:t"] if actions else []}
+    if dimensions is not None:
+        props["dimensions"] = dimensions
+    return _res(rules.METRIC_ALARM, props, "production", name)
+
+
+def _stack_violations(resources: list[PlannedResource]) -> list[str]:
+    return [v.message for v in evaluate(resources) if v.rule == ALARMED]
+
+
+def test_shared_stages_alarm_every_function_cluster_and_nat_group() -> None:
+    function = _res(rules.LAMBDA_FUNCTION, {"name": "reggie-production-api"}, "production", "api")
+    cluster = _res(rules.CLUSTER, {**GOOD_CLUSTER, "clusterIdentifier": "reggie-production-db"}, "production", "db")
+    group = _res(rules.AUTO_SCALING_GROUP, {"name": "reggie-production-vpc-nat-0"}, "production", "nat")
+    math_alarm = _res(
+        rules.METRIC_ALARM,
+        {
+            "alarmActions": ["arn:x"],
+            "metricQueries": [
+                {"id": "result", "expression": "a"},
+                {"id": "a", "metric": {"dimensions": {"DBClusterIdentifier": "reggie-production-db"}}},
+            ],
+        },
+        "production",
+        "db-alarm",
+    )
+    alarmed = [
+        function,
+        cluster,
+        group,
+        _alarm("fn", {"FunctionName": "reggie-production-api"}),
+        math_alarm,
+        _alarm("nat", {"AutoScalingGroupName": "reggie-production-vpc-nat-0"}),
+    ]
+    assert _stack_violations(alarmed) == []
+    # an alarm nobody hears does not count; a function without one is named
+    silent = [function, cluster, group, _alarm("fn", {"FunctionName": "reggie-production-api"}, actions=False)]
+    assert _stack_violations(silent) == [
+        "function reggie-production-api has no alarm with an action on stack production",
+        "Aurora cluster reggie-production-db has no alarm with an action on stack production",
+        "Auto Scaling group (a NAT) reggie-production-vpc-nat-0 has no alarm with an action on stack production",
+    ]
+    # personal stages need none; an alarm whose dimension is still unknown may be the one (not judged yet)
+    personal = [_res(rules.LAMBDA_FUNCTION, {"name": "reggie-dev-x-api"}, "dev-x", "api")]
+    assert _stack_violations(personal) == []
+    assert _stack_violations([function, _alarm("fn", {"FunctionName": None})]) == []
+    (policy,) = [p for p in policies() if p.name == ALARMED]
+    assert isinstance(policy, StackValidationPolicy)

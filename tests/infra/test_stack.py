@@ -4,6 +4,7 @@ matrix, the environment contract, least privilege, ordering, and the policy pack
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Sequence
 
 import pulumi
@@ -15,7 +16,8 @@ from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
 from infra.policy.rules import evaluate
-from infra.registry import discover
+from infra.registry import REPO_ROOT, discover
+from infra.release import package_paths, package_version
 from infra.wiring import build_platform
 from services.api.deploy import SPEC as API_SPEC
 
@@ -40,10 +42,16 @@ def _one(res: Sequence[PlannedResource], type_token: str, name: str | None = Non
 
 
 MATRIX = {
-    # stack: (min ACU, max ACU, backup days, protected, retained, NAT instances, log days, API domain)
+    # stack: (min ACU, max ACU, backup days, protected, retained, NATs (self-healing groups), log days, API domain)
     "production": (0.5, 4, 14, True, True, 2, 90, "api.reggie.co.uk"),
     "staging": (0.5, 2, 7, True, False, 2, 30, "staging-api.reggie.co.uk"),
     "dev-demo": (0, 2, 1, False, False, 0, 7, None),  # the shared network's NAT (see the network tests)
+}
+DAY_TWO = {
+    # stack: (failover reader, alarms with an email subscription, a dashboard)
+    "production": (True, True, True),
+    "staging": (False, True, True),
+    "dev-demo": (False, False, False),
 }
 
 
@@ -66,9 +74,12 @@ def test_stage_matrix_row(plans: dict[str, Recording], stack: str) -> None:
     assert rec.options[bucket.urn].retain_on_delete is retained
     assert bucket.inputs["jurisdiction"] == "eu"
 
-    instances = _of(res, "aws:ec2/instance:Instance")
-    assert len(instances) == nats
-    assert all(i.inputs["instanceType"] == "t4g.nano" for i in instances)
+    groups_of_one = _of(res, "aws:autoscaling/group:Group")
+    assert len(groups_of_one) == nats
+    assert all(g.inputs["desiredCapacity"] == 1 for g in groups_of_one)
+    assert _of(res, "aws:ec2/instance:Instance") == []  # every NAT of these stages heals itself
+    templates = _of(res, "aws:ec2/launchTemplate:LaunchTemplate")
+    assert all(t.inputs["instanceType"] == "t4g.nano" for t in templates)
     assert len(_of(res, "aws:ec2/eip:Eip")) == nats
 
     groups = _of(res, "aws:cloudwatch/logGroup:LogGroup")
@@ -84,6 +95,25 @@ def test_stage_matrix_row(plans: dict[str, Recording], stack: str) -> None:
     else:
         assert [d.inputs["domainName"] for d in domains] == [domain]
         assert api.inputs["disableExecuteApiEndpoint"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_day_two_rows_of_the_matrix(plans: dict[str, Recording], stack: str) -> None:
+    reader, alarms, dashboard = DAY_TWO[stack]
+    res = plans[stack].resources
+    instances = {i.name: i.inputs for i in _of(res, "aws:rds/clusterInstance:ClusterInstance")}
+    assert set(instances) == ({"database-writer", "database-reader"} if reader else {"database-writer"})
+    if reader:
+        assert instances["database-reader"]["promotionTier"] == 1
+        # the mocks place the writer where AWS may (the first AZ); the reader goes to the other one
+        assert instances["database-reader"]["availabilityZone"] == "eu-west-2b"
+        assert instances["database-reader"]["instanceClass"] == "db.serverless"
+    assert bool(_of(res, "aws:cloudwatch/metricAlarm:MetricAlarm")) is alarms
+    subscriptions = _of(res, "aws:sns/topicSubscription:TopicSubscription")
+    assert [(s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions] == (
+        [("email", "ops@reggie.co.uk")] if alarms else []
+    )
+    assert bool(_of(res, "aws:cloudwatch/dashboard:Dashboard")) is dashboard
 
 
 def test_personal_stage_retains_and_protects_nothing(plans: dict[str, Recording]) -> None:
@@ -130,6 +160,20 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     secret_values = {p.inputs["value"] for p in _of(res, "aws:ssm/parameter:Parameter")}
     for function in functions.values():
         assert not secret_values & set(function.inputs.get("environment", {}).get("variables", {}).values())
+
+
+def test_every_function_carries_the_version_and_the_commit_of_its_own_package(plans: dict[str, Recording]) -> None:
+    assert package_version() == "0.1.0"  # pyproject.toml's
+    specs = {spec.name: spec for spec in discover()}
+    for function in _of(plans["production"].resources, "aws:lambda/function:Function"):
+        spec = specs[function.inputs["name"].removeprefix("reggie-production-")]
+        env = function.inputs["environment"]["variables"]
+        newest = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "--", *package_paths(spec)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert env["APP_VERSION"] == "0.1.0"
+        assert env["GIT_COMMIT"].removesuffix("-dirty") == newest, spec.name
 
 
 def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
@@ -195,6 +239,7 @@ def test_platform_outputs() -> None:
     def program() -> None:
         platform = build_platform(load_stage(Config(), stack="dev-demo", aws_region="eu-west-2"))
         assert platform.api_url is not None
+        seen["release"] = (platform.release.version, sorted(platform.release.commits))
         platform.api_url.apply(lambda v: seen.__setitem__("api", v))
         platform.bucket_name.apply(lambda v: seen.__setitem__("bucket", v))
         platform.database_endpoint.apply(lambda v: seen.__setitem__("db", v))
@@ -209,19 +254,27 @@ def test_platform_outputs() -> None:
     assert "reggie-dev-demo-api" in seen["fns"]  # type: ignore[operator]
     assert seen["cidr"] == "10.0.0.0/16"
     assert seen["subnets"] == network_stack_outputs("dev-network")["privateSubnetIds"]  # the shared network
+    assert seen["release"] == ("0.1.0", sorted(spec.name for spec in discover()))  # exported as `release`
 
 
 def test_scheduled_services_get_a_rule_target_and_scoped_permission(plans: dict[str, Recording]) -> None:
     res = plans["production"].resources
     scheduled = {s.name: s.schedule for s in discover() if s.schedule}
-    rules = {r.name.removesuffix("-schedule"): r.inputs for r in _of(res, "aws:cloudwatch/eventRule:EventRule")}
+    ours = {f.urn for f in res if f.type == "reggie:components:Function"}  # not the alarms' health probe
+    rules = {
+        r.name.removesuffix("-schedule"): r.inputs
+        for r in _of(res, "aws:cloudwatch/eventRule:EventRule")
+        if r.parent in ours
+    }
     assert {name: r["scheduleExpression"] for name, r in rules.items()} == scheduled
     permissions = [
-        p for p in _of(res, "aws:lambda/permission:Permission") if p.inputs["principal"] == "events.amazonaws.com"
+        p
+        for p in _of(res, "aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "events.amazonaws.com" and p.parent in ours
     ]
     assert len(permissions) == len(scheduled)
     assert all(p.inputs["sourceArn"].startswith("arn:aws:") for p in permissions)
-    assert len(_of(res, "aws:cloudwatch/eventTarget:EventTarget")) == len(scheduled)
+    assert len([t for t in _of(res, "aws:cloudwatch/eventTarget:EventTarget") if t.parent in ours]) == len(scheduled)
 
 
 @pytest.mark.parametrize(("stack", "snap_start"), [("production", True), ("staging", True), ("dev-demo", False)])

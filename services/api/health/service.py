@@ -6,6 +6,12 @@ bucket. A check never raises: the answer names the dependency that failed and no
 text, with host names and ports, goes to the log). Every check touches a dependency, so the report is
 kept for :data:`REPORT_TTL_S` and shared by the requests that ask meanwhile: a flood of ``/health/deep``
 costs the dependencies one round of checks every two seconds per API instance.
+
+Every round of checks also becomes a metric: :func:`publish_checks` writes one ``HealthCheckFailed``
+line (CloudWatch embedded metric format, :mod:`services.core.metrics`) per dependency, so a failing
+dependency raises the stage's alarm whoever asked (the platform's scheduled probe, a smoke test, a
+monitor), and the dashboard shows each dependency's history. A report served again from the cache is
+not published again, so a flood of requests does not multiply the data points.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from services.api.errors import first_line
 from services.api.health.schemas import CheckResult, DeepHealth
 from services.api.reads import ReadPool
 from services.api.valuations.client import ValuationClient
+from services.core import metrics
 
 if TYPE_CHECKING:
     from services.api.storage import DocumentStore
@@ -30,6 +37,11 @@ log = logging.getLogger("reggie.api.health")
 
 REPORT_TTL_S = 2.0
 """How long one round of checks answers ``/health/deep``."""
+
+
+CHECKS = ("database", "valuation", "storage")
+"""The dependencies the deep check reaches, by the name its answer and its metric use (the API's deploy
+spec declares the same names, which its alarms are made from)."""
 
 
 class Readiness:
@@ -42,11 +54,13 @@ class Readiness:
         valuations: ValuationClient,
         store: Callable[[], DocumentStore],
         clock: Callable[[], float] = time.monotonic,
+        on_report: Callable[[DeepHealth], None] | None = None,
     ) -> None:
         self.reads = reads
         self.valuations = valuations
         self.store = store
         self._clock = clock
+        self._on_report = on_report
         self._report: tuple[float, DeepHealth] | None = None
         self._lock: anyio.Lock | None = None
 
@@ -60,14 +74,17 @@ class Readiness:
                 return self._report[1]
             report = await self._check_all()
             self._report = (self._clock(), report)
+            if self._on_report is not None:
+                self._on_report(report)
             return report
 
     async def _check_all(self) -> DeepHealth:
-        checks = {
-            "database": await _timed("database", self._database),
-            "valuation": await _timed("valuation", lambda: anyio.to_thread.run_sync(self.valuations.ping)),
-            "storage": await _timed("storage", lambda: anyio.to_thread.run_sync(self._storage)),
+        probes: dict[str, Callable[[], Awaitable[Any]]] = {
+            "database": self._database,
+            "valuation": lambda: anyio.to_thread.run_sync(self.valuations.ping),
+            "storage": lambda: anyio.to_thread.run_sync(self._storage),
         }
+        checks = {name: await _timed(name, probes[name]) for name in CHECKS}
         ok = all(c.status == "ok" for c in checks.values())
         return DeepHealth(status="ok" if ok else "fail", checks=checks)
 
@@ -76,6 +93,12 @@ class Readiness:
 
     def _storage(self) -> None:
         self.store().ping()
+
+
+def publish_checks(report: DeepHealth, stage: str, service: str) -> None:
+    """One ``HealthCheckFailed`` metric line per dependency of ``report`` (0 passed, 1 failed)."""
+    for name, result in report.checks.items():
+        metrics.publish(metrics.health_check(stage, service, name, failed=result.status != "ok"))
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[Any]]) -> CheckResult:

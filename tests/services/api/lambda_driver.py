@@ -3,7 +3,7 @@ came back. Environment as on Lambda (``AWS_LAMBDA_FUNCTION_NAME``).
 
 Input: a JSON list of phases, each a list of events. Output: one entry per phase, its responses and
 which of :data:`WATCHED` libraries the process had imported once the phase was served (so a test can
-say what a path loads)."""
+say what a path loads), as the last line of standard output; what the handler printed comes before it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def main() -> None:
     report: list[dict[str, Any]] = [{"responses": [], "loaded": loaded(), "before_import": before_import}]
     for events in phases:
         report.append({"responses": [handler(event, context) for event in events], "loaded": loaded()})
-    json.dump(report, sys.stdout)
+    sys.stdout.write("\n" + json.dumps(report) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,20 @@ from tests.services.api.support import REPO, Signer, seed_plate
 def drive(env: dict[str, str], *phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Serve ``phases`` (lists of events) in one fresh Lambda-like process; see ``lambda_driver``.
     The first entry reports the process right after the handler's import."""
+    return drive_with_output(env, *phases)[0]
+
+
+def drive_with_output(env: dict[str, str], *phases: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`drive`, plus every line the process wrote to standard output before its report (what Lambda
+    would have sent to the function's log group: the metric lines, say)."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.services.api.lambda_driver"],
         input=json.dumps(phases), capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
         env={**env, "AWS_LAMBDA_FUNCTION_NAME": "reggie-ci-api", "AWS_REGION": "eu-west-2"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    *logged, report = done.stdout.splitlines()
+    return json.loads(report), logged
 
 
 def test_handler_serves_http_api_events(base_env: dict[str, str], engine: Engine, signer: Signer) -> None:

@@ -39,7 +39,14 @@ class _Healthy:
 
 def test_concurrent_and_repeated_checks_share_one_round(caplog: pytest.LogCaptureFixture) -> None:
     reads, clock = _Reads(), _Clock()
-    readiness = Readiness(reads=lambda: reads, valuations=_Healthy(), store=_Healthy, clock=clock)  # type: ignore[arg-type]
+    published: list[str] = []
+    readiness = Readiness(
+        reads=lambda: reads,  # type: ignore[arg-type, return-value]
+        valuations=_Healthy(),  # type: ignore[arg-type]
+        store=_Healthy,  # type: ignore[arg-type]
+        clock=clock,
+        on_report=lambda report: published.append(report.status),
+    )
 
     async def flood() -> list[str]:
         statuses: list[str] = []
@@ -54,6 +61,7 @@ def test_concurrent_and_repeated_checks_share_one_round(caplog: pytest.LogCaptur
 
     assert anyio.run(flood) == ["ok"] * 20
     assert reads.calls == 1
+    assert published == ["ok"]  # one round, one set of metric lines, however many asked
     reads.fail = True
     clock.now += REPORT_TTL_S / 2
     assert anyio.run(readiness.check).status == "ok"  # still the same report
@@ -66,3 +74,4 @@ def test_concurrent_and_repeated_checks_share_one_round(caplog: pytest.LogCaptur
     assert report.checks["database"].status == "fail"
     assert report.checks["storage"].status == report.checks["valuation"].status == "ok"
     assert "10.0.3.7" in caplog.text
+    assert published == ["ok", "fail"]

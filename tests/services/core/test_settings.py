@@ -17,6 +17,13 @@ def test_minimal_environment_gives_defaults() -> None:
     assert settings.log_level == "INFO"
     assert settings.database is None
     assert settings.on_lambda is False
+    assert (settings.version, settings.commit) == ("unknown", "unknown")  # a local run: nobody stamped it
+
+
+def test_the_release_the_deploy_stamped_is_read() -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    settings = load_settings({**BASE, "APP_VERSION": "1.4.0", "GIT_COMMIT": f"{commit}-dirty"})
+    assert (settings.version, settings.commit) == ("1.4.0", f"{commit}-dirty")
 
 
 def test_local_database_url_is_normalized_to_psycopg_driver() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -36,12 +37,39 @@ def _has_table(url: str, table: str) -> bool:
         engine.dispose()
 
 
-def test_handler_migrates_from_empty_to_head(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _deploy_run_metrics(output: str) -> list[tuple[str, str, int]]:
+    """(stage, service, DeployRunFailed) of every embedded-metric line the handler wrote."""
+    found = []
+    for line in output.splitlines():
+        document = json.loads(line) if line.startswith('{"_aws"') else None
+        if document is not None:
+            (directive,) = document["_aws"]["CloudWatchMetrics"]
+            assert directive["Namespace"] == "Reggie"
+            assert directive["Dimensions"] == [["Stage", "Service"]]
+            found.append((document["Stage"], document["Service"], document["DeployRunFailed"]))
+    return found
+
+
+def test_handler_migrates_from_empty_to_head(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("STAGE", "dev-test")
     monkeypatch.setenv("SERVICE_NAME", "migrator")
     monkeypatch.setenv("DATABASE_URL", fresh_database_url)
     assert handler({}, None) == {"status": "success", "from": None, "to": HEAD}
     assert handler({}, None) == {"status": "success", "from": HEAD, "to": HEAD}  # idempotent
+    # each run is a metric: 0 for a success, which clears the stage's failed-run alarm
+    assert _deploy_run_metrics(capsys.readouterr().out) == [("dev-test", "migrator", 0)] * 2
+
+
+def test_a_failed_run_is_a_metric_of_one(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("STAGE", "dev-test")
+    monkeypatch.setenv("SERVICE_NAME", "migrator")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/reggie")  # nothing listens there
+    assert handler({}, None)["status"] == "error"
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")  # bad settings: still reported, under the stage as set
+    assert handler({}, None)["status"] == "error"
+    assert _deploy_run_metrics(capsys.readouterr().out) == [("dev-test", "migrator", 1)] * 2
 
 
 def test_two_concurrent_invocations_migrate_once(fresh_database_url: str, tmp_path: Path) -> None:
