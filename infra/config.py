@@ -14,12 +14,16 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 import pulumi
 
+from components.static_site import lockdown_entry
 from infra.links import stored_secrets
-from infra.registry import discover
+from infra.registry import REPO_ROOT, discover
+from infra.site_registry import discover as discover_sites
+from infra.site_spec import RESERVED_LABELS, SiteSpec, site_host
 
 PROJECT = "reggie"
 StageKind = Literal["production", "staging", "personal", "network"]
@@ -95,10 +99,26 @@ class Stage:
     log_retention_days: int
     secrets: Mapping[str, pulumi.Input[str]]
     """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
+    sites: Mapping[str, SiteSettings]
+    """The static sites this stage serves, by site name (production and staging serve every site; a personal
+    stage those it was given a build folder for)."""
 
     @property
     def tags(self) -> dict[str, str]:
         return {"project": PROJECT, "stage": self.name, "managed-by": "pulumi"}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """What the stage says about one site (``reggie:<site>BuildDir``, ``reggie:<site>AllowedNetworks``)."""
+
+    spec: SiteSpec
+    host: str
+    """The site's host on this stage (the stage matrix, :func:`infra.site_spec.site_host`)."""
+    build_dir: Path
+    """The build output folder, checked to exist with an ``index.html`` at its top."""
+    allowed_networks: tuple[str, ...]
+    """When not empty, only these addresses and ranges reach the site (Cloudflare Zone Lockdown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +272,16 @@ def secret_key(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def check_known_keys(keys: Iterable[str], secrets: Iterable[str]) -> None:
+def site_keys(site: str) -> tuple[str, str]:
+    """The config keys of a site: its build folder and its allowed networks (``webBuildDir``,
+    ``webAllowedNetworks``)."""
+    return f"{site}BuildDir", f"{site}AllowedNetworks"
+
+
+def check_known_keys(keys: Iterable[str], secrets: Iterable[str], sites: Iterable[str] = ()) -> None:
     """Refuse a key the stage does not read (``reggie:nat`` for ``reggie:natMode``) instead of ignoring it."""
-    known = sorted(SETTING_KEYS | {secret_key(name) for name in secrets})
+    site_settings = {key for site in sites for key in site_keys(site)}
+    known = sorted(SETTING_KEYS | site_settings | {secret_key(name) for name in secrets})
     for key in keys:
         if key not in known:
             close = [k for k in known if k.lower().startswith(key.lower())] or difflib.get_close_matches(key, known)
@@ -268,13 +295,17 @@ def load_stage(
     stack: str | None = None,
     aws_region: str | None = None,
     secrets: Iterable[str] | None = None,
+    sites: Iterable[SiteSpec] | None = None,
 ) -> Stage:
     """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
     ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``), holding the
-    ``secrets`` named (default: every one the discovered services link)."""
+    ``secrets`` named (default: every one the discovered services link) and the settings of the ``sites``
+    given (default: every discovered site when reading the stack's own config; none for a given ``source``,
+    so a stage built from a test's config serves no site unless the test passes the specs)."""
     names = tuple(secrets) if secrets is not None else secret_names()
+    site_specs = tuple(sites) if sites is not None else (tuple(discover_sites()) if source is None else ())
     if source is None:
-        check_known_keys(configured_keys(), names)
+        check_known_keys(configured_keys(), names, [spec.name for spec in site_specs])
         source = pulumi.Config(PROJECT)
     if aws_region is None:
         aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
@@ -298,10 +329,12 @@ def load_stage(
         "personal": f"{stack}-api.{domain}" if personal_domain else None,
         "network": None,
     }[kind]
+    served = _sites(r, kind, stack, domain, site_specs if kind != "network" else ())
     default_origins = {
         "production": (f"https://{domain}", f"https://admin.{domain}"),
         "staging": (f"https://staging.{domain}", f"https://staging-admin.{domain}"),
-        "personal": ("http://localhost:3000", "http://localhost:5173"),
+        # a personal stage's own sites call its API too
+        "personal": ("http://localhost:3000", "http://localhost:5173", *(f"https://{s.host}" for s in served.values())),
         "network": ("http://localhost:3000", "http://localhost:5173"),
     }[kind]
 
@@ -359,6 +392,7 @@ def load_stage(
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
         log_retention_days=log_days,
         secrets=secret_values,
+        sites=served,
     )
 
 
@@ -377,6 +411,54 @@ def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dic
             value = pulumi.Output.secret(PLACEHOLDER_SECRET)
         values[name] = value
     return values
+
+
+def _sites(r: _Reader, kind: StageKind, stack: str, domain: str, specs: Iterable[SiteSpec]) -> dict[str, SiteSettings]:
+    """Each site's settings: production and staging serve every site and refuse a missing build folder; a
+    personal stage serves the sites it was given a build folder for."""
+    sites: dict[str, SiteSettings] = {}
+    labels = {spec.label for spec in specs}
+    for spec in specs:
+        build_key, networks_key = site_keys(spec.name)
+        raw = r.value(build_key, "", str, "a folder")
+        if not raw:
+            if kind in ("production", "staging"):
+                needed = f"{kind} serves the {spec.name} site: set it to the folder of its build output"
+                raise StageConfigError(build_key, "<unset>", f"{needed} (index.html at its top)")
+            continue
+        if kind == "personal" and (stack in RESERVED_LABELS or stack in labels):
+            clash = f"a personal stack named {stack!r} would serve another stage's hosts; use a name like dev-<you>"
+            raise StageConfigError(build_key, raw, clash)
+        sites[spec.name] = SiteSettings(
+            spec=spec,
+            host=site_host(spec.label, kind, stack, domain),
+            build_dir=_build_dir(build_key, raw),
+            allowed_networks=r.value(networks_key, (), _networks, NETWORKS_ALLOWED),
+        )
+    return sites
+
+
+def _build_dir(key: str, raw: str) -> Path:
+    """The build folder ``raw`` names (relative to the project), if it holds a build: a missing one stops a
+    preview as well as an update, since deploying without it would delete every file of the live site."""
+    path = Path(raw).expanduser()
+    folder = path if path.is_absolute() else REPO_ROOT / path
+    if not (folder / "index.html").is_file():
+        fix = "build the app, or fetch its build output there, before `pulumi preview` or `pulumi up`"
+        raise StageConfigError(key, raw, f"{folder} must hold the site's build output (index.html at its top); {fix}")
+    return folder
+
+
+NETWORKS_ALLOWED = (
+    "comma-separated IP addresses or ranges (IPv4 /16 or /24, IPv6 /32, /48 or /64), e.g. 203.0.113.0/24,198.51.100.7"
+)
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    networks = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for network in networks:
+        lockdown_entry(network)  # ValueError when Cloudflare would refuse it
+    return networks
 
 
 def _network(r: _Reader, kind: StageKind) -> tuple[NetworkMode, str | None]:

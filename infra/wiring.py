@@ -9,8 +9,8 @@ routed functions wait for. Nothing here knows a particular service: every differ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +43,7 @@ from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
 from infra.service_spec import ServiceSpec
+from infra.sites import build_sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class Platform:
     function_names: dict[str, pulumi.Output[str]]
     network: NetworkLike
     """Its own VPC or the shared one; exported either way, so any stage can serve as a network provider."""
+    site_urls: Mapping[str, pulumi.Output[str]] = field(default_factory=dict[str, pulumi.Output[str]])
+    """Each static site's ``https://<host>`` by site name (``infra/sites.py``)."""
 
     @property
     def vpc_id(self) -> pulumi.Output[str]:
@@ -169,6 +172,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             ),
         )
         api_url = api.url
+    sites = build_sites(stage, {"api": api_url, "documents": bucket.s3_endpoint})
 
     return Platform(
         api_url=api_url,
@@ -176,6 +180,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         bucket_name=bucket.bucket_name,
         function_names={name: f.function_name for name, f in functions.items()},
         network=network,
+        site_urls={name: site.url for name, site in sites.items()},
     )
 
 
@@ -200,6 +205,8 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("databaseEndpoint", platform.database_endpoint)
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
+    if platform.site_urls:
+        pulumi.export("siteUrls", platform.site_urls)
     export_network(platform.network)
 
 
