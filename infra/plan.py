@@ -74,6 +74,15 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ssm/parameter:Parameter": ("name", "type"),
     "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
     "cloudflare:index/r2Bucket:R2Bucket": ("name", "jurisdiction"),
+    "cloudflare:index/zoneLockdown:ZoneLockdown": ("urls",),
+    "aws:cloudfront/distribution:Distribution": (
+        "aliases",
+        "httpVersion",
+        "priceClass",
+        "viewerCertificate.minimumProtocolVersion",
+    ),
+    "aws:s3/bucket:Bucket": ("bucketPrefix",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("contentType", "cacheControl"),
 }
 """The inputs the tree shows per resource type."""
 
