@@ -619,7 +619,7 @@ class StaticSite(Component):
                     aws.cloudfront.DistributionOrderedCacheBehaviorArgs(path_pattern=f"/{prefix}*", **behaviour)
                     for prefix in args.immutable_paths
                 ],
-                custom_error_responses=self._error_responses(args),
+                custom_error_responses=self._error_responses(args) or None,
                 restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                     geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
                 ),

@@ -222,6 +222,8 @@ class ResourceOptionsRecord:
     aliases: tuple[str, ...] = ()
     """URNs the resource answers to besides its own (its ``aliases``): the engine adopts a resource in the
     state under any of them instead of replacing it."""
+    provider: str = ""
+    """The explicit provider's URN (``provider=``, e.g. a us-east-1 AWS provider); empty for the default one."""
 
 
 @dataclass(slots=True)
@@ -249,6 +251,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=tuple(str(x) for x in request.ignoreChanges),
             dependencies=tuple(str(x) for x in request.dependencies),
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+            # a provider reference is "<provider URN>::<provider id>"
+            provider=str(request.provider).rsplit("::", 1)[0] if request.provider else "",
         )
         self.recording.resources.append(
             PlannedResource(
