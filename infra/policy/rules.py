@@ -226,12 +226,6 @@ def _log_retention(props: Props, _: Context) -> Iterator[str]:
         yield "the log group never expires (retentionInDays unset or 0)"
 
 
-def _public_access_blocked(props: Props, _: Context) -> Iterator[str]:
-    for flag in BLOCK_FLAGS:
-        if _get(props, flag, False) is False:
-            yield f"the public access block leaves {flag} off (each defaults to false)"
-
-
 def _s3_grants(props: Props, _: Context) -> Iterator[str]:
     """Nothing grants the public: no public canned ACL, no policy statement allowing anyone unconditionally."""
     acl = props.get("acl")
@@ -254,8 +248,8 @@ def _public_statements(policy: str) -> Iterator[str]:
 
 
 def _buckets_blocked(resources: Sequence[tuple[str, Props]], _: Context) -> Iterator[str]:
-    """Every bucket has a public access block with all four flags on (matched by bucket name when it is known,
-    counted otherwise: a new bucket's name is unknown until it exists)."""
+    """Every bucket has a public access block with all four flags on (each defaults to off), matched by bucket
+    name when it is known, counted otherwise: a new bucket's name is unknown until it exists."""
     buckets = [props for typ, props in resources if typ == S3_BUCKET]
     blocks = [props for typ, props in resources if typ == S3_PUBLIC_ACCESS_BLOCK]
     full = [b for b in blocks if all(_get(b, flag, False) is not False for flag in BLOCK_FLAGS)]
@@ -368,7 +362,7 @@ RULES: tuple[Rule, ...] = (
          "mandatory", (LAMBDA_PERMISSION,), _permission_scoped),
     Rule("log-group-retention", "Every log group has a retention", "mandatory", (LOG_GROUP,), _log_retention),
     Rule("s3-bucket-not-public", "Every S3 bucket has a public access block with all four flags on", "mandatory",
-         (S3_PUBLIC_ACCESS_BLOCK,), _public_access_blocked, stack_check=_buckets_blocked),
+         stack_check=_buckets_blocked),
     Rule("s3-no-public-grants", "No S3 ACL or bucket policy grants anyone access unconditionally", "mandatory",
          (S3_BUCKET, S3_BUCKET_POLICY, S3_BUCKET_ACL), _s3_grants),
     Rule("cloudfront-origin-access-control", "CloudFront reads S3 through Origin Access Control", "mandatory",
