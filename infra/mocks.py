@@ -250,7 +250,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=tuple(str(x) for x in request.ignoreChanges),
             dependencies=tuple(str(x) for x in request.dependencies),
-            aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+            # the SDK may send a type alias twice (aws.s3.Bucket's BucketV2); the engine reads a set
+            aliases=tuple(dict.fromkeys(self._alias_urn(request, alias) for alias in request.aliases)),
             # a provider reference is "<provider URN>::<provider id>"
             provider=str(request.provider).rsplit("::", 1)[0] if request.provider else "",
         )

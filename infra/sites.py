@@ -5,7 +5,8 @@ staging serve every site in ``sites/``, a personal stage those it was given a bu
 site is comes from its spec (``sites/<name>/site.py``). Each site's Content-Security-Policy is its spec's,
 with ``{api}``, ``{clerk}`` and ``{documents}`` filled in with this stage's origins, so a staging page may
 call staging's API and never production's. The certificates and CloudFront's log delivery live in us-east-1:
-one explicit provider for that region serves every site of the stage.
+each site declares its own explicit provider for that region (a provider under the site's component, like
+every other resource of it).
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pulumi
-import pulumi_aws as aws
 
 from components import StaticSite, StaticSiteArgs
 from infra.config import SiteSettings, Stage
 from infra.naming import physical_name
 from infra.site_spec import CSP_PLACEHOLDERS, render_csp
-
-US_EAST_1 = "us-east-1"
 
 
 def site_csp(settings: SiteSettings, origins: Mapping[str, pulumi.Input[str] | None]) -> pulumi.Output[str]:
@@ -35,7 +33,6 @@ def build_sites(stage: Stage, origins: Mapping[str, pulumi.Input[str] | None]) -
     issuer comes from the stage)."""
     if not stage.sites:
         return {}
-    us_east_1 = aws.Provider(US_EAST_1, aws.ProviderArgs(region=US_EAST_1))
     stage_origins = {**origins, "clerk": stage.clerk_issuer}
     return {
         name: StaticSite(
@@ -50,7 +47,6 @@ def build_sites(stage: Stage, origins: Mapping[str, pulumi.Input[str] | None]) -
                 routing=settings.spec.routing,
                 immutable_paths=settings.spec.immutable_paths,
                 allowed_networks=settings.allowed_networks,
-                us_east_1=us_east_1,
                 tags={**stage.tags, "site": name},
             ),
         )

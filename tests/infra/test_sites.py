@@ -101,11 +101,20 @@ def test_both_sites_on_the_stage_domains_with_the_stage_origins(plans: dict[str,
     assert lifecycles["web-logs-lifecycle"]["rules"][0]["expiration"]["days"] == log_days
     groups = [r for r in res if r.type == "aws:cloudwatch/logGroup:LogGroup" and "invalidate" in r.inputs["name"]]
     assert {g.inputs["retentionInDays"] for g in groups} == {log_days}
-    # one us-east-1 provider for the stage, shared by both sites
-    providers = [r for r in res if r.type == "pulumi:providers:aws"]
-    assert [(p.name, p.inputs["region"]) for p in providers] == [("us-east-1", "us-east-1")]
-    certificate_options = [plans[stack].options[r.urn] for r in res if r.type == "aws:acm/certificate:Certificate"]
-    assert sum(o.provider == providers[0].urn for o in certificate_options) == 2  # the API's stays regional
+    # each site's certificate through its us-east-1 provider; the API's stays regional
+    providers = {r.urn: r for r in res if r.type == "pulumi:providers:aws"}
+    assert sorted((p.name, p.inputs["region"]) for p in providers.values()) == [
+        ("admin-us-east-1", "us-east-1"),
+        ("web-us-east-1", "us-east-1"),
+    ]
+    by_provider = {
+        r.inputs["domainName"]: plans[stack].options[r.urn].provider
+        for r in res
+        if r.type == "aws:acm/certificate:Certificate"
+    }
+    assert by_provider[web].endswith("StaticSite$pulumi:providers:aws::web-us-east-1")
+    assert by_provider[admin].endswith("StaticSite$pulumi:providers:aws::admin-us-east-1")
+    assert by_provider[api.removeprefix("https://")] == ""
     # the sample build is what is uploaded
     keys = {r.inputs["key"] for r in res if r.type == "aws:s3/bucketObjectv2:BucketObjectv2"}
     assert "assets/index-B3xk9Q2a.js" in keys

@@ -159,7 +159,7 @@ def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
 
 def test_migrator_runs_on_deploy_before_the_api_changes(plans: dict[str, Recording]) -> None:
     rec = plans["production"]
-    invocation = _one(rec.resources, "aws:lambda/invocation:Invocation")
+    invocation = _one(rec.resources, "aws:lambda/invocation:Invocation", "migrator-run")
     assert invocation.inputs["functionName"] == "reggie-production-migrator"
     api_function = _one(rec.resources, "aws:lambda/function:Function", "api-function")
     assert invocation.urn in rec.options[api_function.urn].dependencies  # the Lambda itself waits
