@@ -158,10 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"smoke: {error}", file=sys.stderr)
         return 1
+    if args.url is None and not sites:
+        print("smoke: nothing to check: give the API's URL, --site URL or --sites JSON", file=sys.stderr)
+        return 1
     bad = [url for url in [*([args.url] if args.url is not None else []), *sites] if not _is_url(url)]
-    if bad or (args.url is None and not sites):
-        shown = repr(bad[0]) if bad else "nothing"
-        print(f"smoke: {shown} is not an http(s) URL (is the stack output apiUrl or siteUrls set?)", file=sys.stderr)
+    if bad:
+        print(f"smoke: {bad[0]!r} is not an http(s) URL (is the stack output apiUrl or siteUrls set?)", file=sys.stderr)
         return 1
     failures: list[str] = []
     if args.url is not None:
