@@ -7,12 +7,11 @@ bad spec ends the run with one message naming the site and the field.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from infra.registry import REPO_ROOT
+from infra.registry import REPO_ROOT, folder_specs
 from infra.site_spec import CSP_PLACEHOLDERS, RESERVED_LABELS, SiteSpec
 
 SITES_DIR = REPO_ROOT / "sites"
@@ -46,17 +45,7 @@ class SiteSpecError(ValueError):
 
 def discover(sites_dir: Path = SITES_DIR) -> list[SiteSpec]:
     """Every site folder's ``SPEC``, validated, in name order."""
-    specs: list[SiteSpec] = []
-    for module_file in sorted(sites_dir.glob("*/site.py")):
-        folder = module_file.parent.name
-        module = importlib.import_module(f"{sites_dir.name}.{folder}.site")
-        spec: object = getattr(module, "SPEC", None)
-        if not isinstance(spec, SiteSpec):
-            raise SiteSpecError(f"sites/{folder}/site.py: must define SPEC = SiteSpec(...)")
-        if spec.name != folder:
-            raise SiteSpecError(f"sites/{folder}/site.py: SPEC.name is {spec.name!r}, must be {folder!r}")
-        specs.append(spec)
-    return validate(specs)
+    return validate(folder_specs(sites_dir, "site", SiteSpec, SiteSpecError))
 
 
 def validate(specs: Sequence[SiteSpec]) -> list[SiteSpec]:
