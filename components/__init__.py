@@ -9,6 +9,8 @@ from components.http_api import CustomDomain, HttpApi, HttpApiArgs, HttpApiTrans
 from components.network import Network, NetworkArgs, NetworkTransforms
 from components.r2_bucket import R2Bucket, R2BucketArgs, R2BucketTransforms
 from components.secrets import Secrets, SecretsArgs, SecretsTransforms
+from components.site_build import SiteBuild, SiteBuildError, SiteFile, scan_build
+from components.static_site import StaticSite, StaticSiteArgs, StaticSiteTransforms
 
 __all__ = [
     "Alarm",
@@ -46,7 +48,14 @@ __all__ = [
     "Secrets",
     "SecretsArgs",
     "SecretsTransforms",
+    "SiteBuild",
+    "SiteBuildError",
+    "SiteFile",
+    "StaticSite",
+    "StaticSiteArgs",
+    "StaticSiteTransforms",
     "Transform",
     "VpcPlacement",
     "ZipCode",
+    "scan_build",
 ]

@@ -25,6 +25,7 @@ from components._common import (
     no_tags,
     roles_of,
 )
+from components._dns import DOMAIN_NAME, proxied_cname, validated_certificate
 from components.function import LOG_RETENTION_DAYS
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
@@ -32,7 +33,6 @@ MAX_ROUTES = 300
 """API Gateway's default quota of routes per HTTP API."""
 _SEGMENT = r"(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})"
 _PATH = re.compile(rf"^/{_SEGMENT}(?:/{_SEGMENT})*$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -169,7 +169,7 @@ class HttpApiArgs:
                 _check_route(route, slugs)
         if len(slugs) > MAX_ROUTES:
             raise ComponentArgsError(f"HttpApiArgs.targets: {len(slugs)} routes exceed the quota of {MAX_ROUTES}")
-        if self.domain is not None and not _DOMAIN.match(self.domain.domain_name):
+        if self.domain is not None and not DOMAIN_NAME.match(self.domain.domain_name):
             raise ComponentArgsError(f"HttpApiArgs.domain: {self.domain.domain_name!r} is not a domain name")
         check_transform_keys("HttpApi", self.transforms, ROLES)
 
@@ -322,41 +322,7 @@ class HttpApi(Component):
         api: aws.apigatewayv2.Api,
         stage: aws.apigatewayv2.Stage,
     ) -> pulumi.Output[str]:
-        certificate = self.child(
-            "certificate",
-            aws.acm.Certificate,
-            aws.acm.CertificateArgs(
-                domain_name=domain.domain_name,
-                validation_method="DNS",
-                key_algorithm="EC_prime256v1",
-                tags=args.tags,
-            ),
-            "cert",
-        )
-        # One domain, no SANs: exactly one validation record, so no resource is created inside an apply.
-        option = certificate.domain_validation_options.apply(lambda options: options[0])
-        validation_record = self.child(
-            "validation_record",
-            cloudflare.DnsRecord,
-            cloudflare.DnsRecordArgs(
-                zone_id=domain.zone_id,
-                name=option.apply(lambda o: (o.resource_record_name or "").rstrip(".")),
-                type="CNAME",
-                content=option.apply(lambda o: (o.resource_record_value or "").rstrip(".")),
-                ttl=60,
-                proxied=False,  # ACM must see its own CNAME, not Cloudflare's edge
-                comment="ACM validation",
-            ),
-            "cert-validation",
-        )
-        validation = self.child(
-            "certificate_validation",
-            aws.acm.CertificateValidation,
-            aws.acm.CertificateValidationArgs(
-                certificate_arn=certificate.arn, validation_record_fqdns=[validation_record.name]
-            ),
-            "cert",
-        )
+        validation = validated_certificate(self, domain.domain_name, domain.zone_id, args.tags)
         domain_name = self.child(
             "domain_name",
             aws.apigatewayv2.DomainName,
@@ -377,18 +343,11 @@ class HttpApi(Component):
             aws.apigatewayv2.ApiMappingArgs(api_id=api.id, domain_name=domain_name.id, stage=stage.id),
             "mapping",
         )
-        self.child(
-            "domain_record",
-            cloudflare.DnsRecord,
-            cloudflare.DnsRecordArgs(
-                zone_id=domain.zone_id,
-                name=domain.domain_name,
-                type="CNAME",
-                content=domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
-                ttl=1,  # automatic: required for proxied records
-                proxied=True,
-                comment="API Gateway custom domain",
-            ),
-            "cname",
+        proxied_cname(
+            self,
+            domain.zone_id,
+            domain.domain_name,
+            domain_name.domain_name_configuration.apply(lambda c: c.target_domain_name or ""),
+            "API Gateway custom domain",
         )
         return pulumi.Output.concat("https://", domain_name.domain_name)

@@ -14,13 +14,17 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 import pulumi
 
+from components.static_site import lockdown_entry
 from infra.links import stored_secrets, stored_settings
-from infra.registry import discover
+from infra.registry import REPO_ROOT, discover
 from infra.service_spec import Setting
+from infra.site_registry import discover as discover_sites
+from infra.site_spec import RESERVED_LABELS, SiteSpec, site_host
 from services.core import contract
 
 PROJECT = "reggie"
@@ -113,10 +117,26 @@ class Stage:
     """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
     settings: Mapping[str, str]
     """The value of every plain setting a service links (``Setting(...)``), by its snake_case name."""
+    sites: Mapping[str, SiteSettings]
+    """The static sites this stage serves, by site name (production and staging serve every site; a personal
+    stage those it was given a build folder for)."""
 
     @property
     def tags(self) -> dict[str, str]:
         return {"project": PROJECT, "stage": self.name, "managed-by": "pulumi"}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """What the stage says about one site (``reggie:<site>BuildDir``, ``reggie:<site>AllowedNetworks``)."""
+
+    spec: SiteSpec
+    host: str
+    """The site's host on this stage (the stage matrix, :func:`infra.site_spec.site_host`)."""
+    build_dir: Path
+    """The build output folder, checked to exist with an ``index.html`` at its top."""
+    allowed_networks: tuple[str, ...]
+    """When not empty, only these addresses and ranges reach the site (Cloudflare Zone Lockdown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +315,18 @@ def secret_key(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def check_known_keys(keys: Iterable[str], secrets: Iterable[str], settings: Iterable[str] = ()) -> None:
+def site_keys(site: str) -> tuple[str, str]:
+    """The config keys of a site: its build folder and its allowed networks (``webBuildDir``,
+    ``webAllowedNetworks``)."""
+    return f"{site}BuildDir", f"{site}AllowedNetworks"
+
+
+def check_known_keys(
+    keys: Iterable[str], secrets: Iterable[str], settings: Iterable[str] = (), sites: Iterable[str] = ()
+) -> None:
     """Refuse a key the stage does not read (``reggie:nat`` for ``reggie:natMode``) instead of ignoring it."""
-    known = sorted(SETTING_KEYS | {secret_key(name) for name in (*secrets, *settings)})
+    site_settings = {key for site in sites for key in site_keys(site)}
+    known = sorted(SETTING_KEYS | site_settings | {secret_key(name) for name in (*secrets, *settings)})
     for key in keys:
         if key not in known:
             close = [k for k in known if k.lower().startswith(key.lower())] or difflib.get_close_matches(key, known)
@@ -310,16 +339,24 @@ def load_stage(
     source: ConfigSource | None = None,
     stack: str | None = None,
     aws_region: str | None = None,
+    *,
     secrets: Iterable[str] | None = None,
     settings: Iterable[Setting] | None = None,
+    sites: Iterable[SiteSpec] | None = None,
 ) -> Stage:
     """Build the :class:`Stage` of ``stack`` (default: the running stack) from ``source`` (default:
     ``pulumi.Config("reggie")``) and the AWS provider's region (default: ``aws:region``), holding the
-    ``secrets`` named and the values of the ``settings`` (default: every one the discovered services link)."""
+    ``secrets`` named and the values of the ``settings`` (default: every one the discovered services link),
+    and the settings of the ``sites`` given (default: every discovered site when reading the stack's own
+    config; none for a given ``source``, so a stage built from a test's config serves no site unless the test
+    passes the specs)."""
     names = tuple(secrets) if secrets is not None else secret_names()
     linked_settings = tuple(settings) if settings is not None else service_settings()
+    site_specs = tuple(sites) if sites is not None else (tuple(discover_sites()) if source is None else ())
     if source is None:
-        check_known_keys(configured_keys(), names, (s.name for s in linked_settings))
+        check_known_keys(
+            configured_keys(), names, (s.name for s in linked_settings), [spec.name for spec in site_specs]
+        )
         source = pulumi.Config(PROJECT)
     if aws_region is None:
         aws_region = pulumi.Config("aws").get("region") or "eu-west-2"
@@ -343,10 +380,12 @@ def load_stage(
         "personal": f"{stack}-api.{domain}" if personal_domain else None,
         "network": None,
     }[kind]
+    served = _sites(r, kind, stack, domain, site_specs if kind != "network" else ())
     default_origins = {
         "production": (f"https://{domain}", f"https://admin.{domain}"),
         "staging": (f"https://staging.{domain}", f"https://staging-admin.{domain}"),
-        "personal": ("http://localhost:3000", "http://localhost:5173"),
+        # a personal stage's own sites call its API too
+        "personal": ("http://localhost:3000", "http://localhost:5173", *(f"https://{s.host}" for s in served.values())),
         "network": ("http://localhost:3000", "http://localhost:5173"),
     }[kind]
 
@@ -413,6 +452,7 @@ def load_stage(
         alarm_email=alarm_email,
         secrets=secret_values,
         settings=setting_values,
+        sites=served,
     )
 
 
@@ -488,6 +528,54 @@ def _settings(r: _Reader, settings: Iterable[Setting], secrets: Iterable[str]) -
 
         values[setting.name] = r.value(key, setting.default, parse, setting.allowed)
     return values
+
+
+def _sites(r: _Reader, kind: StageKind, stack: str, domain: str, specs: Iterable[SiteSpec]) -> dict[str, SiteSettings]:
+    """Each site's settings: production and staging serve every site and refuse a missing build folder; a
+    personal stage serves the sites it was given a build folder for."""
+    sites: dict[str, SiteSettings] = {}
+    labels = {spec.label for spec in specs}
+    for spec in specs:
+        build_key, networks_key = site_keys(spec.name)
+        raw = r.value(build_key, "", str, "a folder")
+        if not raw:
+            if kind in ("production", "staging"):
+                needed = f"{kind} serves the {spec.name} site: set it to the folder of its build output"
+                raise StageConfigError(build_key, "<unset>", f"{needed} (index.html at its top)")
+            continue
+        if kind == "personal" and (stack in RESERVED_LABELS or stack in labels):
+            clash = f"a personal stack named {stack!r} would serve another stage's hosts; use a name like dev-<you>"
+            raise StageConfigError(build_key, raw, clash)
+        sites[spec.name] = SiteSettings(
+            spec=spec,
+            host=site_host(spec.label, kind, stack, domain),
+            build_dir=_build_dir(build_key, raw),
+            allowed_networks=r.value(networks_key, (), _networks, NETWORKS_ALLOWED),
+        )
+    return sites
+
+
+def _build_dir(key: str, raw: str) -> Path:
+    """The build folder ``raw`` names (relative to the project), if it holds a build: a missing one stops a
+    preview as well as an update, since deploying without it would delete every file of the live site."""
+    path = Path(raw).expanduser()
+    folder = path if path.is_absolute() else REPO_ROOT / path
+    if not (folder / "index.html").is_file():
+        fix = "build the app, or fetch its build output there, before `pulumi preview` or `pulumi up`"
+        raise StageConfigError(key, raw, f"{folder} must hold the site's build output (index.html at its top); {fix}")
+    return folder
+
+
+NETWORKS_ALLOWED = (
+    "comma-separated IP addresses or ranges (IPv4 /16 or /24, IPv6 /32, /48 or /64), e.g. 203.0.113.0/24,198.51.100.7"
+)
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    networks = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for network in networks:
+        lockdown_entry(network)  # ValueError when Cloudflare would refuse it
+    return networks
 
 
 def _network(r: _Reader, kind: StageKind) -> tuple[NetworkMode, str | None]:

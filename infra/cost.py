@@ -68,6 +68,8 @@ _ECR = "https://aws.amazon.com/ecr/pricing/"
 _XRAY = "https://aws.amazon.com/xray/pricing/"
 _R2 = "https://developers.cloudflare.com/r2/pricing/"
 _CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+_CLOUDFRONT = "https://aws.amazon.com/cloudfront/pricing/"
+_S3 = "https://aws.amazon.com/s3/pricing/"
 _AS_OF = "2025-01"
 
 PRICES: Mapping[str, Price] = {
@@ -103,6 +105,14 @@ PRICES: Mapping[str, Price] = {
     "r2.storage": Price(0.015, "GB-month", _R2, _AS_OF),
     "r2.class_a": Price(4.50, "million Class A operations", _R2, _AS_OF),
     "r2.class_b": Price(0.36, "million Class B operations", _R2, _AS_OF),
+    # CloudFront's Europe prices (where Reggie's visitors are served from with PriceClass_100).
+    "cloudfront.https_requests": Price(1.20, "million HTTPS requests", _CLOUDFRONT, _AS_OF),
+    "cloudfront.transfer_out": Price(0.085, "GB to the internet", _CLOUDFRONT, _AS_OF),
+    "cloudfront.functions": Price(0.10, "million function invocations", _CLOUDFRONT, _AS_OF),
+    "s3.storage": Price(0.024, "GB-month", _S3, _AS_OF),
+    "s3.get": Price(0.42, "million GET requests", _S3, _AS_OF),
+    # Standard logging v2 is configured in us-east-1, so its delivery is billed at that region's vended-logs price.
+    "logs.vended_s3": Price(0.25, "GB delivered to S3 (vended)", _LOGS, _AS_OF),
 }
 
 
@@ -142,6 +152,16 @@ class LoadProfile:
     r2_storage_gb: float = 0
     r2_class_a: float = 0
     r2_class_b: float = 0
+    site_requests: float = 0
+    """Requests reaching CloudFront, all static sites together (what Cloudflare's cache does not answer)."""
+    site_transfer_gb: float = 0
+    """Bytes CloudFront sends out for them (to Cloudflare's edge, billed as transfer to the internet)."""
+    site_miss_ratio: float = 0.05
+    """Share of those requests CloudFront fetches from S3 (a cache miss)."""
+    site_storage_gb: float = 0.1
+    """Per content bucket: one build and the replaced versions kept for 30 days."""
+    site_log_bytes_per_request: float = 0
+    """One access-log record (JSON, standard logging v2)."""
 
 
 IDLE = LoadProfile(name="idle")
@@ -155,6 +175,7 @@ LAUNCH = LoadProfile(
         "valuation": FunctionLoad(100_000, 400),
         "migrator": FunctionLoad(30, 20_000),
         "scraper": FunctionLoad(5, 60_000),
+        "invalidate": FunctionLoad(30, 500),  # one CloudFront invalidation per deploy
     },
     default_function=FunctionLoad(1_000, 1_000),
     db_average_acu=1.0,
@@ -167,9 +188,13 @@ LAUNCH = LoadProfile(
     r2_storage_gb=5,
     r2_class_a=20_000,
     r2_class_b=200_000,
+    site_requests=3_000_000,
+    site_transfer_gb=30,
+    site_log_bytes_per_request=800,
 )
 """A stated load: one million API requests a month (about 0.4 per second on average), each invoking the API
-function for 120 ms; 100k valuations of 400 ms; the database at 1 ACU on average; 5 GB of documents."""
+function for 120 ms; 100k valuations of 400 ms; the database at 1 ACU on average; 5 GB of documents; three
+million requests to the web and admin sites reaching CloudFront (30 GB), 5% of them fetched from S3."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +263,20 @@ FREE_TYPES = frozenset(
         "cloudflare:index/dnsRecord:DnsRecord",
         "cloudflare:index/record:Record",
         "cloudflare:index/r2BucketCors:R2BucketCors",
+        "cloudflare:index/zoneLockdown:ZoneLockdown",  # part of the Cloudflare plan
+        "aws:cloudfront/originAccessControl:OriginAccessControl",
+        "aws:cloudfront/cachePolicy:CachePolicy",
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketObjectv2:BucketObjectv2",  # a few PUTs per deploy: fractions of a cent
+        "aws:cloudwatch/logDeliverySource:LogDeliverySource",  # delivery is priced on the distribution
+        "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+        "aws:cloudwatch/logDelivery:LogDelivery",
         "random:index/randomPassword:RandomPassword",
     }
 )
@@ -456,6 +495,62 @@ def _dashboard(r: PlannedResource, _all: Sequence[PlannedResource], _p: LoadProf
     return [_line(r.name, "dashboard", 1, "cloudwatch.dashboard")]
 
 
+def _site_share(r: PlannedResource, everything: Sequence[PlannedResource], p: LoadProfile) -> float:
+    """The requests of one distribution (or its function): the sites' requests split evenly between them."""
+    return p.site_requests / max(1, sum(1 for x in everything if x.type == r.type))
+
+
+def _distribution(r: PlannedResource, everything: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
+    """Requests, transfer out, origin fetches from S3 and the access logs' delivery (invalidations stay within
+    the 1,000 free paths a month: at most 15 per deploy)."""
+    requests = _site_share(r, everything, p)
+    if not requests:
+        return []
+    share = requests / p.site_requests
+    log_gb = requests * p.site_log_bytes_per_request / 1e9
+    lines = [
+        _line(r.name, "HTTPS requests", requests / 1e6, "cloudfront.https_requests"),
+        _line(r.name, "transfer out", p.site_transfer_gb * share, "cloudfront.transfer_out"),
+        _line(r.name, f"origin GETs ({p.site_miss_ratio:.0%} misses)", requests * p.site_miss_ratio / 1e6, "s3.get"),
+    ]
+    if log_gb:
+        lines.append(_line(r.name, "access log delivery", log_gb, "logs.vended_s3"))
+    return lines
+
+
+def _cloudfront_function(r: PlannedResource, everything: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
+    invocations = _site_share(r, everything, p)  # an upper bound: hashed assets skip the function
+    if not invocations:
+        return []
+    return [_line(r.name, "viewer-request invocations", invocations / 1e6, "cloudfront.functions")]
+
+
+def _expiry_days(r: PlannedResource, everything: Sequence[PlannedResource]) -> int:
+    """The days after which a sibling lifecycle rule expires objects (a site's log retention), else 30."""
+    for x in everything:
+        if x.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" and x.parent == r.parent:
+            for rule in _as_list(_get(x.inputs, "rules")):
+                days = _get(rule, "expiration", "days")
+                if days:
+                    return int(days)
+    return 30
+
+
+def _s3_bucket(r: PlannedResource, everything: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
+    """A site's content bucket holds its build; a log bucket the access logs kept for its lifecycle's days."""
+    if _get(r.inputs, "tags", "purpose") != "access logs":
+        return [_line(r.name, "site content", p.site_storage_gb, "s3.storage")]
+    log_gb = _site_share(_distribution_of(r, everything), everything, p) * p.site_log_bytes_per_request / 1e9
+    days = _expiry_days(r, everything)
+    return [_line(r.name, f"access logs ({days} days kept)", log_gb * days / 30, "s3.storage")] if log_gb else []
+
+
+def _distribution_of(r: PlannedResource, everything: Sequence[PlannedResource]) -> PlannedResource:
+    """The distribution beside ``r`` (the same site), or any, for splitting the sites' load."""
+    distributions = [x for x in everything if x.type == "aws:cloudfront/distribution:Distribution"]
+    return next((x for x in distributions if x.parent == r.parent), distributions[0] if distributions else r)
+
+
 _PRICERS: Mapping[str, _Pricer] = {
     "aws:ec2/instance:Instance": _ec2_instance,
     "aws:autoscaling/group:Group": _auto_scaling_group,
@@ -473,6 +568,9 @@ _PRICERS: Mapping[str, _Pricer] = {
     "aws:ssm/parameter:Parameter": _ssm_parameter,
     "aws:ecr/repository:Repository": _ecr,
     "cloudflare:index/r2Bucket:R2Bucket": _r2,
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:cloudfront/function:Function": _cloudfront_function,
+    "aws:s3/bucket:Bucket": _s3_bucket,
 }
 
 

@@ -16,6 +16,9 @@ Edges come from what the program declared, not from names alone:
 - a proxied Cloudflare record fronts the API's custom domain;
 - a KMS key and an image repository belong to the database or function that shares their component;
 - the stage's alarms notify their SNS topic, which emails whoever subscribed.
+- a static site (``reggie:components:StaticSite``) is its CloudFront distribution, behind the proxied record of
+  its host, reading its content bucket through Origin Access Control and logging to its log bucket; ``pulumi up``
+  uploads the build and invalidates the cache (the site's own invalidation function is plumbing, not drawn).
 """
 
 from __future__ import annotations
@@ -47,9 +50,26 @@ REPOSITORY = "aws:ecr/repository:Repository"
 PARAMETER = "aws:ssm/parameter:Parameter"
 INVOCATION = "aws:lambda/invocation:Invocation"
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+STATIC_SITE = "reggie:components:StaticSite"
 
 _DRAWN = frozenset(
-    {FUNCTION, CLUSTER, HTTP_API, DOMAIN, NAT_INSTANCE, NAT_GROUP, NAT_GATEWAY, BUCKET, KMS_KEY, REPOSITORY, TOPIC}
+    {
+        FUNCTION,
+        CLUSTER,
+        HTTP_API,
+        DOMAIN,
+        NAT_INSTANCE,
+        NAT_GROUP,
+        NAT_GATEWAY,
+        BUCKET,
+        KMS_KEY,
+        REPOSITORY,
+        TOPIC,
+        DISTRIBUTION,
+        S3_BUCKET,
+    }
 )
 
 
@@ -124,6 +144,8 @@ def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> st
         BUCKET: f"R2 bucket<br/>{_get(r.inputs, 'name') or r.name} · {_get(r.inputs, 'jurisdiction') or 'default'}",
         KMS_KEY: f"KMS key<br/>{r.name}",
         REPOSITORY: f"ECR<br/>{r.name}",
+        DISTRIBUTION: f"CloudFront<br/>{(_get(r.inputs, 'aliases') or [r.name])[0]} · {_get(r.inputs, 'httpVersion')}",
+        S3_BUCKET: f"S3<br/>{r.name} · {_get(r.inputs, 'tags', 'purpose') or 'bucket'}",
     }
     if r.type == FUNCTION:
         return _function_label(r)
@@ -139,7 +161,7 @@ def _node_label(r: PlannedResource, everything: Sequence[PlannedResource]) -> st
 def _shape(r: PlannedResource, node_id: str, label: str) -> str:
     if r.type == CLUSTER:
         return f'{node_id}[("{label}")]'
-    if r.type in (BUCKET, REPOSITORY):
+    if r.type in (BUCKET, REPOSITORY, S3_BUCKET):
         return f'{node_id}[/"{label}"/]'
     return f'{node_id}["{label}"]'
 
@@ -147,7 +169,11 @@ def _shape(r: PlannedResource, node_id: str, label: str) -> str:
 class _Graph:
     def __init__(self, resources: Sequence[PlannedResource]) -> None:
         self.resources = resources
-        self.drawn = [r for r in resources if r.custom and r.type in _DRAWN]
+        sites = _inside_sites(resources)
+        # a site's own invalidation function is part of the site, not an architectural node
+        self.drawn = [
+            r for r in resources if r.custom and r.type in _DRAWN and not (r.type == FUNCTION and r.urn in sites)
+        ]
         self.ids = {r.urn: f"n{i}" for i, r in enumerate(self.drawn)}
         self.edges: list[str] = []
 
@@ -159,6 +185,32 @@ class _Graph:
         line = f"  {source} {arrow} {target}"
         if line not in self.edges:
             self.edges.append(line)
+
+
+def _inside_sites(resources: Sequence[PlannedResource]) -> set[str]:
+    """URNs of every resource somewhere under a static site component."""
+    by_urn = {r.urn: r for r in resources}
+    inside: set[str] = set()
+    for r in resources:
+        parent = by_urn.get(r.parent or "")
+        while parent is not None and parent.type != STATIC_SITE:
+            parent = by_urn.get(parent.parent or "")
+        if parent is not None:
+            inside.add(r.urn)
+    return inside
+
+
+def _site_edges(graph: _Graph) -> None:
+    """Each site: Cloudflare to its distribution by host, the distribution to its buckets, the deploy's upload."""
+    for cdn in graph.of(DISTRIBUTION):
+        host = (_get(cdn.inputs, "aliases") or [""])[0]
+        graph.edge("cloudflare", graph.ids[cdn.urn], host)
+        for bucket in (b for b in graph.of(S3_BUCKET) if b.parent == cdn.parent):
+            logs = _get(bucket.inputs, "tags", "purpose") == "access logs"
+            graph.edge(graph.ids[cdn.urn], graph.ids[bucket.urn], "access logs" if logs else "OAC, SigV4")
+            if not logs:
+                graph.edge("deploy", graph.ids[bucket.urn], "uploads the build")
+        graph.edge("deploy", graph.ids[cdn.urn], "invalidates changed files")
 
 
 def _function_named(graph: _Graph, name: str) -> PlannedResource | None:
@@ -296,6 +348,7 @@ def render(resources: Sequence[PlannedResource], title: str | None = None) -> st
     lines += ["flowchart LR", *_node_lines(graph, parameters), *_entry_edges(graph)]
     _function_edges(graph, graph.ids, parameters)
     _invocation_edges(graph)
+    _site_edges(graph)
     for cluster in graph.of(CLUSTER):
         key = _same_component(graph, cluster, KMS_KEY)
         if key is not None:

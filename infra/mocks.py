@@ -52,12 +52,53 @@ def network_stack_outputs(stack_name: str) -> dict[str, Any]:
     }
 
 
+_SITE_TYPES = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:cloudfront/distribution:Distribution",
+        "aws:cloudfront/function:Function",
+        "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+        "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+    }
+)
+
+
+def distribution_id(name: str) -> str:
+    """A CloudFront distribution id (``E`` and 13 upper-case characters), derived from its logical name."""
+    return f"E{_digest(name)[:13].upper()}"
+
+
+def _site_outputs(typ: str, name: str, inputs: Mapping[str, Any], physical: str) -> dict[str, Any]:
+    """What a static site reads back: bucket names and domains, CloudFront ARNs and names, log delivery ARNs
+    (CloudFront's logging lives in us-east-1)."""
+    match typ:
+        case "aws:s3/bucket:Bucket":
+            bucket = str(inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name}{_digest(name)[:26]}")
+            return {
+                "bucket": bucket,
+                "arn": f"arn:aws:s3:::{bucket}",
+                "bucketRegionalDomainName": f"{bucket}.s3.{REGION}.amazonaws.com",
+            }
+        case "aws:cloudfront/distribution:Distribution":
+            return {
+                "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution_id(name)}",
+                "domainName": f"d{_digest(name)[:13]}.cloudfront.net",
+            }
+        case "aws:cloudfront/function:Function":
+            return {"arn": f"arn:aws:cloudfront::{ACCOUNT}:function/{physical}"}
+        case _:
+            kind = "delivery-source" if typ.endswith("LogDeliverySource") else "delivery-destination"
+            return {"arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:{kind}:{physical}"}
+
+
 def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:  # noqa: PLR0912, PLR0915 - a case per type
     """Computed outputs a real provider would return for ``typ`` (only those the program reads)."""
     physical = str(inputs.get("name") or name)
     out: dict[str, Any] = {"name": physical}
     module = typ.split(":")[1].split("/", maxsplit=1)[0] if typ.count(":") >= 2 else ""
     out["arn"] = _arn(module, f"{typ.rsplit(':', 1)[-1].lower()}/{physical}")
+    if typ in _SITE_TYPES:
+        return out | _site_outputs(typ, name, inputs, physical)
     match typ:
         case "aws:lambda/function:Function":
             arn = _arn("lambda", f"function:{physical}")
@@ -135,7 +176,12 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs: dict[str, Any] = dict(args.inputs)  # pyright: ignore[reportUnknownMemberType,reportUnknownArgumentType]
-        return f"{args.name}-id", {**inputs, **_outputs(args.typ, args.name, inputs)}
+        outputs = {**inputs, **_outputs(args.typ, args.name, inputs)}
+        if args.typ == "aws:cloudfront/distribution:Distribution":
+            return distribution_id(args.name), outputs  # the invalidation's input carries it
+        if args.typ == "aws:s3/bucket:Bucket":
+            return outputs["bucket"], outputs  # a bucket's id is its name
+        return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:ec2/getAmi:getAmi":  # noqa: S105 - an invoke token, not a password
@@ -179,6 +225,8 @@ class ResourceOptionsRecord:
     aliases: tuple[str, ...] = ()
     """URNs the resource answers to besides its own (its ``aliases``): the engine adopts a resource in the
     state under any of them instead of replacing it."""
+    provider: str = ""
+    """The explicit provider's URN (``provider=``, e.g. a us-east-1 AWS provider); empty for the default one."""
 
 
 @dataclass(slots=True)
@@ -205,7 +253,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=tuple(str(x) for x in request.ignoreChanges),
             dependencies=tuple(str(x) for x in request.dependencies),
-            aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+            # the SDK may send a type alias twice (aws.s3.Bucket's BucketV2); the engine reads a set
+            aliases=tuple(dict.fromkeys(self._alias_urn(request, alias) for alias in request.aliases)),
+            # a provider reference is "<provider URN>::<provider id>"
+            provider=str(request.provider).rsplit("::", 1)[0] if request.provider else "",
         )
         self.recording.resources.append(
             PlannedResource(

@@ -20,6 +20,7 @@ LIMITS: dict[str, int] = {
     "api": 128,
     "r2_bucket": 63,
     "event_rule": 64,
+    "static_site": 48,
     "default": 63,
 }
 """The maximum length of each kind of physical name."""

@@ -27,11 +27,13 @@ import yaml
 
 from components import ComponentArgsError
 from infra import cost, diagram, preview_json
-from infra.config import PROJECT, StageConfigError, secret_key, secret_names, stage_kind
+from infra.config import PROJECT, StageConfigError, secret_key, secret_names, site_keys, stage_kind
 from infra.mocks import Recording, run_program
 from infra.planned import PlannedResource
 from infra.policy.rules import DEFAULT_CONFIG, Violation, evaluate
 from infra.registry import REPO_ROOT, ServiceSpecError
+from infra.site_registry import SiteSpecError
+from infra.site_registry import discover as discover_sites
 
 PROGRAM = REPO_ROOT / "__main__.py"
 PLACEHOLDER_SECRET_VALUE = "plan-placeholder"  # noqa: S105 - stands in for a secret offline
@@ -78,6 +80,15 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "extendedStatistic", "threshold", "treatMissingData"),
     "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
     "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
+    "cloudflare:index/zoneLockdown:ZoneLockdown": ("urls",),
+    "aws:cloudfront/distribution:Distribution": (
+        "aliases",
+        "httpVersion",
+        "priceClass",
+        "viewerCertificate.minimumProtocolVersion",
+    ),
+    "aws:s3/bucket:Bucket": ("bucketPrefix",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("contentType", "cacheControl"),
 }
 """The inputs the tree shows per resource type."""
 
@@ -130,6 +141,7 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
         scalar = _scalar(value)
         if scalar is not None:
             config[_namespaced(key)] = scalar
+    _stand_in_site_builds(stack, config)
     config |= {_namespaced(k): v for k, v in (overrides or {}).items()}
     secret_keys: list[str] = []
     for name in secret_names():
@@ -139,6 +151,26 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
         if key in config:
             secret_keys.append(key)
     return config, secret_keys
+
+
+SITE_STAND_IN = REPO_ROOT / "build" / "plan" / "site-stand-in"
+"""The one-page build an offline plan of production or staging uses for a site whose build folder this clone
+lacks (the frontends' builds come from their own repositories); ``--config reggie:<site>BuildDir=...`` plans
+a real one, and a folder given that way is never replaced."""
+
+
+def _stand_in_site_builds(stack: str, config: dict[str, str]) -> None:
+    """Point production's and staging's missing site builds at :data:`SITE_STAND_IN`, as secrets get placeholders."""
+    if stage_kind(stack) not in ("production", "staging"):
+        return
+    for site in discover_sites():
+        key = f"{PROJECT}:{site_keys(site.name)[0]}"
+        folder = Path(config.get(key) or "")
+        if config.get(key) and ((folder if folder.is_absolute() else REPO_ROOT / folder) / "index.html").is_file():
+            continue
+        SITE_STAND_IN.mkdir(parents=True, exist_ok=True)
+        (SITE_STAND_IN / "index.html").write_text("<!doctype html><title>offline plan stand-in</title>\n")
+        config[key] = str(SITE_STAND_IN)
 
 
 def run_plan(stack: str, config: Mapping[str, str] | None = None) -> list[PlannedResource]:
@@ -294,7 +326,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         policy_config = _parse_policy_config(args.policy_config)
         overrides = _parse_overrides(args.config)
         resources = run_plan(args.stack, overrides)
-    except (StageConfigError, ServiceSpecError, ComponentArgsError, PlanUsageError) as exc:
+    except (StageConfigError, ServiceSpecError, SiteSpecError, ComponentArgsError, PlanUsageError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     violations = evaluate(resources, policy_config)

@@ -10,6 +10,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from infra.links import PLATFORM_LINKS, link_kind, linked_services, secrets_of
 from infra.service_spec import (
@@ -42,17 +43,31 @@ Fail = Callable[[str, str], ServiceSpecError]
 
 def discover(services_dir: Path = SERVICES_DIR) -> list[ServiceSpec]:
     """Every service folder's ``SPEC``, validated, in dependency order (a service after those it links)."""
-    specs: list[ServiceSpec] = []
-    for deploy in sorted(services_dir.glob("*/deploy.py")):
-        folder = deploy.parent.name
-        module = importlib.import_module(f"{services_dir.name}.{folder}.deploy")
-        spec: object = getattr(module, "SPEC", None)
-        if not isinstance(spec, ServiceSpec):
-            raise ServiceSpecError(f"services/{folder}/deploy.py: must define SPEC = ServiceSpec(...)")
+    return validate(folder_specs(services_dir, "deploy", ServiceSpec, ServiceSpecError), services_dir.parent)
+
+
+class _NamedSpec(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+SpecT = TypeVar("SpecT", bound=_NamedSpec)
+
+
+def folder_specs(parent: Path, module: str, kind: type[SpecT], error: Callable[[str], Exception]) -> list[SpecT]:
+    """The ``SPEC`` of every ``<parent>/<folder>/<module>.py`` (services' ``deploy.py``, sites' ``site.py``), in
+    folder order; ``error`` is raised for a module without a ``kind`` SPEC or one named after another folder."""
+    specs: list[SpecT] = []
+    for path in sorted(parent.glob(f"*/{module}.py")):
+        folder = path.parent.name
+        where = f"{parent.name}/{folder}/{module}.py"
+        spec: object = getattr(importlib.import_module(f"{parent.name}.{folder}.{module}"), "SPEC", None)
+        if not isinstance(spec, kind):
+            raise error(f"{where}: must define SPEC = {kind.__name__}(...)")
         if spec.name != folder:
-            raise ServiceSpecError(f"services/{folder}/deploy.py: SPEC.name is {spec.name!r}, must be {folder!r}")
+            raise error(f"{where}: SPEC.name is {spec.name!r}, must be {folder!r}")
         specs.append(spec)
-    return validate(specs, services_dir.parent)
+    return specs
 
 
 def validate(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) -> list[ServiceSpec]:

@@ -11,8 +11,8 @@ difference comes from a spec.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -47,6 +47,7 @@ from infra.network import NetworkLike, export_network, network_for
 from infra.registry import REPO_ROOT, discover
 from infra.release import Release, current_release
 from infra.service_spec import ServiceSpec
+from infra.sites import build_sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,8 @@ class Platform:
     """Its own VPC or the shared one; exported either way, so any stage can serve as a network provider."""
     release: Release
     """The version and each service's commit its function was stamped with (the smoke test checks the API's)."""
+    site_urls: Mapping[str, pulumi.Output[str]] = field(default_factory=dict[str, pulumi.Output[str]])
+    """Each static site's ``https://<host>`` by site name (``infra/sites.py``)."""
 
     @property
     def vpc_id(self) -> pulumi.Output[str]:
@@ -178,6 +181,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             ),
         )
     monitor(stage, specs=specs, functions=functions, api=api, database=database, network=network)
+    sites = build_sites(stage, {"api": api.url if api is not None else None, "documents": bucket.s3_endpoint})
 
     return Platform(
         api_url=api.url if api is not None else None,
@@ -186,6 +190,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         function_names={name: f.function_name for name, f in functions.items()},
         network=network,
         release=release,
+        site_urls={name: site.url for name, site in sites.items()},
     )
 
 
@@ -211,6 +216,8 @@ def export_outputs(platform: Platform) -> None:
     pulumi.export("bucketName", platform.bucket_name)
     pulumi.export("functionNames", platform.function_names)
     pulumi.export("release", {"version": platform.release.version, "commits": dict(platform.release.commits)})
+    if platform.site_urls:
+        pulumi.export("siteUrls", platform.site_urls)
     export_network(platform.network)
 
 

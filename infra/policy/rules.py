@@ -14,6 +14,7 @@ policy pack runs in its own environment with only `pulumi` and `pulumi-policy` i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -46,6 +47,17 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+LOG_DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+TLS_POLICIES = frozenset({"TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"})
+"""CloudFront security policies at least as strict as TLSv1.2_2021."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,13 +283,95 @@ def _shared_stages_alarmed(resources: Sequence[tuple[str, Props]], ctx: Context)
             continue  # an alarm whose dimension is not known yet may be the one: cannot judge until it is
         for kind, props in resources:
             name = props.get(prop) if kind == typ else None
-            if isinstance(name, str) and name not in watched:
+            if isinstance(name, str) and name not in watched and not _deploy_only(props):
                 yield f"{what} {name} has no alarm with an action on stack {ctx.stack}"
+
+
+def _deploy_only(props: Props) -> bool:
+    """A function only ``pulumi up`` invokes, whose failure fails the deploy (a site's invalidator: tagged so by
+    ``components.static_site``): the deploy reports it, no alarm needs to."""
+    return _get(props, "tags.invoked-by") == "deploy"
 
 
 def _log_retention(props: Props, _: Context) -> Iterator[str]:
     if _get(props, "retentionInDays", 0) == 0:
         yield "the log group never expires (retentionInDays unset or 0)"
+
+
+def _s3_grants(props: Props, _: Context) -> Iterator[str]:
+    """Nothing grants the public: no public canned ACL, no policy statement allowing anyone unconditionally."""
+    acl = props.get("acl")
+    if acl in PUBLIC_ACLS:
+        yield f"the canned ACL {acl!r} is public"
+    policy = props.get("policy")
+    if isinstance(policy, str):
+        yield from _public_statements(policy)
+
+
+def _public_statements(policy: str) -> Iterator[str]:
+    try:
+        document: Any = json.loads(policy)
+    except ValueError:
+        return
+    for statement in _list(_get(document, "Statement") if isinstance(document, dict) else None):  # pyright: ignore[reportUnknownArgumentType]
+        anyone = _get(statement, "Principal") == "*" or _get(statement, "Principal.AWS") in ("*", ["*"])
+        if _get(statement, "Effect") == "Allow" and anyone and not _get(statement, "Condition"):
+            yield f"statement {_get(statement, 'Sid', '?')} allows anyone, unconditionally"
+
+
+def _buckets_blocked(resources: Sequence[tuple[str, Props]], _: Context) -> Iterator[str]:
+    """Every bucket has a public access block with all four flags on (each defaults to off), matched by bucket
+    name when it is known, counted otherwise: a new bucket's name is unknown until it exists."""
+    buckets = [props for typ, props in resources if typ == S3_BUCKET]
+    blocks = [props for typ, props in resources if typ == S3_PUBLIC_ACCESS_BLOCK]
+    full = [b for b in blocks if all(_get(b, flag, False) is not False for flag in BLOCK_FLAGS)]
+    names = {b.get("bucket") for b in full}
+    unblocked = [b for b in buckets if isinstance(b.get("bucket"), str) and b.get("bucket") not in names]
+    if unblocked:
+        yield f"bucket(s) {', '.join(sorted(str(b.get('bucket')) for b in unblocked))} have no full public access block"
+    elif len(buckets) > len(full):
+        yield f"{len(buckets) - len(full)} bucket(s) without a public access block blocking all four ways"
+
+
+def _origin_access_control(props: Props, _: Context) -> Iterator[str]:
+    for origin in _list(props.get("origins")):
+        origin_id = _get(origin, "originId", "?")
+        if "customOriginConfig" in origin or "vpcOriginConfig" in origin:
+            continue  # not an S3 origin
+        if _get(origin, "s3OriginConfig.originAccessIdentity", ""):
+            yield f"origin {origin_id} reads S3 through a legacy origin access identity; use Origin Access Control"
+        elif _get(origin, "originAccessControlId", "") == "":
+            yield f"origin {origin_id} reads S3 without Origin Access Control (the bucket would have to be public)"
+
+
+def _cloudfront_tls(props: Props, _: Context) -> Iterator[str]:
+    certificate = props.get("viewerCertificate")
+    if _get(props, "viewerCertificate.cloudfrontDefaultCertificate", False) is True:
+        yield "the default *.cloudfront.net certificate allows TLSv1; serve a custom domain with an ACM certificate"
+    elif certificate is not None:
+        version = _get(props, "viewerCertificate.minimumProtocolVersion", "TLSv1")
+        if version is not None and version not in TLS_POLICIES:
+            yield f"minimumProtocolVersion {version} is older than TLSv1.2_2021"
+    behaviours: list[Any] = [props.get("defaultCacheBehavior"), *_list(props.get("orderedCacheBehaviors"))]
+    for behaviour in behaviours:
+        if _get(behaviour, "viewerProtocolPolicy") == "allow-all":
+            yield f"cache behaviour {_get(behaviour, 'pathPattern', 'default')} serves plain HTTP (allow-all)"
+
+
+def _cloudfront_logging(resources: Sequence[tuple[str, Props]], _: Context) -> Iterator[str]:
+    """Every distribution logs: standard logging (legacy, ``loggingConfig``) or an ACCESS_LOGS delivery source
+    that a delivery sends somewhere (v2)."""
+    distributions = [props for typ, props in resources if typ == DISTRIBUTION]
+    legacy = [d for d in distributions if _get(d, "loggingConfig.bucket", "") != ""]
+    delivered = {_get(props, "deliverySourceName") for typ, props in resources if typ == LOG_DELIVERY}
+    sources = [
+        props
+        for typ, props in resources
+        if typ == LOG_DELIVERY_SOURCE and _get(props, "logType") == "ACCESS_LOGS" and props.get("name") in delivered
+    ]
+    missing = len(distributions) - len(legacy) - len(sources)
+    if missing > 0:
+        yield f"{missing} distribution(s) without access logs (loggingConfig, or a delivered ACCESS_LOGS source)"
 
 
 # --- advisory --------------------------------------------------------------------------------------
@@ -346,6 +440,16 @@ RULES: tuple[Rule, ...] = (
          (METRIC_ALARM,), _alarm_acts),
     Rule("shared-stages-alarmed", "In production and staging every function, Aurora cluster and NAT group has an "
          "alarm with an action", "mandatory", stack_check=_shared_stages_alarmed),
+    Rule("s3-bucket-not-public", "Every S3 bucket has a public access block with all four flags on", "mandatory",
+         stack_check=_buckets_blocked),
+    Rule("s3-no-public-grants", "No S3 ACL or bucket policy grants anyone access unconditionally", "mandatory",
+         (S3_BUCKET, S3_BUCKET_POLICY, S3_BUCKET_ACL), _s3_grants),
+    Rule("cloudfront-origin-access-control", "CloudFront reads S3 through Origin Access Control", "mandatory",
+         (DISTRIBUTION,), _origin_access_control),
+    Rule("cloudfront-tls-minimum", "CloudFront serves HTTPS only, TLSv1.2_2021 or newer, on its own certificate",
+         "mandatory", (DISTRIBUTION,), _cloudfront_tls),
+    Rule("cloudfront-access-logging", "Every CloudFront distribution writes access logs", "mandatory",
+         stack_check=_cloudfront_logging),
     Rule("lambda-in-vpc", "Functions run inside the VPC", "advisory", (LAMBDA_FUNCTION,), _lambda_in_vpc),
     Rule("lambda-tracing", "Functions trace with X-Ray", "advisory", (LAMBDA_FUNCTION,), _lambda_tracing),
     Rule("lambda-reserved-concurrency", "Functions reserve their concurrency", "advisory",

@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,19 @@ def _load_smoke() -> ModuleType:
 
 
 smoke = _load_smoke()
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` answering on a loopback port, for as long as the block runs; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class FakeApi:
@@ -64,14 +78,8 @@ def api() -> Iterator[tuple[str, FakeApi]]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url + "/", state
 
 
 def test_a_healthy_api_passes(api: tuple[str, FakeApi], capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,3 +141,94 @@ def test_a_release_that_is_not_the_stack_output_is_refused(capsys: pytest.Captur
     with pytest.raises(SystemExit):
         smoke.main(["http://127.0.0.1:9/", "--release", "abc123"])
     assert "not JSON" in capsys.readouterr().err
+
+
+GOOD_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+}
+
+
+class FakeSite:
+    """Answers every path with the index page and ``headers`` (a single-page app behind CloudFront)."""
+
+    def __init__(self) -> None:
+        self.headers = dict(GOOD_HEADERS)
+        self.status = 200
+        self.seen: list[str] = []
+
+
+@pytest.fixture
+def web() -> Iterator[tuple[str, FakeSite]]:
+    state = FakeSite()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.seen.append(self.path)
+            body = b"<!doctype html><div id=app></div>"
+            self.send_response(state.status)
+            for name, value in state.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    with serving(Handler) as url:
+        yield url, state
+
+
+def test_a_site_with_its_security_headers_passes(
+    api: tuple[str, FakeApi], web: tuple[str, FakeSite], capsys: pytest.CaptureFixture[str]
+) -> None:
+    api_url, _ = api
+    site_url, site = web
+    sites = json.dumps({"web": site_url, "admin": site_url + "/"})
+    assert smoke.main([api_url, "--wait", "5", "--sites", sites]) == 0
+    assert site.seen == ["/", smoke.DEEP_LINK] * 2
+    out = capsys.readouterr().out
+    assert f"{site_url} (page, deep link, security headers)" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "failure"),
+    [
+        ({"Strict-Transport-Security": "max-age=300"}, "Strict-Transport-Security 'max-age=300'"),
+        ({"X-Frame-Options": None}, "X-Frame-Options None"),
+        ({"X-Content-Type-Options": None}, "X-Content-Type-Options None"),
+        ({"Referrer-Policy": None}, "no Referrer-Policy"),
+        ({"Content-Security-Policy": "default-src *"}, "Content-Security-Policy 'default-src *'"),
+        ({"Content-Type": "application/xml"}, "answered 200 'application/xml', not an HTML page"),
+    ],
+)
+def test_a_site_missing_a_header_fails_naming_it(
+    web: tuple[str, FakeSite], change: dict[str, str | None], failure: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site_url, site = web
+    for name, value in change.items():
+        if value is None:
+            del site.headers[name]
+        else:
+            site.headers[name] = value
+    assert smoke.main(["--site", site_url]) == 1
+    err = capsys.readouterr().err
+    assert f"smoke: FAIL {site_url}/: {failure}" in err or f"smoke: FAIL {site_url}/ {failure}" in err
+
+
+def test_a_site_that_is_down_or_misnamed_fails(web: tuple[str, FakeSite], capsys: pytest.CaptureFixture[str]) -> None:
+    site_url, site = web
+    site.status = 403  # S3's answer when CloudFront may not read the bucket
+    assert smoke.main(["--site", site_url]) == 1
+    assert "answered 403" in capsys.readouterr().err
+    assert smoke.main(["--sites", "not json"]) == 1
+    assert "not a JSON object of site URLs" in capsys.readouterr().err
+    assert smoke.main(["--site", "staging.reggie.co.uk"]) == 1
+    assert "'staging.reggie.co.uk' is not an http(s) URL" in capsys.readouterr().err
+    assert smoke.main([]) == 1
+    assert "nothing to check" in capsys.readouterr().err

@@ -269,3 +269,52 @@ def test_alarms_are_priced_per_metric_read_with_their_custom_metrics_and_the_das
     assert by_key["cloudwatch.dashboard"].monthly_usd == 3.00
     assert idle.total_usd == 3.70  # 4 x 0.10 + 0.30 + 3.00
     assert idle.unpriced == ()
+
+
+SITE = "urn:pulumi:dev::reggie::reggie:components:StaticSite::web"
+
+
+def site(name: str = "web", parent: str = SITE, retention_days: int = 30) -> list[PlannedResource]:
+    return [
+        PlannedResource(parent, "reggie:components:StaticSite", name, {}, STACK, custom=False),
+        res("aws:s3/bucket:Bucket", f"{name}-bucket", parent, tags={"purpose": "site content"}),
+        res("aws:s3/bucket:Bucket", f"{name}-logs", parent, tags={"purpose": "access logs"}),
+        res(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            f"{name}-logs-lifecycle",
+            parent,
+            rules=[{"id": "expire-logs", "expiration": {"days": retention_days}}],
+        ),
+        res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", f"{name}-lifecycle", parent),
+        res("aws:cloudfront/distribution:Distribution", f"{name}-cdn", parent, httpVersion="http2and3"),
+        res("aws:cloudfront/function:Function", f"{name}-routing", parent),
+        res("aws:cloudfront/cachePolicy:CachePolicy", f"{name}-cache", parent),
+        res("aws:s3/bucketObjectv2:BucketObjectv2", f"{name}-file-index.html", parent),
+        res("aws:cloudwatch/logDelivery:LogDelivery", f"{name}-log-delivery", parent),
+        res("cloudflare:index/zoneLockdown:ZoneLockdown", f"{name}-lockdown", parent),
+    ]
+
+
+def test_a_site_idles_at_its_storage_and_pays_per_request_under_load() -> None:
+    sites = site() + site("admin", SITE.replace("::web", "::admin"))
+    idle = cost.estimate(sites, cost.IDLE)
+    assert idle.unpriced == ()
+    assert idle.total_usd == 0.00  # 2 x 0.1 GB x 0.024: under a cent
+    assert {(line.resource, line.price_key) for line in idle.lines} == {
+        ("web-bucket", "s3.storage"),
+        ("admin-bucket", "s3.storage"),
+    }
+    profile = cost.LoadProfile(name="x", site_requests=2_000_000, site_transfer_gb=20, site_log_bytes_per_request=1_000)
+    loaded = {(line.resource, line.price_key): line for line in cost.estimate(sites, profile).lines}
+    # each of the two sites: a million requests, 10 GB out, 5% fetched from S3, 1 GB of logs kept 30 days
+    assert loaded[("web-cdn", "cloudfront.https_requests")].monthly_usd == pytest.approx(1.20)
+    assert loaded[("web-cdn", "cloudfront.transfer_out")].monthly_usd == pytest.approx(10 * 0.085)
+    assert loaded[("web-cdn", "s3.get")].monthly_usd == pytest.approx(0.05 * 0.42)
+    assert loaded[("web-cdn", "logs.vended_s3")].monthly_usd == pytest.approx(0.25)
+    assert loaded[("web-routing", "cloudfront.functions")].monthly_usd == pytest.approx(0.10)
+    assert loaded[("web-logs", "s3.storage")].quantity == pytest.approx(1.0)
+    assert loaded[("web-logs", "s3.storage")].item == "access logs (30 days kept)"
+    ninety = {(x.resource, x.price_key): x for x in cost.estimate(site(retention_days=90), profile).lines}
+    assert ninety[("web-logs", "s3.storage")].quantity == pytest.approx(2 * 3.0)  # the only site: 2 GB x 90/30
+    assert cost.LAUNCH.site_requests > 0
+    assert cost.LAUNCH.functions["invalidate"].invocations == 30  # one invalidation per deploy, not per request

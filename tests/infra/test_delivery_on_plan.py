@@ -24,9 +24,12 @@ def production() -> list[PlannedResource]:
     return run_plan("production")
 
 
-def test_every_declared_type_is_priced_or_known_free(personal: list[PlannedResource]) -> None:
-    assert cost.estimate(personal, cost.IDLE).unpriced == ()
-    assert cost.estimate(personal, cost.LAUNCH).unpriced == ()
+def test_every_declared_type_is_priced_or_known_free(
+    personal: list[PlannedResource], production: list[PlannedResource]
+) -> None:
+    for plan in (personal, production):  # production also has the sites
+        assert cost.estimate(plan, cost.IDLE).unpriced == ()
+        assert cost.estimate(plan, cost.LAUNCH).unpriced == ()
 
 
 def test_personal_stage_pauses_its_database_when_idle(personal: list[PlannedResource]) -> None:
@@ -61,7 +64,10 @@ def test_production_prices_its_alarms_dashboard_and_the_metrics_they_watch(produ
 
 def test_diagram_shows_every_function_and_the_way_in(production: list[PlannedResource]) -> None:
     text = diagram.render(production, title="reggie production")
-    functions = [r for r in production if r.type == "aws:lambda/function:Function"]
+    # a site's invalidation function is drawn as the site's own plumbing, not as a service
+    functions = [
+        r for r in production if r.type == "aws:lambda/function:Function" and "StaticSite" not in str(r.parent)
+    ]
     assert functions
     for function in functions:
         assert f"λ {function.name}<br/>" in text
@@ -69,6 +75,8 @@ def test_diagram_shows_every_function_and_the_way_in(production: list[PlannedRes
     assert "-->|routes|" in text
     assert "-->|invoked on every deploy|" in text
     assert "clients -->|HTTPS| cloudflare" in text
+    assert "CloudFront<br/>reggie.co.uk · http2and3" in text
+    assert "CloudFront<br/>admin.reggie.co.uk · http2and3" in text
 
 
 def test_diagram_shows_the_day_two_parts(production: list[PlannedResource]) -> None:

@@ -208,3 +208,47 @@ def test_preview_json_has_the_cli_shape() -> None:
 
 def test_preview_json_of_nothing() -> None:
     assert preview_json.document([]) == {"config": {}, "steps": [], "changeSummary": {}, "duration": 0}
+
+
+SITE = P + "reggie:components:StaticSite::web"
+SITE_FN = SITE + "$reggie:components:Function::web-invalidator"
+
+
+def web_site() -> list[PlannedResource]:
+    return [
+        PlannedResource(SITE, "reggie:components:StaticSite", "web", {}, STACK, custom=False),
+        res("aws:s3/bucket:Bucket", "web-bucket", SITE, tags={"purpose": "site content"}),
+        res("aws:s3/bucket:Bucket", "web-logs", SITE, tags={"purpose": "access logs"}),
+        res(
+            "aws:cloudfront/distribution:Distribution",
+            "web-cdn",
+            SITE,
+            aliases=["staging.reggie.example"],
+            httpVersion="http2and3",
+        ),
+        res("cloudflare:index/dnsRecord:DnsRecord", "web-cname", SITE, proxied=True, type="CNAME"),
+        PlannedResource(SITE_FN, "reggie:components:Function", "web-invalidator", {}, SITE, custom=False),
+        res("aws:lambda/function:Function", "web-invalidator-function", SITE_FN, name="reggie-staging-web-invalidate"),
+        res("aws:lambda/invocation:Invocation", "web-invalidation", SITE, functionName="reggie-staging-web-invalidate"),
+    ]
+
+
+def test_diagram_draws_a_site_behind_cloudflare_reading_its_bucket() -> None:
+    text = diagram.render([*staging(), *web_site()])
+    ids = _ids(text)
+    cdn = ids["CloudFront"]
+    assert "CloudFront<br/>staging.reggie.example · http2and3" in text
+    content = re.search(r'(n\d+)\[/"S3<br/>web-bucket · site content', text)
+    logs = re.search(r'(n\d+)\[/"S3<br/>web-logs · access logs', text)
+    assert content is not None
+    assert logs is not None
+    for edge in (
+        f"cloudflare -->|staging.reggie.example| {cdn}",
+        f"{cdn} -->|OAC, SigV4| {content.group(1)}",
+        f"{cdn} -->|access logs| {logs.group(1)}",
+        f"deploy -->|uploads the build| {content.group(1)}",
+        f"deploy -->|invalidates changed files| {cdn}",
+    ):
+        assert f"  {edge}\n" in text, edge
+    assert "web-invalidator" not in text  # the site's own plumbing
+    assert "invoked on every deploy" in text  # the migrator still is

@@ -65,7 +65,8 @@ def _env(function: PlannedResource) -> dict[str, str]:
 
 
 def _functions(res: Sequence[PlannedResource]) -> dict[str, PlannedResource]:
-    return {f.name.removesuffix("-function"): f for f in _of(res, FUNCTION)}
+    """The services' functions (a static site's invalidation function links nothing)."""
+    return {f.name.removesuffix("-function"): f for f in _of(res, FUNCTION) if "StaticSite" not in str(f.parent)}
 
 
 def _grants(res: Sequence[PlannedResource], service: str) -> dict[str, list[dict[str, object]]]:

@@ -110,7 +110,36 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
         {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 8}}]},
         "staging",
     ),
+    "s3-no-public-grants": (
+        rules.S3_BUCKET_POLICY,
+        {
+            "policy": '{"Statement": [{"Sid": "Oac", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", '
+            '"Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::1:distribution/E1"}}}]}'
+        },
+        {"policy": '{"Statement": [{"Sid": "Web", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:*"}]}'},
+        "staging",
+    ),
+    "cloudfront-origin-access-control": (
+        rules.DISTRIBUTION,
+        {"origins": [{"originId": "s3", "domainName": "b.s3.eu-west-2.amazonaws.com", "originAccessControlId": "o"}]},
+        {"origins": [{"originId": "s3", "domainName": "b.s3.eu-west-2.amazonaws.com", "s3OriginConfig": {}}]},
+        "staging",
+    ),
+    "cloudfront-tls-minimum": (
+        rules.DISTRIBUTION,
+        {
+            "viewerCertificate": {"acmCertificateArn": "arn:c", "minimumProtocolVersion": "TLSv1.2_2021"},
+            "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
+        },
+        {
+            "viewerCertificate": {"acmCertificateArn": "arn:c", "minimumProtocolVersion": "TLSv1.1_2016"},
+            "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
+        },
+        "staging",
+    ),
 }
+SITE_STACK_RULES = {"s3-bucket-not-public", "cloudfront-access-logging"}
+"""Stack rules of the sites, tested below with their passing and failing sets of resources."""
 
 PUBLIC_INGRESS = {
     "inline security group": (
@@ -150,7 +179,9 @@ def _engine(rule: str, type_token: str, props: dict[str, Any], stack: str) -> li
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed"} == {r.name for r in RULES}
+    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed"} | SITE_STACK_RULES == {
+        r.name for r in RULES
+    }
 
 
 @pytest.mark.parametrize("check", [_offline, _engine], ids=["offline", "pulumi_policy"])
@@ -222,6 +253,106 @@ def test_flow_log_stack_rule_offline_and_in_the_engine() -> None:
     assert list(check([(rules.VPC, {})], rules.Context("staging", rules.DEFAULT_CONFIG))) == [
         "1 VPC(s) without flow logs"
     ]
+
+
+FULL_BLOCK = dict.fromkeys(rules.BLOCK_FLAGS, True)
+
+
+@pytest.mark.parametrize(
+    ("resources", "violations"),
+    [
+        ([(rules.S3_BUCKET, {}), (rules.S3_PUBLIC_ACCESS_BLOCK, FULL_BLOCK)], []),
+        ([(rules.S3_BUCKET, {})], ["1 bucket(s) without a public access block blocking all four ways"]),
+        (  # absent flags default to off
+            [(rules.S3_BUCKET, {}), (rules.S3_PUBLIC_ACCESS_BLOCK, {"blockPublicAcls": True})],
+            ["1 bucket(s) without a public access block blocking all four ways"],
+        ),
+        (  # names known (the engine's view of existing buckets): matched by name, not by count
+            [
+                (rules.S3_BUCKET, {"bucket": "site"}),
+                (rules.S3_BUCKET, {"bucket": "logs"}),
+                (rules.S3_PUBLIC_ACCESS_BLOCK, {**FULL_BLOCK, "bucket": "site"}),
+                (rules.S3_PUBLIC_ACCESS_BLOCK, {**FULL_BLOCK, "bucket": "other"}),
+            ],
+            ["bucket(s) logs have no full public access block"],
+        ),
+        ([(rules.S3_BUCKET, {}), (rules.S3_PUBLIC_ACCESS_BLOCK, {**FULL_BLOCK, "blockPublicPolicy": None})], []),
+    ],
+)
+def test_every_bucket_blocks_public_access(resources: list[tuple[str, dict[str, Any]]], violations: list[str]) -> None:
+    found = evaluate([_res(t, props, name=f"r{i}") for i, (t, props) in enumerate(resources)])
+    assert [v.message for v in found if v.rule == "s3-bucket-not-public"] == violations
+
+
+@pytest.mark.parametrize(
+    ("resources", "missing"),
+    [
+        ([(rules.DISTRIBUTION, {"loggingConfig": {"bucket": "logs.s3.amazonaws.com"}})], 0),
+        (
+            [
+                (rules.DISTRIBUTION, {}),
+                (rules.LOG_DELIVERY_SOURCE, {"name": "web", "logType": "ACCESS_LOGS", "resourceArn": None}),
+                (rules.LOG_DELIVERY, {"deliverySourceName": "web", "deliveryDestinationArn": None}),
+            ],
+            0,
+        ),
+        ([(rules.DISTRIBUTION, {})], 1),
+        (  # a source nobody delivers logs nothing
+            [(rules.DISTRIBUTION, {}), (rules.LOG_DELIVERY_SOURCE, {"name": "web", "logType": "ACCESS_LOGS"})],
+            1,
+        ),
+        (
+            [
+                (rules.DISTRIBUTION, {}),
+                (rules.DISTRIBUTION, {}),
+                (rules.LOG_DELIVERY_SOURCE, {"name": "web", "logType": "ACCESS_LOGS"}),
+                (rules.LOG_DELIVERY, {"deliverySourceName": "web"}),
+            ],
+            1,
+        ),
+    ],
+)
+def test_every_distribution_writes_access_logs(resources: list[tuple[str, dict[str, Any]]], missing: int) -> None:
+    found = evaluate([_res(t, props, name=f"r{i}") for i, (t, props) in enumerate(resources)])
+    messages = [v.message for v in found if v.rule == "cloudfront-access-logging"]
+    assert messages == (
+        [f"{missing} distribution(s) without access logs (loggingConfig, or a delivered ACCESS_LOGS source)"]
+        if missing
+        else []
+    )
+
+
+def test_site_rules_catch_each_way_of_going_wrong() -> None:
+    def messages(rule: str, type_token: str, props: dict[str, Any]) -> list[str]:
+        return _offline(rule, type_token, props, "production")
+
+    assert messages("s3-no-public-grants", rules.S3_BUCKET, {"acl": "public-read"})
+    assert messages("s3-no-public-grants", rules.S3_BUCKET_ACL, {"acl": "private"}) == []
+    deny_all = '{"Statement": [{"Sid": "Tls", "Effect": "Deny", "Principal": "*", "Action": "s3:*"}]}'
+    assert messages("s3-no-public-grants", rules.S3_BUCKET_POLICY, {"policy": deny_all}) == []
+    legacy = {"origins": [{"originId": "s3", "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/x"}}]}
+    assert (
+        "legacy origin access identity" in messages("cloudfront-origin-access-control", rules.DISTRIBUTION, legacy)[0]
+    )
+    custom = {"origins": [{"originId": "api", "customOriginConfig": {"originProtocolPolicy": "https-only"}}]}
+    assert messages("cloudfront-origin-access-control", rules.DISTRIBUTION, custom) == []
+    unknown = {"origins": [{"originId": "s3", "originAccessControlId": None}]}
+    assert messages("cloudfront-origin-access-control", rules.DISTRIBUTION, unknown) == []
+    default_cert = {"viewerCertificate": {"cloudfrontDefaultCertificate": True}}
+    assert "allows TLSv1" in messages("cloudfront-tls-minimum", rules.DISTRIBUTION, default_cert)[0]
+    plain_http = {
+        "viewerCertificate": {"minimumProtocolVersion": "TLSv1.2_2021"},
+        "orderedCacheBehaviors": [{"pathPattern": "/assets/*", "viewerProtocolPolicy": "allow-all"}],
+    }
+    assert messages("cloudfront-tls-minimum", rules.DISTRIBUTION, plain_http) == [
+        "cache behaviour /assets/* serves plain HTTP (allow-all)"
+    ]
+
+
+def test_site_stack_rules_run_in_the_engine_too() -> None:
+    for name in SITE_STACK_RULES:
+        (policy,) = [p for p in policies() if p.name == name]
+        assert isinstance(policy, StackValidationPolicy)
 
 
 def test_pack_entry_point_passes_every_rule_to_policy_pack(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -305,5 +436,10 @@ def test_shared_stages_alarm_every_function_cluster_and_nat_group() -> None:
     personal = [_res(rules.LAMBDA_FUNCTION, {"name": "reggie-dev-x-api"}, "dev-x", "api")]
     assert _stack_violations(personal) == []
     assert _stack_violations([function, _alarm("fn", {"FunctionName": None})]) == []
+    # a function only the deploy invokes (a site's invalidator) fails the deploy itself: no alarm needed
+    invalidator = {"name": "reggie-production-web-invalidate", "tags": {"invoked-by": "deploy"}}
+    assert _stack_violations([_res(rules.LAMBDA_FUNCTION, invalidator, "production", "inv")]) == []
+    untagged = {"name": "reggie-production-web-invalidate", "tags": {"invoked-by": "schedule"}}
+    assert len(_stack_violations([_res(rules.LAMBDA_FUNCTION, untagged, "production", "inv")])) == 1
     (policy,) = [p for p in policies() if p.name == ALARMED]
     assert isinstance(policy, StackValidationPolicy)

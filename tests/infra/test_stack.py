@@ -35,6 +35,11 @@ def _of(res: Sequence[PlannedResource], type_token: str) -> list[PlannedResource
     return [r for r in res if r.type == type_token]
 
 
+def _service_functions(res: Sequence[PlannedResource]) -> list[PlannedResource]:
+    """The functions of the services (tagged with their service), not a site's invalidator."""
+    return [f for f in _of(res, "aws:lambda/function:Function") if "service" in f.inputs.get("tags", {})]
+
+
 def _one(res: Sequence[PlannedResource], type_token: str, name: str | None = None) -> PlannedResource:
     found = [r for r in _of(res, type_token) if name is None or r.name == name]
     assert len(found) == 1, [r.name for r in found]
@@ -165,7 +170,7 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
 def test_every_function_carries_the_version_and_the_commit_of_its_own_package(plans: dict[str, Recording]) -> None:
     assert package_version() == "0.1.0"  # pyproject.toml's
     specs = {spec.name: spec for spec in discover()}
-    for function in _of(plans["production"].resources, "aws:lambda/function:Function"):
+    for function in _service_functions(plans["production"].resources):
         spec = specs[function.inputs["name"].removeprefix("reggie-production-")]
         env = function.inputs["environment"]["variables"]
         newest = subprocess.run(
@@ -203,7 +208,7 @@ def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
 
 def test_migrator_runs_on_deploy_before_the_api_changes(plans: dict[str, Recording]) -> None:
     rec = plans["production"]
-    invocation = _one(rec.resources, "aws:lambda/invocation:Invocation")
+    invocation = _one(rec.resources, "aws:lambda/invocation:Invocation", "migrator-run")
     assert invocation.inputs["functionName"] == "reggie-production-migrator"
     api_function = _one(rec.resources, "aws:lambda/function:Function", "api-function")
     assert invocation.urn in rec.options[api_function.urn].dependencies  # the Lambda itself waits
