@@ -3,8 +3,10 @@
 Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
 the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress) →
-HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), whose checked answers the
-routed functions wait for. Nothing here knows a particular service: every difference comes from a spec.
+HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), which wait for everything their
+run uses (the function and all it declares, what each link grants, admits and needs ready, the route out of
+the private subnets) and whose checked answers the routed functions wait for. Nothing here knows a
+particular service: every difference comes from a spec.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from infra.config import Stage, StageConfigError
 from infra.deploy_run import content_hash, run_on_deploy
 from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
 from infra.naming import physical_name
-from infra.network import NetworkLike, export_network, network_for
+from infra.network import NetworkLike, export_network, network_for, route_out
 from infra.registry import REPO_ROOT, discover
 from infra.service_spec import ServiceSpec
 
@@ -135,13 +137,15 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 tags={**tags, "service": spec.name},
             ),
         )
+        needs = route_out(network) if spec.vpc else []
         for link in linked:
-            link.grant(function, targets)
-            link.admit(function, spec.name, targets)
+            needs += link.grant(function, targets)
+            needs += link.admit(function, spec.name, targets)
+            needs += link.ready(targets)
         if spec.schedule is not None:
             _schedule(stage, spec, function)
         if spec.run_on_deploy:
-            deploy_runs.append(run_on_deploy(spec, function, code))
+            deploy_runs.append(run_on_deploy(spec, function, code, needs))
         functions[spec.name] = function
 
     api_url: pulumi.Output[str] | None = None
