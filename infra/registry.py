@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from infra.image_context import ignore_file
 from infra.links import PLATFORM_LINKS, link_kind, linked_services
 from infra.service_spec import (
     API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S,
@@ -98,9 +99,12 @@ def _validate_package(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
         raise fail("dockerfile", "makes no sense for a zip service")
     if spec.dockerfile:
         _check_paths((spec.dockerfile,), "dockerfile", fail, repo_root)
-    if spec.package == "zip" and spec.image_inputs:
-        raise fail("image_inputs", "makes no sense for a zip service (its zip ships services/core and its folder)")
-    _check_paths(spec.image_inputs, "image_inputs", fail, repo_root)
+        allow_list = ignore_file(repo_root / spec.dockerfile)
+        if not allow_list.is_file():
+            raise fail(
+                "dockerfile",
+                f"needs its allow-list beside it, {allow_list.name} (`*`, then `!` each path the Dockerfile copies)",
+            )
     if not _HANDLER.match(spec.handler):
         raise fail("handler", f"{spec.handler!r} is not a dotted path like services.api.handler.handler")
 

@@ -85,10 +85,9 @@ class ServiceSpec:
     memory_mb: int = 512
     timeout_s: int = 30
     dockerfile: str | None = None
-    """Image services: the Dockerfile path relative to the repository root (built with the root as context)."""
-    image_inputs: tuple[str, ...] = ()
-    """Image services: what the Dockerfile copies besides its own folder (paths relative to the repository
-    root), so a change there gives the image a new tag."""
+    """Image services: the Dockerfile path relative to the repository root (built with the root as context).
+    Beside it, ``<Dockerfile>.dockerignore`` lists what the build may take (an allow-list); the image's tag
+    is the hash of exactly that (``infra/image_context.py``)."""
     routes: tuple[HttpRoute, ...] = ()
     schedule: str | None = None
     """An EventBridge schedule expression, e.g. ``rate(7 days)`` or ``cron(0 3 ? * MON *)``."""

@@ -37,9 +37,10 @@ from components import (
     VpcPlacement,
     ZipCode,
 )
-from infra import artifacts
+from components.container_image import Platform as DockerPlatform
+from infra import artifacts, image_context
 from infra.config import Stage, StageConfigError
-from infra.deploy_run import content_hash, run_on_deploy
+from infra.deploy_run import run_on_deploy
 from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
 from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for, route_out
@@ -219,7 +220,7 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
                 context=str(REPO_ROOT),
                 dockerfile=str(REPO_ROOT / spec.dockerfile),
                 tag=source_tag(spec),
-                platform="linux/arm64" if spec.architecture == "arm64" else "linux/amd64",
+                platform=image_platform(spec),
                 tags={**stage.tags, "service": spec.name},
             ),
         )
@@ -229,11 +230,16 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
 
 
 def source_tag(spec: ServiceSpec) -> str:
-    """An image tag that changes whenever anything the image copies changes (ECR tags are immutable): the
-    Dockerfile, its folder and the spec's ``image_inputs``."""
+    """The image's tag: the hash of exactly what its build receives (:func:`infra.image_context.source_tag`:
+    the files its allow-list admits, the Dockerfile, the platform), so it changes whenever the builder
+    would build and push again (ECR tags are immutable) and never otherwise."""
     assert spec.dockerfile is not None
-    dockerfile = REPO_ROOT / spec.dockerfile
-    return f"src-{content_hash([dockerfile, dockerfile.parent, *(REPO_ROOT / p for p in spec.image_inputs)])[:16]}"
+    return image_context.source_tag(REPO_ROOT, REPO_ROOT / spec.dockerfile, image_platform(spec))
+
+
+def image_platform(spec: ServiceSpec) -> DockerPlatform:
+    """The Docker platform of the spec's Lambda architecture."""
+    return "linux/arm64" if spec.architecture == "arm64" else "linux/amd64"
 
 
 def _secret_values(stage: Stage, specs: Sequence[ServiceSpec]) -> dict[str, pulumi.Input[str]]:

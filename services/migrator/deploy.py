@@ -7,7 +7,6 @@ SPEC = ServiceSpec(
     package="image",
     handler="services.migrator.handler.handler",
     dockerfile="services/migrator/Dockerfile",
-    image_inputs=("alembic.ini", "migrations", "services/__init__.py", "services/core"),  # what the Dockerfile copies
     architecture="x86_64",
     memory_mb=512,
     timeout_s=300,

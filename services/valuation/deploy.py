@@ -7,7 +7,6 @@ SPEC = ServiceSpec(
     package="image",
     handler="services.valuation.handler.handler",
     dockerfile="services/valuation/Dockerfile",
-    image_inputs=("services/__init__.py", "services/core"),  # of services/core, the Dockerfile copies the parser
     architecture="arm64",
     memory_mb=1536,
     timeout_s=30,

@@ -50,15 +50,11 @@ def _spec(**overrides: object) -> ServiceSpec:
         ({"reserved_concurrency": 0}, "reserved_concurrency"),
         ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
         ({"timeout_s": 10, "routes": (HttpRoute("GET", "x"),)}, "path"),
-        ({"image_inputs": ("services/core",)}, "image_inputs makes no sense for a zip"),
-        (
-            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("services/nowhere",)},
-            "'services/nowhere' does not exist",
-        ),
         ({"package": "image", "dockerfile": "services/none/Dockerfile"}, "dockerfile 'services/none/Dockerfile'"),
+        ({"package": "image", "dockerfile": "../shared/Dockerfile"}, "inside the repository"),
         (
-            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("../shared",)},
-            "inside the repository",
+            {"package": "image", "dockerfile": "services/migrator/requirements.in"},
+            r"needs its allow-list beside it, requirements\.in\.dockerignore",
         ),
         ({"run_inputs": ("migrations",)}, "run_inputs only re-run a run_on_deploy service"),
         ({"run_on_deploy": True, "run_inputs": ("/etc",)}, "inside the repository"),

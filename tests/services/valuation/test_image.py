@@ -1,86 +1,32 @@
 """The valuation image: Lambda Python 3.12 arm64 base, the spec's handler, a build context that is
-the runtime folder without training (checked against the Dockerfile's COPYs with Docker's own
-matching rules), and a runtime that values a mark with training and the heavy libraries unimportable."""
+the runtime folder without training (held to the Dockerfile's COPYs by tests/infra/test_image_context.py,
+with Docker's own matching rules), and a runtime that values a mark with training and the heavy libraries
+unimportable."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
+from infra.image_context import IgnoreRules, context_files
 from services.valuation.deploy import SPEC
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = (REPO / "services/valuation/Dockerfile").read_text()
-DOCKERIGNORE = REPO / "services/valuation/Dockerfile.dockerignore"
 TRAINING_ONLY = ("services.valuation.training", "lightgbm", "pandas", "sklearn", "scipy", "matplotlib", "faker")
 NOT_IN_IMAGE = (*TRAINING_ONLY, "sqlalchemy", "litestar", "boto3", "botocore")
-SKIPPED_DIRS = {".git", ".venv", "node_modules", ".pytest_cache", ".ruff_cache", ".hypothesis", ".local", "build"}
-
-
-def _pattern(glob: str) -> re.Pattern[str]:
-    """A .dockerignore line as moby's patternmatcher reads it: ``**`` any number of directories,
-    ``*`` and ``?`` never across ``/``, matched against the whole cleaned path."""
-    out, i = "", 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif glob.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif glob[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif glob[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(glob[i]), i + 1
-    return re.compile(out)
-
-
-@cache
-def _rules() -> tuple[tuple[bool, re.Pattern[str]], ...]:
-    """(is_exception, pattern) per line, in order."""
-    rules: list[tuple[bool, re.Pattern[str]]] = []
-    for raw in DOCKERIGNORE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        exception = line.startswith("!")
-        rules.append((exception, _pattern(os.path.normpath(line.lstrip("!").strip()).lstrip("/"))))
-    return tuple(rules)
 
 
 def _in_context(path: str) -> bool:
-    """Whether ``path`` (relative to the repository) reaches the build: the last line matching the
-    path or one of its parent directories decides, as in Docker."""
-    parents = [str(Path(*Path(path).parts[:n])) for n in range(1, len(Path(path).parts) + 1)]
-    included = True
-    for exception, pattern in _rules():
-        if any(pattern.fullmatch(p) for p in parents):
-            included = exception
-    return included
-
-
-def _repository_files() -> list[str]:
-    files: list[str] = []
-    for root, dirs, names in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and d != "__pycache__"]
-        files += [str((Path(root) / n).relative_to(REPO)) for n in names]
-    return files
-
-
-def _copy_sources() -> list[str]:
-    """Sources of the COPY lines that put files in the task root."""
-    joined = DOCKERFILE.replace("\\\n", " ")
-    copies = [line.split()[1:-1] for line in joined.splitlines() if line.startswith("COPY") and "LAMBDA" in line]
-    return [source for sources in copies for source in sources]
+    """Whether ``path`` (relative to the repository) reaches the build, by Docker's rules."""
+    return IgnoreRules.beside(REPO / "services/valuation/Dockerfile").admits(path)
 
 
 def test_base_image_and_handler() -> None:
-    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12-arm64$", DOCKERFILE, re.M)
+    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12-arm64@sha256:[0-9a-f]{64}$", DOCKERFILE, re.M)
     assert SPEC.architecture == "arm64"
     assert SPEC.package == "image"
     assert SPEC.memory_mb == 1536
@@ -88,27 +34,10 @@ def test_base_image_and_handler() -> None:
     assert "COPY services/valuation/ ${LAMBDA_TASK_ROOT}/services/valuation/" in DOCKERFILE
 
 
-def test_the_matcher_follows_dockers_rules() -> None:
-    """The reading of the ignore file itself: parents decide for their files, the last line wins."""
-    assert _pattern("services/valuation").fullmatch("services/valuation")
-    assert not _pattern("services/*").fullmatch("services/valuation/handler.py")
-    assert _pattern("**/__pycache__").fullmatch("services/valuation/__pycache__")
-    assert _pattern("**/__pycache__").fullmatch("__pycache__")
-    assert _in_context("services/valuation/handler.py")
-    assert not _in_context("services/valuation/training/train.py")
-    assert not _in_context("services/valuation/__pycache__/handler.cpython-312.pyc")
-    assert not _in_context("README.md")
-    assert not _in_context("services/api/app.py")
-
-
-def test_the_allow_list_admits_exactly_what_the_dockerfile_copies() -> None:
-    context = [f for f in _repository_files() if _in_context(f)]
-    sources = _copy_sources()
-    for source in sources:  # every COPY finds its files in the context
-        assert any(f == source or f.startswith(source) for f in context), f"COPY {source} finds nothing"
-    taken = [*sources, "services/valuation/requirements.txt"]  # the requirements go to /tmp
-    for file in context:  # nothing reaches the context that no COPY takes
-        assert any(file == s or file.startswith(s) for s in taken), file
+def test_the_context_is_the_runtime_without_training() -> None:
+    """tests/infra/test_image_context.py holds the allow-list to the COPY lines; here, what that leaves in."""
+    context = context_files(REPO, REPO / "services/valuation/Dockerfile")
+    assert "services/valuation/handler.py" in context
     assert not [f for f in context if f.startswith("services/valuation/training/")]
     assert "services/valuation/artifact/model.txt" not in context
     assert "services/valuation/deploy.py" not in context
