@@ -150,6 +150,10 @@ class _Reader:
     def __init__(self, source: ConfigSource) -> None:
         self._source = source
 
+    def raw(self, key: str) -> str | None:
+        """The key's value as set, or ``None`` when it is unset or empty."""
+        return self._source.get(key) or None
+
     def value(self, key: str, default: T, parse: Callable[[str], T], allowed: str) -> T:
         raw = self._source.get(key)
         if raw is None or raw == "":
@@ -333,10 +337,8 @@ def load_stage(
         availability_zones=(f"{region}a", f"{region}b"),
         domain=domain,
         api_domain=api_domain,
-        cloudflare_zone_id=r.value("cloudflareZoneId", "0" * 32, _matching(_HEX32), "a 32-character hex zone id"),
-        cloudflare_account_id=r.value(
-            "cloudflareAccountId", "0" * 32, _matching(_HEX32), "a 32-character hex account id"
-        ),
+        cloudflare_zone_id=_cloudflare_id(r, kind, "cloudflareZoneId", "zone id", "the zone's Overview page"),
+        cloudflare_account_id=_cloudflare_id(r, kind, "cloudflareAccountId", "account id", "the same page"),
         allowed_origins=r.value("allowedOrigins", default_origins, _origins, "comma-separated https origins, no *"),
         clerk_issuer=r.value(
             "clerkIssuer", f"https://clerk.{domain}", _matching(re.compile(r"^https://[a-z0-9.-]+$")), "an https URL"
@@ -360,6 +362,25 @@ def load_stage(
         log_retention_days=log_days,
         secrets=secret_values,
     )
+
+
+PLACEHOLDER_CLOUDFLARE_ID = "0" * 32
+"""What a personal stage gets for an unset Cloudflare id (an offline plan needs none; R2 and DNS need the real one)."""
+
+
+def _cloudflare_id(r: _Reader, kind: StageKind, key: str, what: str, where: str) -> str:
+    """A 32-hex Cloudflare id. Production and staging refuse a missing or placeholder one up front, before
+    anything is created: Cloudflare would refuse it only after the AWS resources exist."""
+    value = r.value(key, PLACEHOLDER_CLOUDFLARE_ID, _matching(_HEX32), f"a 32-character hex {what}")
+    if kind in ("production", "staging") and value == PLACEHOLDER_CLOUDFLARE_ID:
+        shown = "<unset>" if not r.raw(key) else value
+        raise StageConfigError(
+            key,
+            shown,
+            f"{kind} needs the real Cloudflare {what} (Cloudflare dashboard, {where}): set it in Pulumi.yaml "
+            f"for the account or `pulumi config set {PROJECT}:{key} <id> --stack {kind}`",
+        )
+    return value
 
 
 def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dict[str, pulumi.Input[str]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import runpy
+
 import pulumi
 import pytest
 
 from infra.config import PLACEHOLDER_SECRET, StageConfigError, check_known_keys, load_stage, secret_names
 from infra.mocks import run_program
+from infra.plan import PROGRAM, load_config
 
 STORED_TODAY = {
     "clerk_secret_key",
@@ -38,10 +41,16 @@ class FakeConfig:
         return pulumi.Output.secret("s3cret") if self.with_secrets else None
 
 
+ZONE_ID, ACCOUNT_ID = "3f2c" * 8, "9a1b" * 8
+CLOUDFLARE_IDS = {"cloudflareZoneId": ZONE_ID, "cloudflareAccountId": ACCOUNT_ID}
+"""What production and staging are configured with (they refuse to deploy without the real ids)."""
+
+
 def _stage(
     stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets: tuple[str, ...] | None = None
 ):
-    return load_stage(FakeConfig(values, with_secrets), stack=stack, aws_region="eu-west-2", secrets=secrets)
+    given = {**CLOUDFLARE_IDS, **(values or {})} if stack in ("production", "staging") else values
+    return load_stage(FakeConfig(given, with_secrets), stack=stack, aws_region="eu-west-2", secrets=secrets)
 
 
 def test_production_row_of_the_matrix() -> None:
@@ -172,3 +181,42 @@ def test_secret_keys_are_known_config_keys_and_typos_are_refused() -> None:
         check_known_keys(["stripeSecret"], secret_names())
     with pytest.raises(StageConfigError, match="no such key"):
         check_known_keys(["pagerToken"], secret_names())
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+@pytest.mark.parametrize("key", ["cloudflareZoneId", "cloudflareAccountId"])
+@pytest.mark.parametrize("given", [None, "", "0" * 32], ids=["unset", "empty", "placeholder"])
+def test_production_and_staging_refuse_a_missing_or_placeholder_cloudflare_id(
+    stack: str, key: str, given: str | None
+) -> None:
+    values = {k: v for k, v in CLOUDFLARE_IDS.items() if k != key}
+    if given is not None:
+        values[key] = given
+    with pytest.raises(StageConfigError) as caught:
+        load_stage(FakeConfig(values), stack=stack, aws_region="eu-west-2")
+    message = str(caught.value)
+    shown = "0" * 32 if given else "<unset>"
+    assert message.startswith(f"config reggie:{key}={shown}: not allowed; {stack} needs the real Cloudflare ")
+    assert f"`pulumi config set reggie:{key} <id> --stack {stack}`" in message
+    assert "\n" not in message
+
+
+def test_real_cloudflare_ids_reach_the_stage_and_personal_stages_plan_without_them() -> None:
+    s = _stage("production")
+    assert (s.cloudflare_zone_id, s.cloudflare_account_id) == (ZONE_ID, ACCOUNT_ID)
+    personal = _stage("dev-demo", with_secrets=False)
+    assert personal.cloudflare_account_id == "0" * 32  # offline plans work; R2 needs the real one to deploy
+
+
+def test_the_whole_program_stops_with_the_one_line() -> None:
+    """Run as `pulumi up` would, with the project's Pulumi.yaml, which holds no Cloudflare ids: `__main__.py`
+    loads the stage before it declares anything, so the refusal comes before any resource reaches AWS."""
+    config, secret_keys = load_config("staging")
+    for key in ("reggie:cloudflareZoneId", "reggie:cloudflareAccountId"):
+        config.pop(key)  # what the offline plan stands in for; a real run has nothing there
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__pulumi_main__")
+
+    with pytest.raises(StageConfigError, match=r"^config reggie:cloudflareZoneId=<unset>: not allowed; staging"):
+        run_program(program, stack="staging", config=config, secret_keys=tuple(secret_keys))
