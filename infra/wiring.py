@@ -221,6 +221,8 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
                 dockerfile=str(REPO_ROOT / spec.dockerfile),
                 tag=source_tag(spec),
                 platform=image_platform(spec),
+                # A stage that protects nothing (personal) must destroy cleanly: the images go with it.
+                force_delete=not stage.deletion_protection,
                 tags={**stage.tags, "service": spec.name},
             ),
         )
