@@ -106,6 +106,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             backup_retention_days=stage.backup_retention_days,
             deletion_protection=stage.deletion_protection,
             skip_final_snapshot=stage.skip_final_snapshot,
+            log_retention_days=stage.log_retention_days,
             retain_on_delete=stage.retain_on_delete,
             tags=tags,
         ),
