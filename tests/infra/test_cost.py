@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from infra import cost
+from infra.plan import run_plan
 from infra.planned import PlannedResource
 
 STACK = "urn:pulumi:dev::reggie::pulumi:pulumi:Stack::reggie-dev"
@@ -204,3 +205,31 @@ def test_snapstart_caches_one_version_all_month_even_when_idle() -> None:
     assert lines == {"lambda.snapstart_cache": pytest.approx(1 * 730 * 3600 * 0.0000015046)}
     plain = res("aws:lambda/function:Function", "api", memorySize=1024, architectures=["arm64"])
     assert not cost.estimate([plain], cost.IDLE).lines
+
+
+def _api_with_stage(detailed: bool) -> list[PlannedResource]:
+    routes = [res("aws:apigatewayv2/route:Route", f"http-route-{i}", apiId="http-id") for i in range(3)]
+    other = res("aws:apigatewayv2/route:Route", "other-route", apiId="other-id")  # another API's
+    settings = {"throttlingBurstLimit": 200, "detailedMetricsEnabled": detailed}
+    stage = res("aws:apigatewayv2/stage:Stage", "http-stage", apiId="http-id", defaultRouteSettings=settings)
+    return [res("aws:apigatewayv2/api:Api", "http", protocolType="HTTP"), stage, *routes, other]
+
+
+def test_per_route_metrics_are_priced_when_on_and_cost_nothing_when_off_or_idle() -> None:
+    load = cost.LoadProfile("load", http_requests=1_000_000)
+    on = cost.estimate(_api_with_stage(detailed=True), load)
+    (metrics,) = [line for line in on.lines if line.price_key == "cloudwatch.metric"]
+    # 3 routes x 6 metrics (Count, 4xx, 5xx, Latency, IntegrationLatency, DataProcessed) x USD 0.30
+    assert metrics.quantity == 18
+    assert metrics.monthly_usd == pytest.approx(5.40)
+    off = cost.estimate(_api_with_stage(detailed=False), load)
+    assert [line for line in off.lines if line.price_key == "cloudwatch.metric"] == []
+    idle = cost.estimate(_api_with_stage(detailed=True), cost.IDLE)  # billed only for hours with data
+    assert [line for line in idle.lines if line.price_key == "cloudwatch.metric"] == []
+    assert on.unpriced == off.unpriced == ()
+
+
+def test_the_platform_keeps_per_route_metrics_off() -> None:
+    for stack in ("production", "dev-demo"):
+        (stage,) = [r for r in run_plan(stack) if r.type == "aws:apigatewayv2/stage:Stage"]
+        assert stage.inputs["defaultRouteSettings"]["detailedMetricsEnabled"] is False
