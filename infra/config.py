@@ -92,6 +92,8 @@ class Stage:
     flow_logs: bool
     snap_start: bool
     """Routed zip functions (the API) publish versions with Lambda SnapStart behind a ``live`` alias."""
+    reserve_concurrency: bool
+    """Services reserve concurrency sized against the database's connections (``infra/concurrency.py``)."""
     log_retention_days: int
     secrets: Mapping[str, pulumi.Input[str]]
     """The value of every secret a service links (``infra/links.py``), by its snake_case name."""
@@ -112,20 +114,57 @@ class _Defaults:
     log_days: int
     flow_logs: bool
     snap_start: bool
+    reserve: bool
 
 
 _MATRIX: dict[StageKind, _Defaults] = {
     "production": _Defaults(
-        0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True, snap_start=True
+        0.5,
+        4,
+        14,
+        protect=True,
+        retain=True,
+        nat_count=2,
+        log_days=90,
+        flow_logs=True,
+        snap_start=True,
+        reserve=True,
     ),
     "staging": _Defaults(
-        0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False, snap_start=True
+        0.5,
+        2,
+        7,
+        protect=True,
+        retain=False,
+        nat_count=2,
+        log_days=30,
+        flow_logs=False,
+        snap_start=True,
+        reserve=True,
     ),
     "personal": _Defaults(
-        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+        0,
+        2,
+        1,
+        protect=False,
+        retain=False,
+        nat_count=1,
+        log_days=7,
+        flow_logs=False,
+        snap_start=False,
+        reserve=False,
     ),
     "network": _Defaults(
-        0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False
+        0,
+        2,
+        1,
+        protect=False,
+        retain=False,
+        nat_count=1,
+        log_days=7,
+        flow_logs=False,
+        snap_start=False,
+        reserve=False,
     ),
 }
 
@@ -231,7 +270,7 @@ SETTING_KEYS = frozenset(
     {
         "domain", "personalApiDomain", "cloudflareZoneId", "cloudflareAccountId", "allowedOrigins", "clerkIssuer",
         "auroraMinAcu", "auroraMaxAcu", "backupRetentionDays", "logRetentionDays", "flowLogs",
-        "snapStart",
+        "snapStart", "reservedConcurrency",
         "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
     }
 )  # fmt: skip
@@ -359,6 +398,7 @@ def load_stage(
         nat_ami=r.value("natAmi", None, _matching(re.compile(r"^ami-[0-9a-f]{8,17}$")), "an AMI id like ami-0123abcd"),
         flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
+        reserve_concurrency=r.value("reservedConcurrency", d.reserve, _bool, "true or false"),
         log_retention_days=log_days,
         secrets=secret_values,
     )

@@ -68,6 +68,9 @@ def validate(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) -> list[
             if key in routes:
                 raise ServiceSpecError(f"{spec.name}: route {key!r} is already served by {routes[key]}")
             routes[key] = spec.name
+    shares = sum(spec.concurrency.share for spec in specs)
+    if shares > 1 + 1e-9:
+        raise ServiceSpecError(f"the services' concurrency shares add up to {shares:g}; together at most 1")
     return _topological(specs)
 
 
@@ -125,8 +128,7 @@ def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
             raise fail("routes", f"path {route.path!r} must start with / and use URL characters")
     if spec.schedule is not None and not _SCHEDULE.match(spec.schedule):
         raise fail("schedule", f"{spec.schedule!r} is not rate(N unit) or cron(6 fields)")
-    if spec.reserved_concurrency is not None and spec.reserved_concurrency < 1:
-        raise fail("reserved_concurrency", "must be at least 1 (0 would disable the function)")
+    _validate_concurrency(spec, fail)
     if spec.run_on_deploy and spec.routes:
         raise fail("run_on_deploy", "cannot be combined with routes")
     if spec.run_inputs and not spec.run_on_deploy:
@@ -135,6 +137,22 @@ def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
     for key in spec.environment:
         if not re.match(r"^[A-Z][A-Z0-9_]*$", key):
             raise fail("environment", f"{key!r} must be UPPER_SNAKE_CASE")
+
+
+def _validate_concurrency(spec: ServiceSpec, fail: Fail) -> None:
+    wanted = spec.concurrency
+    if not 0 <= wanted.share <= 1:
+        raise fail("concurrency", f"share must be between 0 and 1, got {wanted.share}")
+    if wanted.fixed is not None and wanted.fixed < 1:
+        raise fail("concurrency", "fixed must be at least 1 (0 would disable the function)")
+    if wanted.share and wanted.fixed is not None:
+        raise fail("concurrency", "takes a share or a fixed reservation, not both")
+    if wanted.connections < 0:
+        raise fail("concurrency", "connections cannot be negative")
+    if wanted.share and not wanted.connections:
+        raise fail("concurrency", "a share of the database's connections needs connections per environment (1 or more)")
+    if wanted.connections and "database" not in spec.links:
+        raise fail("concurrency", "counts database connections, but the service does not link 'database'")
 
 
 def _validate_links(spec: ServiceSpec, names: set[str], fail: Fail) -> None:

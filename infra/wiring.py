@@ -38,7 +38,7 @@ from components import (
     ZipCode,
 )
 from components.container_image import Platform as DockerPlatform
-from infra import artifacts, image_context
+from infra import artifacts, concurrency, image_context
 from infra.config import Stage, StageConfigError
 from infra.deploy_run import run_on_deploy
 from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
@@ -112,6 +112,9 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         ),
     )
 
+    reservations = concurrency.plan(
+        specs, min_acu=stage.aurora_min_acu, max_acu=stage.aurora_max_acu, reserve=stage.reserve_concurrency
+    ).reserved
     functions: dict[str, Function] = {}
     targets = LinkTargets(stage=stage, database=database, bucket=bucket, secrets=secrets, functions=functions)
     deploy_runs: list[pulumi.Output[pulumi.Resource]] = []
@@ -128,7 +131,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
                 environment=function_environment(spec, linked, targets),
-                reserved_concurrency=spec.reserved_concurrency,
+                reserved_concurrency=reservations[spec.name],
                 tracing=True,
                 # Only what answers people waits on a cold start; a scheduled or invoked-once function
                 # would pay for snapshots and gain nothing.

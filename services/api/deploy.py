@@ -1,6 +1,6 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import HttpMethod, HttpRoute, Secret, ServiceSpec
+from infra.service_spec import Concurrency, HttpMethod, HttpRoute, Secret, ServiceSpec
 
 _PREFIX = "/api/v1"
 
@@ -53,5 +53,8 @@ SPEC = ServiceSpec(
         Secret("resend_api_key", granted=False),
         Secret("dvla_api_key", granted=False),
     ),
+    # Most of the database's connections: it answers people. Each environment holds its read connection and
+    # its write engine's.
+    concurrency=Concurrency(share=0.75, connections=2),
     description="Reggie public API (plates, valuations, offers, claims, webhooks)",
 )

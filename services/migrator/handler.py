@@ -33,6 +33,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from services.core.credentials import QuickSecretsClient
 from services.core.db import database_credentials, database_url
 from services.core.schema import alembic_config, current_revision
 from services.core.settings import Settings, SettingsError, load_settings
@@ -53,13 +54,6 @@ MIGRATION_BUDGET_S = 90.0
 """What the Lambda's timeout keeps for the lock and the migration itself; the rest may go on reaching the
 database."""
 _SAFETY_MARGIN_S = 30.0
-SECRETS_CLIENT_CONFIG: dict[str, Any] = {
-    "connect_timeout": 5,
-    "read_timeout": 10,
-    "retries": {"total_max_attempts": 2, "mode": "standard"},
-}
-"""Each secret read is one short attempt (botocore's defaults would spend minutes on an unreachable
-endpoint); the backoff loop decides when to try again."""
 
 Clock = Callable[[], float]
 
@@ -93,11 +87,8 @@ def _url_reader(settings: Settings) -> Callable[[], str]:
     if location is None or location.secret_arn is None:
         url = database_url(settings)
         return lambda: url
-    import boto3  # noqa: PLC0415 - only a deployed migrator reads a secret
-    from botocore.config import Config  # noqa: PLC0415
-
-    client = boto3.client("secretsmanager", config=Config(**SECRETS_CLIENT_CONFIG))
-    credentials = database_credentials(settings, secrets_client=client)
+    # Short attempts (services.core.credentials.SECRETS_CLIENT_CONFIG): the backoff decides when to retry.
+    credentials = database_credentials(settings, secrets_client=QuickSecretsClient())
 
     def read() -> str:
         assert credentials is not None  # a secret_arn means rotating credentials

@@ -47,7 +47,7 @@ ENVIRONMENTS = {
     },
     "migrator": IDENTITY | DATABASE,
     "scraper": IDENTITY | DATABASE,
-    "valuation": IDENTITY,
+    "valuation": IDENTITY | DATABASE,  # comparable past sales
 }
 
 
@@ -103,12 +103,12 @@ def test_each_link_grants_only_its_own_resource(production: Recording) -> None:
     (db,) = api["db-secret"]
     assert db["Resource"] == [_env(_functions(res)["api"])["DB_SECRET_ARN"]]
     assert set(_grants(res, "migrator")) == set(_grants(res, "scraper")) == {"db-secret"}
-    assert _grants(res, "valuation") == {}
+    assert _grants(res, "valuation") == {"db-secret": [db]}  # comparable sales: the database, nothing else
 
 
 def test_only_database_links_open_database_ingress(production: Recording) -> None:
     rules = {r.name for r in _of(production.resources, INGRESS) if r.name.startswith("database-in-")}
-    assert rules == {"database-in-api", "database-in-migrator", "database-in-scraper"}
+    assert rules == {"database-in-api", "database-in-migrator", "database-in-scraper", "database-in-valuation"}
 
 
 def test_a_secret_linked_ungranted_is_stored_but_neither_named_nor_readable(production: Recording) -> None:

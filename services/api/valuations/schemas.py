@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -11,8 +11,22 @@ from services.api.schemas import RegistrationText
 from services.core.valuation_wire import MAX_BATCH
 
 
+class ComparableSale(Struct, kw_only=True):
+    """A past auction sale like the valued mark: same format, close in spelling, the mark itself first."""
+
+    registration: str
+    hammer_price_pence: int
+    auction: str
+    auction_id: str
+    lot: int
+    sold_on: date | None = None
+    similarity: float
+    """Trigram similarity to the valued mark, 0 to 1."""
+
+
 class ValuationView(Struct, kw_only=True):
-    """A valuation in pence, with the valuation service's one-sentence ``explanation``."""
+    """A valuation in pence, with the valuation service's one-sentence ``explanation`` and the past sales
+    it can be compared with (``comparables``: null when the sales could not be read just then)."""
 
     registration: str
     estimate_pence: int
@@ -22,6 +36,7 @@ class ValuationView(Struct, kw_only=True):
     model_version: str
     explanation: str
     weights: dict[str, float] | None = None
+    comparables: list[ComparableSale] | None = None
     valued_at: datetime | None = None
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.api.errors import Invalid, Unavailable
 from services.api.valuations.client import ValuationClient, ValuationUnavailable
-from services.api.valuations.schemas import BatchItem, ItemError, ValuationView
+from services.api.valuations.schemas import BatchItem, ComparableSale, ItemError, ValuationView
 from services.core.registration import InvalidRegistration, Registration, parse
+
+log = logging.getLogger("reggie.api.valuation")
 
 _STORE = text(
     """
@@ -32,6 +36,7 @@ def _view(session: Session, mark: Registration, result: dict[str, Any]) -> Valua
     low, high = min(low, estimate), max(high, estimate)
     weights = result.get("weights") if isinstance(result.get("weights"), dict) else None
     explanation = str(result.get("explanation") or "")
+    comparables = _comparables(result.get("comparables"))
     created_at = session.execute(
         _STORE,
         {
@@ -40,7 +45,9 @@ def _view(session: Session, mark: Registration, result: dict[str, Any]) -> Valua
             "estimate": estimate,
             "low": low,
             "high": high,
-            "details": json.dumps({"explanation": explanation, "weights": weights}),
+            "details": json.dumps(
+                {"explanation": explanation, "weights": weights, "comparables": msgspec.to_builtins(comparables)}
+            ),
         },
     ).scalar_one()
     return ValuationView(
@@ -51,8 +58,21 @@ def _view(session: Session, mark: Registration, result: dict[str, Any]) -> Valua
         model_version=str(result["model_version"]),
         explanation=explanation,
         weights=weights,
+        comparables=comparables,
         valued_at=created_at,
     )
+
+
+def _comparables(raw: object) -> list[ComparableSale] | None:
+    """The valuation's comparable sales as the API shows them; ``None`` when there were none to read (the
+    field is absent), or when they arrived in a shape this API does not know (logged, not fatal)."""
+    if raw is None:
+        return None
+    try:
+        return msgspec.convert(raw, list[ComparableSale])
+    except msgspec.ValidationError as exc:
+        log.warning("the valuation's comparables were not understood: %s", exc)
+        return None
 
 
 class Valuer:

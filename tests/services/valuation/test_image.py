@@ -6,6 +6,7 @@ unimportable."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from services.valuation.deploy import SPEC
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = (REPO / "services/valuation/Dockerfile").read_text()
 TRAINING_ONLY = ("services.valuation.training", "lightgbm", "pandas", "sklearn", "scipy", "matplotlib", "faker")
-NOT_IN_IMAGE = (*TRAINING_ONLY, "sqlalchemy", "litestar", "boto3", "botocore")
+NOT_IN_IMAGE = (*TRAINING_ONLY, "sqlalchemy", "litestar")
+FIRST_LOOKUP_ONLY = ("psycopg", "boto3", "botocore")
+"""In the image, but loaded by the first comparables lookup, never at cold start."""
 
 
 def _in_context(path: str) -> bool:
@@ -57,30 +60,54 @@ class Unimportable(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Unimportable())
-from services.valuation.handler import handler
-answer = handler({{"registrations": ["AB12 CDE", "1 A"]}})
+from services.valuation import handler as module
+at_init = sorted(sys.modules)
+assert module.sales is not None  # deployed with a database: the reader is ready, not connected
+module.sales = None  # value without it (the database here does not exist)
+answer = module.handler({{"registrations": ["AB12 CDE", "1 A"]}})
 assert [r["registration"] for r in answer["results"]] == ["AB12 CDE", "1 A"], answer
 assert all(r["price"] > 0 for r in answer["results"]), answer
 files = sorted(m.__file__ for m in list(sys.modules.values())
                if getattr(m, "__name__", "").startswith("services") and getattr(m, "__file__", None))
-print(json.dumps({{"files": files, "modules": sorted(sys.modules)}}))
+print(json.dumps({{"files": files, "modules": sorted(sys.modules), "at_init": at_init}}))
 """
+
+LAMBDA_ENVIRONMENT = {
+    # What the database link gives the function (the secret is read by the first lookup, not here).
+    "STAGE": "dev-test",
+    "SERVICE_NAME": "valuation",
+    "DB_HOST": "db.invalid",
+    "DB_PORT": "5432",
+    "DB_NAME": "reggie",
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-2:123456789012:secret:rds!cluster-x-AbCdEf",
+}
 
 
 def test_the_handler_values_marks_with_training_unimportable() -> None:
     probe = _PROBE.format(blocked=NOT_IN_IMAGE)
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False)
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | LAMBDA_ENVIRONMENT
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False, env=environment
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     for file in found["files"]:  # every module the runtime loads reaches the image
         assert _in_context(str(Path(file).relative_to(REPO))), file
     loaded = [m for m in found["modules"] if any(m == b or m.startswith(b + ".") for b in NOT_IN_IMAGE)]
     assert loaded == []
+    at_init = [m for m in found["at_init"] if any(m == b or m.startswith(b + ".") for b in FIRST_LOOKUP_ONLY)]
+    assert at_init == [], "the cold start loads no database driver and no AWS SDK"
 
 
-def test_the_runtime_requirements_are_numpy_and_msgspec_pinned() -> None:
+def test_the_runtime_requirements_are_pinned_and_lean() -> None:
     declared = (REPO / "services/valuation/requirements.in").read_text().splitlines()
-    assert [line for line in declared if line and not line.startswith("#")] == ["msgspec", "numpy"]
+    assert [line for line in declared if line and not line.startswith("#")] == [
+        "boto3",
+        "msgspec",
+        "numpy",
+        "psycopg[binary]",
+    ]
     pinned = (REPO / "services/valuation/requirements.txt").read_text()
-    assert re.search(r"^msgspec==\S+ \\$", pinned, re.M)
-    assert re.search(r"^numpy==\S+ \\$", pinned, re.M)
+    for package in ("msgspec", "numpy", "psycopg", "psycopg-binary", "boto3"):
+        assert re.search(rf"^{package}==\S+ \\$", pinned, re.M), package
+    assert not re.search(r"^(sqlalchemy|lightgbm|pandas)==", pinned, re.M | re.I)
