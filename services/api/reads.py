@@ -112,6 +112,13 @@ class ReadPool:
                 await self._release(held, discard=broken)
         raise AssertionError("unreachable")  # pragma: no cover  (the loop returns or raises)
 
+    def discard_connections(self) -> None:
+        """Drop the idle connections without a goodbye (their sockets did not survive a SnapStart restore),
+        closing the sockets synchronously; the next read opens a new one."""
+        for held in self._idle:
+            held.conn.pgconn.finish()
+        self._idle = []
+
     async def close(self) -> None:
         while self._idle:
             await self._idle.pop().conn.close()

@@ -84,6 +84,12 @@ class RotatingCredentials:
             before, self._value = self._value, self._read()
             return self._value != before
 
+    def forget(self) -> None:
+        """Drop the credentials and the time they were read: after a SnapStart restore the value may be days
+        old and the clock it was timed on is the snapshot's, so the next use reads the secret afresh."""
+        with self._lock:
+            self._value, self._read_at = None, 0.0
+
     def _read(self) -> tuple[str, str]:
         if self._client is None:
             import boto3  # noqa: PLC0415 - only Lambda deployments need it, and its import costs ~100 ms
