@@ -33,8 +33,8 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from services.core.credentials import QuickSecretsClient
-from services.core.db import database_credentials, database_url
+from services.core.credentials import QuickSecretsClient, RotatingCredentials
+from services.core.db import database_url
 from services.core.schema import alembic_config, current_revision
 from services.core.settings import Settings, SettingsError, load_settings
 
@@ -88,10 +88,9 @@ def _url_reader(settings: Settings) -> Callable[[], str]:
         url = database_url(settings)
         return lambda: url
     # Short attempts (services.core.credentials.SECRETS_CLIENT_CONFIG): the backoff decides when to retry.
-    credentials = database_credentials(settings, secrets_client=QuickSecretsClient())
+    credentials = RotatingCredentials(location.secret_arn, QuickSecretsClient())
 
     def read() -> str:
-        assert credentials is not None  # a secret_arn means rotating credentials
         credentials.reread()  # a failed attempt may have met a rotated password
         return database_url(settings, credentials=credentials)
 
