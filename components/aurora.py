@@ -2,7 +2,8 @@
 failover reader.
 
 Secure by default: customer KMS key with rotation, SSL forced, not publicly accessible, RDS-managed
-master password (never in Pulumi state), IAM database authentication, PostgreSQL logs exported.
+master password (never in Pulumi state), IAM database authentication, PostgreSQL logs exported to a log
+group declared before the cluster with a retention (RDS would otherwise create it, kept forever).
 
 With ``failover_reader`` a second instance runs in another AZ than the writer at promotion tier 1. When the
 writer's instance or AZ fails, Aurora promotes it (typically within a minute or so) instead of creating a new
@@ -30,6 +31,7 @@ from components._common import (
     roles_of,
     with_name_tag,
 )
+from components.function import LOG_RETENTION_DAYS
 
 ENGINE = "aurora-postgresql"
 ENGINE_VERSION = "17.4"
@@ -46,6 +48,8 @@ _CLIENT_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 class AuroraPostgresTransforms(TypedDict, total=False):
     """The roles of :class:`AuroraPostgres`'s children, each with its transform hook's args type."""
 
+    log_group: Transform[aws.cloudwatch.LogGroupArgs]
+    """``/aws/rds/cluster/<cluster_identifier>/postgresql``, where the exported logs go (``<name>-logs``)."""
     kms_key: Transform[aws.kms.KeyArgs]
     """The customer-managed storage key (``<name>-key``)."""
     kms_alias: Transform[aws.kms.AliasArgs]
@@ -121,6 +125,8 @@ class AuroraPostgresArgs:
     """Security groups admitted on 5432, keyed by a label naming the client (e.g. ``"api"``); each becomes
     the ingress rule ``<name>-in-<label>``, so reordering them renames nothing. More can be added with
     :meth:`AuroraPostgres.allow_from`."""
+    log_retention_days: int = 30
+    """Retention of the exported PostgreSQL log (a CloudWatch-accepted value)."""
     retain_on_delete: bool = False
     """Keep the cluster (and key) in AWS when removed from the program."""
     failover_reader: bool = False
@@ -155,6 +161,10 @@ class AuroraPostgresArgs:
             raise ComponentArgsError(
                 "AuroraPostgresArgs.preferred_maintenance_window: use ddd:hh24:mi-ddd:hh24:mi (UTC)"
             )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ComponentArgsError(
+                f"AuroraPostgresArgs.log_retention_days: {self.log_retention_days} is not a CloudWatch retention value"
+            )
         if self.idle_session_timeout_ms <= 0:
             raise ComponentArgsError("AuroraPostgresArgs.idle_session_timeout_ms: must be positive")
         for label in self.allowed_security_groups:
@@ -173,8 +183,9 @@ class AuroraPostgresArgs:
 class AuroraPostgres(Component):
     """Aurora Serverless v2 PostgreSQL 17: key, subnet group, security group, parameter group, cluster, writer.
 
-    Roles (``nodes`` and ``transforms``): ``kms_key``, ``kms_alias``, ``subnet_group``, ``security_group``,
-    ``client_ingress`` (keyed by client label), ``parameter_group``, ``cluster``, ``writer``, ``reader``.
+    Roles (``nodes`` and ``transforms``): ``log_group``, ``kms_key``, ``kms_alias``, ``subnet_group``,
+    ``security_group``, ``client_ingress`` (keyed by client label), ``parameter_group``, ``cluster``, ``writer``,
+    ``reader``.
     """
 
     endpoint: pulumi.Output[str]
@@ -252,6 +263,16 @@ class AuroraPostgres(Component):
             ),
             "params",
         )
+        # RDS creates the export's log group on first write, with no expiry, unless it already exists.
+        log_group = self.child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            aws.cloudwatch.LogGroupArgs(
+                name=f"/aws/rds/cluster/{ident}/postgresql", retention_in_days=args.log_retention_days, tags=args.tags
+            ),
+            "logs",
+            opts=retained,
+        )
         scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
             min_capacity=args.min_acu,
             max_capacity=args.max_acu,
@@ -287,7 +308,7 @@ class AuroraPostgres(Component):
                 tags=with_name_tag(args.tags, ident),
             ),
             "cluster",
-            opts=retained,
+            opts=pulumi.ResourceOptions.merge(retained, pulumi.ResourceOptions(depends_on=[log_group])),
         )
         writer = self._instance("writer", ident, cluster, subnet_group, args, opts=retained)
         if args.failover_reader:

@@ -67,6 +67,9 @@ class ContainerImageArgs:
     """Docker build arguments."""
     keep_images: int = 10
     """The lifecycle policy keeps this many most recent images."""
+    force_delete: bool = False
+    """Delete the repository with its images when it is removed (a throwaway stage's ``pulumi destroy``);
+    off, removing a repository that holds images fails, so a protected stage never loses them by accident."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
     """Tags applied to the repository."""
     transforms: ContainerImageTransforms = field(default_factory=ContainerImageTransforms)
@@ -123,7 +126,7 @@ class ContainerImage(Component):
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
                 encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-                force_delete=False,
+                force_delete=args.force_delete,
                 tags=args.tags,
             ),
             "repo",

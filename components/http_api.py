@@ -143,6 +143,10 @@ class HttpApiArgs:
     """Default route burst limit (requests)."""
     throttling_rate_limit: float = 100
     """Default route steady-state limit (requests per second)."""
+    detailed_metrics: bool = False
+    """Per-route CloudWatch metrics: six per route (count, 4xx, 5xx, latency, integration latency, data),
+    billed as custom metrics for every hour a route has traffic (``infra/cost.py`` prices them). The API-wide
+    metrics are free and always on."""
     domain: CustomDomain | None = None
     """Serve on this domain (ACM certificate validated through Cloudflare, proxied CNAME)."""
     tags: Mapping[str, str] = field(default_factory=no_tags)
@@ -255,7 +259,7 @@ class HttpApi(Component):
                 default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
                     throttling_burst_limit=args.throttling_burst_limit,
                     throttling_rate_limit=args.throttling_rate_limit,
-                    detailed_metrics_enabled=True,
+                    detailed_metrics_enabled=args.detailed_metrics,
                 ),
                 tags=args.tags,
             ),

@@ -66,6 +66,8 @@ class NetworkTransforms(TypedDict, total=False):
 
     vpc: Transform[aws.ec2.VpcArgs]
     """``<name>-vpc``."""
+    default_security_group: Transform[aws.ec2.DefaultSecurityGroupArgs]
+    """The VPC's default security group, adopted with no rules at all (``<name>-default-sg``)."""
     internet_gateway: Transform[aws.ec2.InternetGatewayArgs]
     """``<name>-igw``."""
     public_route_table: Transform[aws.ec2.RouteTableArgs]
@@ -281,7 +283,8 @@ def nat_ha_policy(region: str, name_prefix: str, allocation_ids: Sequence[str]) 
 class Network(Component):
     """A VPC with public and private subnets per AZ, NAT, an S3 gateway endpoint and optional flow logs.
 
-    Roles (``nodes`` and ``transforms``, see :class:`NetworkTransforms`): ``vpc``, ``internet_gateway``,
+    Roles (``nodes`` and ``transforms``, see :class:`NetworkTransforms`): ``vpc``, ``default_security_group``,
+    ``internet_gateway``,
     ``public_route_table``, ``public_default_route``; keyed by AZ slot ``public_subnet``,
     ``public_route_table_association``, ``private_subnet``, ``private_route_table``,
     ``private_route_table_association``; the NAT's ``nat_security_group``, ``nat_ingress``, ``nat_egress``,
@@ -313,6 +316,16 @@ class Network(Component):
                 tags=with_name_tag(args.tags, prefix),
             ),
             "vpc",
+        )
+        # AWS gives every VPC a default group that admits all traffic between its members and lets everything
+        # out; anything launched without a group lands in it. Adopted here with no rules, it admits nothing.
+        self.child(
+            "default_security_group",
+            aws.ec2.DefaultSecurityGroup,
+            aws.ec2.DefaultSecurityGroupArgs(
+                vpc_id=vpc.id, ingress=[], egress=[], tags=with_name_tag(args.tags, f"{prefix}-default-no-rules")
+            ),
+            "default-sg",
         )
         igw = self.child(
             "internet_gateway",

@@ -106,6 +106,8 @@ class Stage:
     flow_logs: bool
     snap_start: bool
     """Routed zip functions (the API) publish versions with Lambda SnapStart behind a ``live`` alias."""
+    reserve_concurrency: bool
+    """Services reserve concurrency sized against the database's connections (``infra/concurrency.py``)."""
     log_retention_days: int
     aurora_failover_reader: bool
     """A reader in the other AZ at promotion tier 1, promoted if the writer fails."""
@@ -154,25 +156,26 @@ class _Defaults:
     reader: bool
     alarms: bool
     nat_healing: NatHealing
+    reserve: bool
 
 
 _MATRIX: dict[StageKind, _Defaults] = {
     "production": _Defaults(
         0.5, 4, 14, protect=True, retain=True, nat_count=2, log_days=90, flow_logs=True, snap_start=True,
-        reader=True, alarms=True, nat_healing="replace",
+        reader=True, alarms=True, nat_healing="replace", reserve=True,
     ),
     "staging": _Defaults(
         0.5, 2, 7, protect=True, retain=False, nat_count=2, log_days=30, flow_logs=False, snap_start=True,
-        reader=False, alarms=True, nat_healing="replace",
+        reader=False, alarms=True, nat_healing="replace", reserve=True,
     ),
     "personal": _Defaults(
         0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False,
-        reader=False, alarms=False, nat_healing="none",
+        reader=False, alarms=False, nat_healing="none", reserve=False,
     ),
     # Every personal stage's egress goes through this one NAT: it heals itself.
     "network": _Defaults(
         0, 2, 1, protect=False, retain=False, nat_count=1, log_days=7, flow_logs=False, snap_start=False,
-        reader=False, alarms=False, nat_healing="replace",
+        reader=False, alarms=False, nat_healing="replace", reserve=False,
     ),
 }  # fmt: skip
 
@@ -196,6 +199,10 @@ class _Reader:
 
     def __init__(self, source: ConfigSource) -> None:
         self._source = source
+
+    def raw(self, key: str) -> str | None:
+        """The key's value as set, or ``None`` when it is unset or empty."""
+        return self._source.get(key) or None
 
     def value(self, key: str, default: T, parse: Callable[[str], T], allowed: str) -> T:
         raw = self._source.get(key)
@@ -283,7 +290,7 @@ SETTING_KEYS = frozenset(
     {
         "domain", "personalApiDomain", "cloudflareZoneId", "cloudflareAccountId", "allowedOrigins", "clerkIssuer",
         "auroraMinAcu", "auroraMaxAcu", "backupRetentionDays", "logRetentionDays", "flowLogs",
-        "snapStart",
+        "snapStart", "reservedConcurrency",
         "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
         "natHealing", "auroraReader", "alarms", "alarmEmail",
     }
@@ -421,10 +428,8 @@ def load_stage(
         availability_zones=(f"{region}a", f"{region}b"),
         domain=domain,
         api_domain=api_domain,
-        cloudflare_zone_id=r.value("cloudflareZoneId", "0" * 32, _matching(_HEX32), "a 32-character hex zone id"),
-        cloudflare_account_id=r.value(
-            "cloudflareAccountId", "0" * 32, _matching(_HEX32), "a 32-character hex account id"
-        ),
+        cloudflare_zone_id=_cloudflare_id(r, kind, "cloudflareZoneId", "zone id", "the zone's Overview page"),
+        cloudflare_account_id=_cloudflare_id(r, kind, "cloudflareAccountId", "account id", "the same page"),
         allowed_origins=r.value("allowedOrigins", default_origins, _origins, "comma-separated https origins, no *"),
         clerk_issuer=r.value(
             "clerkIssuer", f"https://clerk.{domain}", _matching(re.compile(r"^https://[a-z0-9.-]+$")), "an https URL"
@@ -446,6 +451,7 @@ def load_stage(
         nat_healing=nat_healing,
         flow_logs=r.value("flowLogs", d.flow_logs, _bool, "true or false"),
         snap_start=r.value("snapStart", d.snap_start, _bool, "true or false"),
+        reserve_concurrency=r.value("reservedConcurrency", d.reserve, _bool, "true or false"),
         log_retention_days=log_days,
         aurora_failover_reader=reader,
         alarms=alarms,
@@ -493,6 +499,25 @@ def _alarms(r: _Reader, kind: StageKind, d: _Defaults) -> tuple[bool, str | None
     if email is not None and not alarms:
         raise StageConfigError("alarmEmail", email, f"this stage has no alarms; set {PROJECT}:alarms true as well")
     return alarms, email
+
+
+PLACEHOLDER_CLOUDFLARE_ID = "0" * 32
+"""What a personal stage gets for an unset Cloudflare id (an offline plan needs none; R2 and DNS need the real one)."""
+
+
+def _cloudflare_id(r: _Reader, kind: StageKind, key: str, what: str, where: str) -> str:
+    """A 32-hex Cloudflare id. Production and staging refuse a missing or placeholder one up front, before
+    anything is created: Cloudflare would refuse it only after the AWS resources exist."""
+    value = r.value(key, PLACEHOLDER_CLOUDFLARE_ID, _matching(_HEX32), f"a 32-character hex {what}")
+    if kind in ("production", "staging") and value == PLACEHOLDER_CLOUDFLARE_ID:
+        shown = "<unset>" if not r.raw(key) else value
+        raise StageConfigError(
+            key,
+            shown,
+            f"{kind} needs the real Cloudflare {what} (Cloudflare dashboard, {where}): set it in Pulumi.yaml "
+            f"for the account or `pulumi config set {PROJECT}:{key} <id> --stack {kind}`",
+        )
+    return value
 
 
 def _secrets(source: ConfigSource, kind: StageKind, names: Iterable[str]) -> dict[str, pulumi.Input[str]]:

@@ -228,6 +228,7 @@ FREE_TYPES = frozenset(
         "aws:ec2/route:Route",
         "aws:ec2/routeTableAssociation:RouteTableAssociation",
         "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/securityGroupRule:SecurityGroupRule",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
@@ -241,7 +242,6 @@ FREE_TYPES = frozenset(
         "aws:lambda/permission:Permission",
         "aws:lambda/alias:Alias",
         "aws:lambda/invocation:Invocation",
-        "aws:apigatewayv2/stage:Stage",
         "aws:apigatewayv2/route:Route",
         "aws:apigatewayv2/integration:Integration",
         "aws:apigatewayv2/domainName:DomainName",
@@ -466,6 +466,21 @@ def _http_api(r: PlannedResource, _all: Sequence[PlannedResource], p: LoadProfil
     return [_line(r.name, "HTTP API requests", p.http_requests / 1e6, "apigw.http")] if p.http_requests else []
 
 
+HTTP_API_ROUTE_METRICS = 6
+"""What detailed metrics publish per route: Count, 4xx, 5xx, Latency, IntegrationLatency, DataProcessed."""
+
+
+def _http_api_stage(r: PlannedResource, everything: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
+    """Per-route metrics, when the stage turns them on: custom metrics, each billed for the hours it receives
+    data, so nothing while idle and, under load, every route all month (an upper bound)."""
+    if _get(r.inputs, "default_route_settings", "detailed_metrics_enabled") is not True or not p.http_requests:
+        return []
+    api = _get(r.inputs, "api_id")
+    routes = sum(1 for x in everything if x.type == "aws:apigatewayv2/route:Route" and _get(x.inputs, "api_id") == api)
+    item = f"detailed metrics, {routes} routes x {HTTP_API_ROUTE_METRICS}"
+    return [_line(r.name, item, routes * HTTP_API_ROUTE_METRICS, "cloudwatch.custom_metric")]
+
+
 def _flow_log(r: PlannedResource, _all: Sequence[PlannedResource], p: LoadProfile) -> list[CostLine]:
     return [_line(r.name, "flow log records", p.flow_log_gb, "logs.vended")] if p.flow_log_gb else []
 
@@ -564,6 +579,7 @@ _PRICERS: Mapping[str, _Pricer] = {
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:lambda/function:Function": _function,
     "aws:apigatewayv2/api:Api": _http_api,
+    "aws:apigatewayv2/stage:Stage": _http_api_stage,
     "aws:ec2/flowLog:FlowLog": _flow_log,
     "aws:ssm/parameter:Parameter": _ssm_parameter,
     "aws:ecr/repository:Repository": _ecr,

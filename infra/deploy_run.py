@@ -10,7 +10,14 @@ triggers changes:
 - ``function``/``configuration``: the function's ARN and last-modified time, so a replaced function or a
   new environment (another database) runs it again.
 
-Nothing changed, nothing invoked. The service must answer ``{"status": "success", ...}`` or
+Nothing changed, nothing invoked. The invocation runs the function at once, so it waits for everything
+the run uses, not only for the function: every resource the function declares (its role's policies and
+grants, its security group's egress rule), and the ``needs`` the wiring collects from its links and network
+(the database's writer instance, the ingress rule to 5432, the route out of the private subnets). The
+function itself must still tolerate a slow start (a NAT instance booting, a paused database resuming): the
+migrator retries its connection with backoff within its timeout.
+
+The service must answer ``{"status": "success", ...}`` or
 ``{"status": "error", "message": ...}`` without raising (a raised error would only say "Unhandled");
 :func:`check_answer` turns an error answer into an exception carrying the service's message. The routed
 functions wait for :func:`run_on_deploy`'s *checked* result, not just for the invocation resource, so new
@@ -24,14 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from components import Function, ImageCode, ZipCode
+from components import Component, Function, ImageCode, ZipCode
 from infra.registry import REPO_ROOT
 from infra.service_spec import ServiceSpec
 
@@ -103,9 +110,17 @@ def code_identity(code: ZipCode | ImageCode) -> pulumi.Input[str] | None:
     return code.source_code_hash
 
 
-def run_on_deploy(spec: ServiceSpec, function: Function, code: ZipCode | ImageCode) -> pulumi.Output[pulumi.Resource]:
-    """Declare the invocation of ``function`` and return it once its answer checked out (what routed
-    functions wait for)."""
+def declared(component: Component) -> list[pulumi.Resource]:
+    """Every child ``component`` declared through its child helper, keyed ones included."""
+    return [r for node in component.nodes.values() for r in (node.values() if isinstance(node, dict) else (node,))]
+
+
+def run_on_deploy(
+    spec: ServiceSpec, function: Function, code: ZipCode | ImageCode, needs: Sequence[pulumi.Resource] = ()
+) -> pulumi.Output[pulumi.Resource]:
+    """Declare the invocation of ``function``, after all the function declares and ``needs`` (what its links
+    and network must have in place), and return it once its answer checked out (what routed functions wait
+    for)."""
     triggers: dict[str, pulumi.Input[str]] = {
         "function": function.arn,
         "configuration": function.last_modified,
@@ -119,7 +134,8 @@ def run_on_deploy(spec: ServiceSpec, function: Function, code: ZipCode | ImageCo
         function_name=function.function_name,
         input=json.dumps(DEPLOY_EVENT),
         triggers=triggers,
-        opts=pulumi.ResourceOptions(parent=function),
+        # Not the Function component itself: the invocation is its child, and would depend on itself.
+        opts=pulumi.ResourceOptions(parent=function, depends_on=[*declared(function), *needs]),
     )
 
     def checked(args: list[Any]) -> pulumi.Resource:

@@ -17,7 +17,10 @@ asks every link of a spec the same three questions and never looks at a particul
 The static half (:func:`link_kind`, :func:`secrets_of`, :func:`stored_secrets`, :func:`stored_settings`,
 :func:`linked_services`) needs no resources: the registry validates with it and the stage config learns
 from it which secrets to store and which setting keys to read. The other half (:meth:`Linkable.environment`,
-:meth:`Linkable.grant`, :meth:`Linkable.admit`) acts on the :class:`LinkTargets` the wiring has declared.
+:meth:`Linkable.grant`, :meth:`Linkable.admit`, :meth:`Linkable.ready`) acts on the :class:`LinkTargets`
+the wiring has declared. What ``grant``, ``admit`` and ``ready`` return is what the function needs in place
+before it can use the thing: a run-on-deploy function (the migrator) runs during the same ``pulumi up``, so
+its invocation waits for all of it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import pulumi
+import pulumi_aws as aws
 
 from infra.service_spec import Secret, ServiceSpec, Setting
 from services.core import contract
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
     from infra.config import Stage
 
 Environment = dict[str, pulumi.Input[str]]
+Needs = list[pulumi.Resource]
+"""Resources a function's use of a link depends on (a component stands for all of its children)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +69,21 @@ class Linkable:
         del targets
         return {}
 
-    def grant(self, function: Function, targets: LinkTargets) -> None:
-        """The IAM the function gets, on exactly this thing."""
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        """The IAM the function gets, on exactly this thing; returns the grants it declared."""
         del function, targets
+        return []
 
-    def admit(self, function: Function, service: str, targets: LinkTargets) -> None:
-        """The network ingress this thing opens to the function of ``service``."""
+    def admit(self, function: Function, service: str, targets: LinkTargets) -> Needs:
+        """The network ingress this thing opens to the function of ``service``; returns the rules it declared."""
         del function, service, targets
+        return []
+
+    def ready(self, targets: LinkTargets) -> Needs:
+        """What must exist before the function can use this thing at all, beyond what its environment
+        already refers to (a cluster reports available before it has an instance to connect to)."""
+        del targets
+        return []
 
 
 class DatabaseLink(Linkable):
@@ -86,12 +100,18 @@ class DatabaseLink(Linkable):
             contract.DB_SECRET_ARN: database.master_secret_arn,
         }
 
-    def grant(self, function: Function, targets: LinkTargets) -> None:
-        function.grant_secret_read("db-secret", targets.database.master_secret_arn)
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        return [function.grant_secret_read("db-secret", targets.database.master_secret_arn)]
 
-    def admit(self, function: Function, service: str, targets: LinkTargets) -> None:
-        if function.security_group_id is not None:  # always, given vpc=True (the registry checks)
-            targets.database.allow_from(service, function.security_group_id)
+    def admit(self, function: Function, service: str, targets: LinkTargets) -> Needs:
+        if function.security_group_id is None:  # never, given vpc=True (the registry checks)
+            return []
+        return [targets.database.allow_from(service, function.security_group_id)]
+
+    def ready(self, targets: LinkTargets) -> Needs:
+        # The cluster's endpoint resolves as soon as the cluster exists; connections succeed only once
+        # its writer instance is available.
+        return [targets.database.node("writer", aws.rds.ClusterInstance)]
 
 
 class DocumentsLink(Linkable):
@@ -124,8 +144,12 @@ class ServiceLink(Linkable):
     def environment(self, targets: LinkTargets) -> Environment:
         return {contract.function_name_variable(self.target): targets.functions[self.target].function_name}
 
-    def grant(self, function: Function, targets: LinkTargets) -> None:
-        function.grant_invoke(f"invoke-{self.target}", targets.functions[self.target].arn)
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        return [function.grant_invoke(f"invoke-{self.target}", targets.functions[self.target].arn)]
+
+    def ready(self, targets: LinkTargets) -> Needs:
+        # The invoked function with everything it declares (its role's policies, its security group's rules).
+        return [targets.functions[self.target]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +165,8 @@ class SecretsLink(Linkable):
         env[contract.SECRETS_VERSION] = pulumi.Output.all(*versions).apply(lambda parts: ",".join(sorted(parts)))
         return env
 
-    def grant(self, function: Function, targets: LinkTargets) -> None:
-        function.grant_parameters_read("secrets", [targets.secrets.parameter_arns[n] for n in self.names])
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        return [function.grant_parameters_read("secrets", [targets.secrets.parameter_arns[n] for n in self.names])]
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,14 @@ def network_for(stage: Stage) -> NetworkLike:
     return own_network(stage)
 
 
+def route_out(network: NetworkLike) -> list[pulumi.Resource]:
+    """What a function in the private subnets needs before it can reach anything outside the VPC (Secrets
+    Manager, SSM, Lambda, the internet): an own network whole, routes, NAT and its address included (a
+    component stands for all its children). A shared network's stack made its own, before any stage read
+    its outputs."""
+    return [network] if isinstance(network, Network) else []
+
+
 def qualified_stack_name(name: str, organization: str | None, project: str) -> str:
     """``dev-network`` as ``<organization>/<project>/dev-network`` (the form every backend resolves the
     same way; a DIY backend's organization is literally ``organization``); qualified names pass unchanged,

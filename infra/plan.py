@@ -2,7 +2,8 @@
 
 `python -m infra plan --stack production [--config key=value]...` (what `make plan` runs). Config comes
 from `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then `--config`; secrets a fresh clone cannot
-decrypt are replaced by placeholders (nothing is deployed). Exit status: 0 clean, 1 a mandatory policy
+decrypt, and the Cloudflare ids production and staging require (account facts this repository does not
+hold), are replaced by offline stand-ins (nothing is deployed). Exit status: 0 clean, 1 a mandatory policy
 violation, 2 bad config or arguments (one line on stderr, no traceback).
 
 It also prints the monthly cost estimate (``infra/cost.py``: idle and under the stated load profile) and
@@ -37,6 +38,9 @@ from infra.site_registry import discover as discover_sites
 
 PROGRAM = REPO_ROOT / "__main__.py"
 PLACEHOLDER_SECRET_VALUE = "plan-placeholder"  # noqa: S105 - stands in for a secret offline
+OFFLINE_CLOUDFLARE_ID = "0ff11e00" * 4
+"""Stands in offline for a Cloudflare id production and staging require (``pulumi up`` refuses a missing one)."""
+CLOUDFLARE_ID_KEYS = ("cloudflareZoneId", "cloudflareAccountId")
 
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpc:Vpc": ("cidrBlock", "enableDnsHostnames"),
@@ -143,6 +147,9 @@ def load_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple
             config[_namespaced(key)] = scalar
     _stand_in_site_builds(stack, config)
     config |= {_namespaced(k): v for k, v in (overrides or {}).items()}
+    if stage_kind(stack) in ("production", "staging"):
+        for key in CLOUDFLARE_ID_KEYS:
+            config.setdefault(_namespaced(key), OFFLINE_CLOUDFLARE_ID)
     secret_keys: list[str] = []
     for name in secret_names():
         key = f"{PROJECT}:{secret_key(name)}"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from infra.image_context import ignore_file
 from infra.links import PLATFORM_LINKS, link_kind, linked_services, secrets_of
 from infra.service_spec import (
     API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S,
@@ -86,6 +87,9 @@ def validate(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) -> list[
             if key in routes:
                 raise ServiceSpecError(f"{spec.name}: route {key!r} is already served by {routes[key]}")
             routes[key] = spec.name
+    shares = sum(spec.concurrency.share for spec in specs)
+    if shares > 1 + 1e-9:
+        raise ServiceSpecError(f"the services' concurrency shares add up to {shares:g}; together at most 1")
     return _topological(specs)
 
 
@@ -117,9 +121,12 @@ def _validate_package(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
         raise fail("dockerfile", "makes no sense for a zip service")
     if spec.dockerfile:
         _check_paths((spec.dockerfile,), "dockerfile", fail, repo_root)
-    if spec.package == "zip" and spec.image_inputs:
-        raise fail("image_inputs", "makes no sense for a zip service (its zip ships services/core and its folder)")
-    _check_paths(spec.image_inputs, "image_inputs", fail, repo_root)
+        allow_list = ignore_file(repo_root / spec.dockerfile)
+        if not allow_list.is_file():
+            raise fail(
+                "dockerfile",
+                f"needs its allow-list beside it, {allow_list.name} (`*`, then `!` each path the Dockerfile copies)",
+            )
     if not _HANDLER.match(spec.handler):
         raise fail("handler", f"{spec.handler!r} is not a dotted path like services.api.handler.handler")
 
@@ -140,8 +147,7 @@ def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
             raise fail("routes", f"path {route.path!r} must start with / and use URL characters")
     if spec.schedule is not None and not _SCHEDULE.match(spec.schedule):
         raise fail("schedule", f"{spec.schedule!r} is not rate(N unit) or cron(6 fields)")
-    if spec.reserved_concurrency is not None and spec.reserved_concurrency < 1:
-        raise fail("reserved_concurrency", "must be at least 1 (0 would disable the function)")
+    _validate_concurrency(spec, fail)
     if spec.run_on_deploy and spec.routes:
         raise fail("run_on_deploy", "cannot be combined with routes")
     if spec.run_inputs and not spec.run_on_deploy:
@@ -166,6 +172,22 @@ def _validate_health_check(spec: ServiceSpec, fail: Fail) -> None:
     for name in check.checks:
         if not _CHECK_NAME.match(name):
             raise fail("health_check", f"check {name!r} must be lowercase letters, digits and underscores")
+
+
+def _validate_concurrency(spec: ServiceSpec, fail: Fail) -> None:
+    wanted = spec.concurrency
+    if not 0 <= wanted.share <= 1:
+        raise fail("concurrency", f"share must be between 0 and 1, got {wanted.share}")
+    if wanted.fixed is not None and wanted.fixed < 1:
+        raise fail("concurrency", "fixed must be at least 1 (0 would disable the function)")
+    if wanted.share and wanted.fixed is not None:
+        raise fail("concurrency", "takes a share or a fixed reservation, not both")
+    if wanted.connections < 0:
+        raise fail("concurrency", "connections cannot be negative")
+    if wanted.share and not wanted.connections:
+        raise fail("concurrency", "a share of the database's connections needs connections per environment (1 or more)")
+    if wanted.connections and "database" not in spec.links:
+        raise fail("concurrency", "counts database connections, but the service does not link 'database'")
 
 
 def _validate_links(spec: ServiceSpec, names: set[str], fail: Fail) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 import pulumi
 
+from infra.image_context import context_files, ignore_file
 from infra.registry import REPO_ROOT
 from infra.service_spec import ServiceSpec
 from services.core import contract
@@ -65,10 +66,14 @@ def package_version(repo_root: Path = REPO_ROOT) -> str:
     return version if isinstance(version, str) and version else UNKNOWN
 
 
-def package_paths(spec: ServiceSpec) -> tuple[str, ...]:
-    """What a service's package is built from, relative to the repository root."""
+def package_paths(spec: ServiceSpec, repo_root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """What a service's package is built from, relative to the repository root: an image's Dockerfile, its
+    allow-list and every file the allow-list admits to the build (:mod:`infra.image_context`); a zip's
+    shared core and its own folder."""
     if spec.package == "image" and spec.dockerfile is not None:  # the registry requires a Dockerfile for an image
-        return (Path(spec.dockerfile).parent.as_posix(), *spec.image_inputs)
+        dockerfile = repo_root / spec.dockerfile
+        allow_list = ignore_file(dockerfile).relative_to(repo_root).as_posix()
+        return (spec.dockerfile, allow_list, *context_files(repo_root, dockerfile))
     return ("services/__init__.py", "services/core", f"services/{spec.name}")
 
 
@@ -110,7 +115,7 @@ def source_commits(specs: Sequence[ServiceSpec], repo_root: Path = REPO_ROOT) ->
         )
     commits: dict[str, str] = {}
     for spec in specs:
-        paths = package_paths(spec)
+        paths = package_paths(spec, repo_root)
         commit = head if shallow else (git.ask("log", "-1", "--format=%H", "--", *paths) or head)
         dirty = git.ask("status", "--porcelain", "--untracked-files=all", "--", *paths)
         commits[spec.name] = f"{commit}-dirty" if dirty else commit

@@ -103,6 +103,25 @@ def _no_environment() -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Concurrency:
+    """How a service uses the account's Lambda concurrency and the database's connections.
+
+    Where the stage reserves concurrency (production and staging, see the stage matrix), a service with a
+    ``share`` reserves the executions whose connections fill that fraction of the database's connection
+    budget (``infra/concurrency.py``: Aurora's max_connections at the stage's maximum ACU, less what is held
+    back); one with ``fixed`` reserves exactly that. Reserving caps the service too, so a burst can exhaust
+    neither the database nor the account's concurrency for the others. A service with neither draws on the
+    account's unreserved pool; its ``connections`` are still held back from the budget."""
+
+    share: float = 0.0
+    """Fraction (0 to 1) of the database connection budget this service's environments may hold."""
+    fixed: int | None = None
+    """A fixed reservation instead of a share (a scheduled job that needs one environment)."""
+    connections: int = 0
+    """Database connections one execution environment holds at most (0 for a service without the database)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSpec:
     """A deployable service: how it is packaged, sized, triggered and what it links."""
 
@@ -116,10 +135,9 @@ class ServiceSpec:
     memory_mb: int = 512
     timeout_s: int = 30
     dockerfile: str | None = None
-    """Image services: the Dockerfile path relative to the repository root (built with the root as context)."""
-    image_inputs: tuple[str, ...] = ()
-    """Image services: what the Dockerfile copies besides its own folder (paths relative to the repository
-    root), so a change there gives the image a new tag."""
+    """Image services: the Dockerfile path relative to the repository root (built with the root as context).
+    Beside it, ``<Dockerfile>.dockerignore`` lists what the build may take (an allow-list); the image's tag
+    is the hash of exactly that (``infra/image_context.py``)."""
     routes: tuple[HttpRoute, ...] = ()
     schedule: str | None = None
     """An EventBridge schedule expression, e.g. ``rate(7 days)`` or ``cron(0 3 ? * MON *)``."""
@@ -127,7 +145,8 @@ class ServiceSpec:
     """Placed in the private subnets (what a ``database`` link needs); the Internet is reached through the NAT."""
     links: tuple[Link, ...] = ()
     """What the function uses; each link brings its environment, its grants and its ingress (``infra/links.py``)."""
-    reserved_concurrency: int | None = None
+    concurrency: Concurrency = Concurrency()
+    """Its reservation where the stage reserves, and its database connections per environment."""
     run_on_deploy: bool = False
     """Invoked once during every ``pulumi up`` that changes it (the migrator); routed functions wait for it."""
     run_inputs: tuple[str, ...] = ()

@@ -3,10 +3,11 @@
 Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
 the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress) →
-HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), whose checked answers the
-routed functions wait for → the stage's alarms over all of it (``infra/monitoring.py``). Every function's
-environment carries the release (``infra/release.py``). Nothing here knows a particular service: every
-difference comes from a spec.
+HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), which wait for everything their
+run uses (the function and all it declares, what each link grants, admits and needs ready, the route out of
+the private subnets) and whose checked answers the routed functions wait for → the stage's alarms over all
+of it (``infra/monitoring.py``). Every function's environment carries the release (``infra/release.py``).
+Nothing here knows a particular service: every difference comes from a spec.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from components import (
     VpcPlacement,
     ZipCode,
 )
-from infra import artifacts
+from components.container_image import Platform as DockerPlatform
+from infra import artifacts, concurrency, image_context
 from infra.config import Stage, StageConfigError
-from infra.deploy_run import content_hash, run_on_deploy
+from infra.deploy_run import run_on_deploy
 from infra.links import LinkTargets, function_environment, linked_services, resolve, stored_secrets
 from infra.monitoring import monitor
 from infra.naming import physical_name
-from infra.network import NetworkLike, export_network, network_for
+from infra.network import NetworkLike, export_network, network_for, route_out
 from infra.registry import REPO_ROOT, discover
 from infra.release import Release, current_release
 from infra.service_spec import ServiceSpec
@@ -112,6 +114,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             backup_retention_days=stage.backup_retention_days,
             deletion_protection=stage.deletion_protection,
             skip_final_snapshot=stage.skip_final_snapshot,
+            log_retention_days=stage.log_retention_days,
             retain_on_delete=stage.retain_on_delete,
             failover_reader=stage.aurora_failover_reader,
             availability_zones=stage.availability_zones,
@@ -119,6 +122,9 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         ),
     )
 
+    reservations = concurrency.plan(
+        specs, min_acu=stage.aurora_min_acu, max_acu=stage.aurora_max_acu, reserve=stage.reserve_concurrency
+    ).reserved
     functions: dict[str, Function] = {}
     targets = LinkTargets(stage=stage, database=database, bucket=bucket, secrets=secrets, functions=functions)
     deploy_runs: list[pulumi.Output[pulumi.Resource]] = []
@@ -136,7 +142,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
                 environment=function_environment(spec, linked, targets, release.environment(spec.name)),
-                reserved_concurrency=spec.reserved_concurrency,
+                reserved_concurrency=reservations[spec.name],
                 tracing=True,
                 # Only what answers people waits on a cold start; a scheduled or invoked-once function
                 # would pay for snapshots and gain nothing.
@@ -147,13 +153,15 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 tags={**tags, "service": spec.name},
             ),
         )
+        needs = route_out(network) if spec.vpc else []
         for link in linked:
-            link.grant(function, targets)
-            link.admit(function, spec.name, targets)
+            needs += link.grant(function, targets)
+            needs += link.admit(function, spec.name, targets)
+            needs += link.ready(targets)
         if spec.schedule is not None:
             _schedule(stage, spec, function)
         if spec.run_on_deploy:
-            deploy_runs.append(run_on_deploy(spec, function, code))
+            deploy_runs.append(run_on_deploy(spec, function, code, needs))
         functions[spec.name] = function
 
     api: HttpApi | None = None
@@ -233,7 +241,9 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
                 context=str(REPO_ROOT),
                 dockerfile=str(REPO_ROOT / spec.dockerfile),
                 tag=source_tag(spec),
-                platform="linux/arm64" if spec.architecture == "arm64" else "linux/amd64",
+                platform=image_platform(spec),
+                # A stage that protects nothing (personal) must destroy cleanly: the images go with it.
+                force_delete=not stage.deletion_protection,
                 tags={**stage.tags, "service": spec.name},
             ),
         )
@@ -243,11 +253,16 @@ def _code_for(stage: Stage, spec: ServiceSpec) -> ZipCode | ImageCode:
 
 
 def source_tag(spec: ServiceSpec) -> str:
-    """An image tag that changes whenever anything the image copies changes (ECR tags are immutable): the
-    Dockerfile, its folder and the spec's ``image_inputs``."""
+    """The image's tag: the hash of exactly what its build receives (:func:`infra.image_context.source_tag`:
+    the files its allow-list admits, the Dockerfile, the platform), so it changes whenever the builder
+    would build and push again (ECR tags are immutable) and never otherwise."""
     assert spec.dockerfile is not None
-    dockerfile = REPO_ROOT / spec.dockerfile
-    return f"src-{content_hash([dockerfile, dockerfile.parent, *(REPO_ROOT / p for p in spec.image_inputs)])[:16]}"
+    return image_context.source_tag(REPO_ROOT, REPO_ROOT / spec.dockerfile, image_platform(spec))
+
+
+def image_platform(spec: ServiceSpec) -> DockerPlatform:
+    """The Docker platform of the spec's Lambda architecture."""
+    return "linux/arm64" if spec.architecture == "arm64" else "linux/amd64"
 
 
 def _secret_values(stage: Stage, specs: Sequence[ServiceSpec]) -> dict[str, pulumi.Input[str]]:

@@ -43,6 +43,7 @@ API_V2_STAGE = "aws:apigatewayv2/stage:Stage"
 API_V1_STAGE = "aws:apigateway/stage:Stage"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_INVOCATION = "aws:lambda/invocation:Invocation"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 VPC = "aws:ec2/vpc:Vpc"
@@ -387,9 +388,18 @@ def _lambda_tracing(props: Props, _: Context) -> Iterator[str]:
         yield "X-Ray active tracing is off"
 
 
-def _lambda_concurrency(props: Props, _: Context) -> Iterator[str]:
-    if _get(props, "reservedConcurrentExecutions", -1) == -1:
-        yield "no reserved concurrency: a burst can starve other functions (and the database)"
+def _lambda_concurrency(resources: Sequence[tuple[str, Props]], ctx: Context) -> Iterator[str]:
+    """Outside personal stages (which reserve nothing: the stage matrix), every function reserves, except the
+    ones run on deploy (an invocation names them): they run once per deploy, and queue on their own lock."""
+    if ctx.personal:
+        return
+    run_on_deploy = {props.get("functionName") for typ, props in resources if typ == LAMBDA_INVOCATION}
+    for typ, props in resources:
+        name = props.get("name")
+        if typ != LAMBDA_FUNCTION or name is None or name in run_on_deploy:
+            continue  # an unknown name cannot be judged yet
+        if _get(props, "reservedConcurrentExecutions", -1) == -1:
+            yield f"{name}: no reserved concurrency: a burst can starve other functions (and the database)"
 
 
 def _ecr_scan(props: Props, _: Context) -> Iterator[str]:
@@ -452,8 +462,8 @@ RULES: tuple[Rule, ...] = (
          stack_check=_cloudfront_logging),
     Rule("lambda-in-vpc", "Functions run inside the VPC", "advisory", (LAMBDA_FUNCTION,), _lambda_in_vpc),
     Rule("lambda-tracing", "Functions trace with X-Ray", "advisory", (LAMBDA_FUNCTION,), _lambda_tracing),
-    Rule("lambda-reserved-concurrency", "Functions reserve their concurrency", "advisory",
-         (LAMBDA_FUNCTION,), _lambda_concurrency),
+    Rule("lambda-reserved-concurrency", "Functions reserve their concurrency (production, staging)", "advisory",
+         stack_check=_lambda_concurrency),
     Rule("ecr-scan-on-push", "ECR scans images on push", "advisory", (ECR_REPOSITORY,), _ecr_scan),
     Rule("ecr-immutable-tags", "ECR tags are immutable", "advisory", (ECR_REPOSITORY,), _ecr_immutable),
     Rule("vpc-flow-logs", "Every VPC has flow logs", "advisory", stack_check=_flow_logs),

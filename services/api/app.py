@@ -33,7 +33,7 @@ from services.api.settings import get_api_settings
 from services.api.valuations.controller import ValuationController
 from services.api.webhooks.controller import WebhookController
 
-__all__ = ["CONTROLLERS", "MAX_BODY_BYTES", "PREFIX", "app", "create_app"]
+__all__ = ["CONTROLLERS", "MAX_BODY_BYTES", "PREFIX", "app", "create_app", "resources"]
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -89,4 +89,6 @@ def create_app(resources: Resources, *, mint: TokenMinter | None = None) -> Lite
     )
 
 
-app = create_app(build_resources(get_api_settings()))
+resources = build_resources(get_api_settings())
+"""The deployed app's resources (the Lambda handler hands them to the SnapStart restore hook)."""
+app = create_app(resources)

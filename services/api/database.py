@@ -31,6 +31,7 @@ from services.core.credentials import RotatingCredentials
 from services.core.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("reggie.api")
@@ -45,6 +46,13 @@ class Database:
         self._settings = settings
         self._credentials = credentials
         self._sessions: Lazy[sessionmaker[Session]] = Lazy(self._build)
+        self._engine: Engine | None = None
+
+    def discard_connections(self) -> None:
+        """Drop the engine's pooled connections without a goodbye (their sockets did not survive a
+        SnapStart restore); the engine stays, and its next session connects afresh."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
 
     def _build(self) -> sessionmaker[Session]:
         settings = self._settings
@@ -61,6 +69,7 @@ class Database:
             application_name="reggie-api",
             credentials=self._credentials,
         )
+        self._engine = engine
         return sessionmaker(engine, expire_on_commit=False)
 
     def _open(self) -> Session:

@@ -1,6 +1,6 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import HealthCheck, HttpMethod, HttpRoute, Secret, ServiceSpec
+from infra.service_spec import Concurrency, HealthCheck, HttpMethod, HttpRoute, Secret, ServiceSpec
 
 _PREFIX = "/api/v1"
 
@@ -69,6 +69,9 @@ SPEC = ServiceSpec(
         Secret("clerk_secret_key", granted=False),
         Secret("app_signing_key", granted=False),
     ),
+    # Most of the database's connections: it answers people. Each environment holds its read connection and
+    # its write engine's.
+    concurrency=Concurrency(share=0.75, connections=2),
     description="Reggie public API (plates, listings, valuations, offers, checkout, claims, webhooks)",
     # The names services.api.health.service.CHECKS reports (a test keeps the two equal).
     health_check=HealthCheck(_PREFIX + "/health/deep", checks=("database", "valuation", "storage")),

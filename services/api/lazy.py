@@ -30,6 +30,12 @@ class Lazy(Generic[T]):
     def built(self) -> bool:
         return self._built
 
+    def reset(self) -> None:
+        """Forget the value: the next call builds it again (what a SnapStart restore asks of state that
+        must not outlive the snapshot)."""
+        with self._lock:
+            self._value, self._built = None, False
+
     def __call__(self) -> T:
         if not self._built:
             with self._lock:

@@ -22,14 +22,13 @@ import asyncio
 import logging
 import time
 from typing import Any, LiteralString, NamedTuple
-from urllib.parse import quote
 
 import psycopg
 from psycopg.rows import namedtuple_row
 
 from services.api.errors import Unavailable, first_line
+from services.core.connection import conninfo_for, conninfo_from_sqlalchemy_url
 from services.core.credentials import RotatingCredentials
-from services.core.settings import DatabaseLocation
 
 log = logging.getLogger("reggie.api")
 
@@ -41,22 +40,6 @@ class DatabaseUnavailable(Unavailable):
 
     default_code = "database_unavailable"
     default_message = "The database is not answering right now."
-
-
-def conninfo_from_sqlalchemy_url(url: str) -> str:
-    """``postgresql+psycopg://...`` (the engine's URL) as a libpq connection URI."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
-        raise ValueError(f"not a PostgreSQL URL: {scheme}://...")
-    return "postgresql://" + rest
-
-
-def conninfo_for(location: DatabaseLocation) -> str:
-    """A libpq URI for ``location``; without user and password when a secret holds them, since the
-    pool logs in with the secret's current values on each new connection (see :class:`ReadPool`)."""
-    if location.url is not None:
-        return conninfo_from_sqlalchemy_url(location.url)
-    return f"postgresql://{location.host}:{location.port}/{quote(location.name or '', safe='')}"
 
 
 class _Held(NamedTuple):
@@ -128,6 +111,13 @@ class ReadPool:
             finally:
                 await self._release(held, discard=broken)
         raise AssertionError("unreachable")  # pragma: no cover  (the loop returns or raises)
+
+    def discard_connections(self) -> None:
+        """Drop the idle connections without a goodbye (their sockets did not survive a SnapStart restore),
+        closing the sockets synchronously; the next read opens a new one."""
+        for held in self._idle:
+            held.conn.pgconn.finish()
+        self._idle = []
 
     async def close(self) -> None:
         while self._idle:

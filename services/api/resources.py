@@ -27,6 +27,7 @@ from services.api.secrets import Secrets
 from services.api.settings import ApiSettings
 from services.api.valuations.client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
 from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, pool_recycle_s
+from services.core.credentials import RotatingCredentials
 from services.core.external.payments import Payments, StripeSettings
 from services.core.market_settings import MarketSettings
 from services.core.settings import Settings
@@ -57,6 +58,23 @@ class Resources:
     """Stripe Checkout; 503 ``payments_unavailable`` when the Stripe key is not configured."""
     vehicles: Callable[[], VehicleEnquiry]
     """The DVLA Vehicle Enquiry Service; 503 ``vehicle_lookup_unavailable`` when its key is not configured."""
+    credentials: RotatingCredentials | None = None
+    """The database secret's credentials, shared by the read and the write side."""
+    sign_in: Lazy[TokenVerifier] | None = None
+    """The token verifier behind ``verify``, with its cached JWKS."""
+
+    def forget_snapshot_state(self) -> None:
+        """Drop what a SnapStart snapshot holds that a restored environment must not use (see
+        :mod:`services.api.snapstart`): open database connections, the database credentials and the JWKS
+        (cached with their age on the snapshot's clock), the secrets read so far. Each is rebuilt on use."""
+        if self.reads is not None:
+            self.reads.discard_connections()
+        self.database.discard_connections()
+        if self.credentials is not None:
+            self.credentials.forget()
+        if self.sign_in is not None:
+            self.sign_in.reset()
+        self.secrets.forget()
 
     def require_reads(self) -> ReadPool:
         """The async connections for single-statement reads (plate lookup and search)."""
@@ -95,16 +113,19 @@ def build_resources(settings: ApiSettings, *, valuation_backend: ValuationBacken
             application_name="reggie-api",
             credentials=credentials,
         )
+    sign_in = _sign_in(core)
     return Resources(
         settings=settings,
         reads=reads,
         database=Database(core, credentials=credentials),
-        verify=_verifier(core),
+        verify=(lambda token: sign_in().verify(token)) if sign_in is not None else None,
         store=_document_store(core, secrets),
         secrets=secrets,
         valuations=ValuationClient(_valuation_backend(core, valuation_backend)),
         payments=_payments(settings.market, secrets),
         vehicles=_vehicles(settings.market, secrets),
+        credentials=credentials,
+        sign_in=sign_in,
     )
 
 
@@ -133,7 +154,7 @@ def _vehicles(market: MarketSettings, secrets: Secrets) -> Callable[[], VehicleE
     return Lazy(build)
 
 
-def _verifier(core: Settings) -> Callable[[str], Principal] | None:
+def _sign_in(core: Settings) -> Lazy[TokenVerifier] | None:
     issuer, jwks_url = core.clerk_issuer, core.clerk_jwks_url
     if not issuer or not jwks_url:
         return None
@@ -143,8 +164,7 @@ def _verifier(core: Settings) -> Callable[[str], Principal] | None:
 
         return TokenVerifier(issuer=issuer, jwks=JwksCache(jwks_url), allowed_origins=core.allowed_origins)
 
-    verifier = Lazy(build)
-    return lambda token: verifier().verify(token)
+    return Lazy(build)
 
 
 def _document_store(core: Settings, secrets: Secrets) -> Callable[[], DocumentStore] | None:

@@ -50,6 +50,11 @@ class Secrets:
             raise SecretUnavailable(f"the {name} secret is not configured")
         return value
 
+    def forget(self) -> None:
+        """Drop every value read so far; each is read again on its next use."""
+        with self._lock:
+            self._cache.clear()
+
     def optional(self, name: str) -> str | None:
         try:
             return self.get(name)

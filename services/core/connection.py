@@ -16,6 +16,8 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "LAMBDA_POOL_RECYCLE_S",
     "LOCAL_POOL_RECYCLE_S",
+    "conninfo_for",
+    "conninfo_from_sqlalchemy_url",
     "database_credentials",
     "database_url",
     "pool_recycle_s",
@@ -53,6 +55,22 @@ def database_url(
         f"postgresql+psycopg://{quote(username, safe='')}:{quote(password, safe='')}"
         f"@{location.host}:{location.port}/{quote(location.name, safe='')}"
     )
+
+
+def conninfo_from_sqlalchemy_url(url: str) -> str:
+    """``postgresql+psycopg://...`` (the engine's URL) as a libpq connection URI."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {scheme}://...")
+    return "postgresql://" + rest
+
+
+def conninfo_for(location: DatabaseLocation) -> str:
+    """A libpq URI for ``location``; without user and password when a secret holds them, since the
+    caller logs in with the secret's current values on each new connection."""
+    if location.url is not None:
+        return conninfo_from_sqlalchemy_url(location.url)
+    return f"postgresql://{location.host}:{location.port}/{quote(location.name or '', safe='')}"
 
 
 def _location(settings: Settings) -> DatabaseLocation:

@@ -24,6 +24,31 @@ REREAD_INTERVAL_S = 30.0
 database that is down fails every attempt, and must not turn into a storm of secret reads)."""
 
 
+SECRETS_CLIENT_CONFIG: dict[str, Any] = {
+    "connect_timeout": 3,
+    "read_timeout": 5,
+    "retries": {"total_max_attempts": 2, "mode": "standard"},
+}
+"""Short attempts: botocore's defaults (60 s to connect, five attempts) would hold a function for minutes
+on an endpoint it cannot reach yet (a NAT still booting); whoever reads decides when to try again."""
+
+
+class QuickSecretsClient:
+    """A Secrets Manager client with :data:`SECRETS_CLIENT_CONFIG`, built by its first call (boto3 and
+    botocore load then, not at import)."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        if self._client is None:
+            import boto3  # noqa: PLC0415 - only deployed functions read the secret
+            from botocore.config import Config  # noqa: PLC0415
+
+            self._client = boto3.client("secretsmanager", config=Config(**SECRETS_CLIENT_CONFIG))
+        return self._client.get_secret_value(**kwargs)
+
+
 class RotatingCredentials:
     """The ``username`` and ``password`` of one Secrets Manager secret, read on first use and reread on demand."""
 
@@ -58,6 +83,12 @@ class RotatingCredentials:
                 return False
             before, self._value = self._value, self._read()
             return self._value != before
+
+    def forget(self) -> None:
+        """Drop the credentials and the time they were read: after a SnapStart restore the value may be days
+        old and the clock it was timed on is the snapshot's, so the next use reads the secret afresh."""
+        with self._lock:
+            self._value, self._read_at = None, 0.0
 
     def _read(self) -> tuple[str, str]:
         if self._client is None:

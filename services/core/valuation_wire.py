@@ -15,7 +15,9 @@ The shapes (prices in whole pounds)::
     answer   {"results": [<result>, ...]}                   (one per mark, in order)
              {"error": {"code": ..., "message": ...}}       (the event itself was unusable)
     result   {"registration", "price", "low", "high", "currency", "weights": {"model", "rules"},
-              "explanation", "model_version", "drivers": [{"driver", "multiplier"}]}
+              "explanation", "model_version", "drivers": [{"driver", "multiplier"}],
+              "comparables": [{"registration", "hammer_price_pence", "auction", "auction_id", "lot",
+                               "sold_on", "similarity"}]}     (absent when sales could not be read)
              {"registration", "error": {"code", "message"}} (that one mark was refused)
 
 Only msgspec is imported here: the valuation image ships this module beside the parser.
@@ -30,6 +32,7 @@ from msgspec import Meta, Struct
 
 __all__ = [
     "MAX_BATCH",
+    "Comparable",
     "Driver",
     "Problem",
     "ValuationAnswer",
@@ -68,6 +71,21 @@ class Driver(Struct, frozen=True):
     multiplier: float
 
 
+class Comparable(Struct, frozen=True, kw_only=True):
+    """A past auction sale like the valued mark (same format, close in spelling), most alike first."""
+
+    registration: str
+    """As the auction listed it, in its DVLA spacing."""
+    hammer_price_pence: Annotated[int, Meta(ge=0)]
+    auction: str
+    auction_id: str
+    lot: int
+    sold_on: str | None
+    """ISO date of the sale, when the source gives one."""
+    similarity: float
+    """pg_trgm similarity to the valued mark, 0 to 1 (1: the mark itself sold before)."""
+
+
 class ValuationResult(Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One mark's answer: a valuation, or ``error`` saying why that mark was refused."""
 
@@ -80,6 +98,9 @@ class ValuationResult(Struct, frozen=True, kw_only=True, omit_defaults=True):
     explanation: str | None = None
     model_version: str | None = None
     drivers: list[Driver] = []
+    comparables: list[Comparable] | None = None
+    """Past sales like this mark, most alike first; ``None`` when the sales could not be read (no database
+    here, or it did not answer), ``[]`` when none is alike."""
     error: Problem | None = None
 
     def __post_init__(self) -> None:

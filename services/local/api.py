@@ -26,6 +26,7 @@ from services.api.app import create_app
 from services.api.resources import build_resources
 from services.api.settings import ApiSettings, get_api_settings
 from services.api.valuations.client import InProcessBackend
+from services.core.settings import Settings
 from services.local.issuer import LocalIssuer, default_issuer_dir
 from services.local.starting import STARTING_FILE_VARIABLE, StartingGate
 
@@ -44,19 +45,24 @@ def mint(*, subject: str, role: str, azp: str | None, ttl_s: int) -> str:
     return issuer.mint(subject=subject, role=role, ttl_s=ttl_s, azp=azp)
 
 
-def _load_model() -> ValueMany | None:
+def _load_model(core: Settings) -> ValueMany | None:
+    """The valuation service's ``value_many``, reading comparable sales from the local database as the
+    deployed function reads them from Aurora."""
     try:
-        from services.valuation.service import value_many  # noqa: PLC0415 - numpy and the model, on first use
+        # numpy and the model, on first use
+        from services.valuation.comparables import SalesReader  # noqa: PLC0415
+        from services.valuation.service import value_many  # noqa: PLC0415
     except ImportError:
         log.warning("the valuation service cannot be imported here; valuations use the fallback estimate")
         return None
-    return value_many
+    sales = SalesReader.for_settings(core)
+    return lambda registrations: value_many(registrations, sales=sales)
 
 
 def valuation_backend(settings: ApiSettings) -> InProcessBackend:
     if settings.valuation_backend == "fallback":
         return InProcessBackend(None)
-    return InProcessBackend(None, loader=_load_model)
+    return InProcessBackend(None, loader=lambda: _load_model(settings.core))
 
 
 def local_app(settings: ApiSettings) -> Litestar:

@@ -1,13 +1,12 @@
 """Deploy spec of the migrator: Alembic `upgrade head`, invoked on every deploy before the API serves."""
 
-from infra.service_spec import ServiceSpec
+from infra.service_spec import Concurrency, ServiceSpec
 
 SPEC = ServiceSpec(
     name="migrator",
     package="image",
     handler="services.migrator.handler.handler",
     dockerfile="services/migrator/Dockerfile",
-    image_inputs=("alembic.ini", "migrations", "services/__init__.py", "services/core"),  # what the Dockerfile copies
     architecture="x86_64",
     memory_mb=512,
     timeout_s=300,
@@ -15,6 +14,8 @@ SPEC = ServiceSpec(
     links=("database",),
     run_on_deploy=True,
     run_inputs=("migrations",),  # a new revision runs it again, whatever the image
-    reserved_concurrency=1,  # a second concurrent run would only wait on the advisory lock
+    # No reservation (an account with little unreserved concurrency would refuse one, and it runs only on
+    # deploys); a second run at once queues on the advisory lock. It holds two connections: lock, migration.
+    concurrency=Concurrency(connections=2),
     description="Database migrations (Alembic upgrade head) run on every deploy",
 )

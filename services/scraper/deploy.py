@@ -1,6 +1,6 @@
 """Deploy spec of the scraper: imports the week's DVLA auction results into ``sales``, on a schedule."""
 
-from infra.service_spec import ServiceSpec, Setting
+from infra.service_spec import Concurrency, ServiceSpec, Setting
 
 SPEC = ServiceSpec(
     name="scraper",
@@ -26,5 +26,6 @@ SPEC = ServiceSpec(
             allowed="an https URL with {event_id} once, like https://dvlaauction.co.uk/Event/DownloadExcel?EventID={event_id}",
         ),
     ),
+    concurrency=Concurrency(fixed=1, connections=1),  # one weekly run at a time, on one connection
     description="DVLA auction results import (Excel export or CSV) into sales, weekly",
 )

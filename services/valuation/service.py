@@ -13,20 +13,27 @@ and an invalid mark answers ``{"registration": <input>, "error": {"code": "inval
 ``auction_kind`` (``"timed"`` or ``"venue"``) says which kind of auction the value is for; without it
 the artifact's default (the timed online auction, where most lots sell) applies. An unknown kind is a
 programming error and raises ``ValueError``.
+
+Given ``sales`` (a :class:`~services.valuation.comparables.SalesReader`), each valuation also carries its
+``comparables``, the past sales most like the mark (one query for the whole batch); without one, or when
+the database does not answer, the field is absent.
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from services.core.registration import InvalidRegistration
-from services.core.valuation_wire import Driver, Problem, ValuationResult, Weights
+from services.core.valuation_wire import Comparable, Driver, Problem, ValuationResult, Weights
 from services.valuation.features import Mark, describe
 from services.valuation.model import AUCTION_KINDS, Artifact, Estimate
+
+if TYPE_CHECKING:
+    from services.valuation.comparables import SalesReader
 
 __all__ = ["artifact", "results", "value", "value_many"]
 
@@ -42,13 +49,19 @@ def value(registration: str, *, auction_kind: str | None = None) -> dict[str, An
     return value_many([registration], auction_kind=auction_kind)[0]
 
 
-def value_many(registrations: list[str], *, auction_kind: str | None = None) -> list[dict[str, Any]]:
+def value_many(
+    registrations: list[str], *, auction_kind: str | None = None, sales: SalesReader | None = None
+) -> list[dict[str, Any]]:
     """:func:`results` as JSON-ready dicts, in input order."""
-    return msgspec.to_builtins(results(registrations, auction_kind=auction_kind))  # type: ignore[no-any-return]
+    found = results(registrations, auction_kind=auction_kind, sales=sales)
+    return msgspec.to_builtins(found)  # type: ignore[no-any-return]
 
 
-def results(registrations: list[str], *, auction_kind: str | None = None) -> list[ValuationResult]:
-    """Value many registrations at once (one batched model pass), answers in input order."""
+def results(
+    registrations: list[str], *, auction_kind: str | None = None, sales: SalesReader | None = None
+) -> list[ValuationResult]:
+    """Value many registrations at once (one batched model pass, one comparables query), answers in input
+    order."""
     model = artifact()
     kind = auction_kind or model.default_kind
     if kind not in AUCTION_KINDS:
@@ -64,11 +77,15 @@ def results(registrations: list[str], *, auction_kind: str | None = None) -> lis
             shown = text if isinstance(text, str) else repr(text)  # pyright: ignore[reportUnnecessaryIsInstance]
             answers.append(ValuationResult(registration=shown, error=Problem("invalid_registration", reason)))
     estimates = iter(model.estimate(marks, [kind] * len(marks)))
+    found = sales.comparables([mark.registration for mark in marks]) if sales is not None and marks else None
+    comparables = iter(found if found is not None else [None] * len(marks))
     valid = iter(marks)
-    return [a if a is not None else _answer(next(valid), next(estimates), model.version) for a in answers]
+    return [
+        a if a is not None else _answer(next(valid), next(estimates), model.version, next(comparables)) for a in answers
+    ]
 
 
-def _answer(mark: Mark, e: Estimate, version: str) -> ValuationResult:
+def _answer(mark: Mark, e: Estimate, version: str, comparables: list[Comparable] | None) -> ValuationResult:
     price = _round_price(e.price)
     return ValuationResult(
         registration=mark.registration.display,
@@ -80,6 +97,7 @@ def _answer(mark: Mark, e: Estimate, version: str) -> ValuationResult:
         explanation=_explain(mark, e, price),
         model_version=version,
         drivers=[Driver(name, round(factor, 2)) for name, factor in e.drivers],
+        comparables=comparables,
     )
 
 

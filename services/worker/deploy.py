@@ -1,6 +1,6 @@
 """Deploy spec of the worker: every minute, lapse unpaid accepted offers and send the email outbox."""
 
-from infra.service_spec import Secret, ServiceSpec
+from infra.service_spec import Concurrency, Secret, ServiceSpec
 
 SPEC = ServiceSpec(
     name="worker",
@@ -14,5 +14,7 @@ SPEC = ServiceSpec(
     schedule="rate(1 minute)",
     vpc=True,  # the database is in the private subnets; Resend is reached through the NAT
     links=("database", Secret("resend_api_key")),
+    # Runs overlap only when one outlasts the minute: two environments at most, one connection each.
+    concurrency=Concurrency(fixed=2, connections=1),
     description="Marketplace worker: lapses unpaid accepted offers, sends the email outbox through Resend",
 )

@@ -140,3 +140,16 @@ def test_other_zone_is_stable_and_refuses_when_there_is_none() -> None:
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(ComponentArgsError, match=field):
         _args(**overrides)
+
+
+def test_the_exported_postgresql_log_has_a_retention_and_exists_before_the_cluster() -> None:
+    """RDS creates /aws/rds/cluster/<id>/postgresql on the first export, with no expiry, unless it exists."""
+    rec = run(lambda: AuroraPostgres("db", _args(log_retention_days=90, retain_on_delete=True)))
+    group = one(rec.resources, "aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/aws/rds/cluster/reggie-test-db/postgresql"
+    assert group.inputs["retentionInDays"] == 90
+    cluster = one(rec.resources, "aws:rds/cluster:Cluster")
+    assert group.urn in rec.options[cluster.urn].dependencies
+    assert rec.options[group.urn].retain_on_delete is True  # kept with a retained cluster that still exports
+    with pytest.raises(ComponentArgsError, match="log_retention_days"):
+        _args(log_retention_days=10)

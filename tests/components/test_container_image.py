@@ -35,6 +35,7 @@ def test_repository_is_immutable_scanned_and_pruned_and_lambda_gets_a_digest() -
     assert repo["name"] == "reggie-test-valuation"
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repo["forceDelete"] is False  # removing a repository that holds images fails unless asked
     rule = json.loads(one(res, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"][0]
     assert rule["selection"]["countType"] == "imageCountMoreThan"
     assert rule["selection"]["countNumber"] == 10
@@ -61,3 +62,8 @@ def test_repository_is_immutable_scanned_and_pruned_and_lambda_gets_a_digest() -
 def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(ComponentArgsError, match=field):
         _args(**overrides)
+
+
+def test_force_delete_is_the_callers_choice() -> None:
+    res = run(lambda: ContainerImage("valuation", _args(force_delete=True))).resources
+    assert one(res, "aws:ecr/repository:Repository").inputs["forceDelete"] is True

@@ -46,6 +46,7 @@ def test_api_without_domain_keeps_execute_api_endpoint() -> None:
     assert stage["accessLogSettings"]["destinationArn"].startswith("arn:aws:logs:")
     assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
     assert stage["defaultRouteSettings"]["throttlingBurstLimit"] == 200
+    assert stage["defaultRouteSettings"]["detailedMetricsEnabled"] is False  # per-route metrics are billed
     assert one(res, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
 
     integration = one(res, "aws:apigatewayv2/integration:Integration").inputs
@@ -125,3 +126,9 @@ def test_an_alias_target_is_integrated_and_permitted_by_its_qualifier() -> None:
     assert one(res, "aws:apigatewayv2/integration:Integration").inputs["integrationUri"] == alias_arn
     permission = one(res, "aws:lambda/permission:Permission").inputs
     assert (permission["function"], permission["qualifier"]) == ("reggie-test-api", "live")
+
+
+def test_per_route_metrics_are_the_callers_choice() -> None:
+    res = run(lambda: HttpApi("http", _args(detailed_metrics=True))).resources
+    stage = one(res, "aws:apigatewayv2/stage:Stage").inputs
+    assert stage["defaultRouteSettings"]["detailedMetricsEnabled"] is True

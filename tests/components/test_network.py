@@ -250,3 +250,14 @@ def test_architecture_follows_the_instance_family() -> None:
 
 def test_subnet_plan_matches_sst() -> None:
     assert subnet_cidrs("10.0.0.0/16", 2) == ("10.0.16.0/22", "10.0.20.0/22")
+
+
+def test_the_default_security_group_is_adopted_with_no_rules() -> None:
+    """AWS's default group admits everything among its members and lets everything out; declared with empty
+    rule lists, the provider strips them on adoption and keeps them stripped."""
+    res = run(lambda: Network("net", NetworkArgs(availability_zones=AZS, nat="none"))).resources
+    default = one(res, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert default.name == "net-default-sg"
+    assert default.inputs["vpcId"] == "net-vpc-id"
+    assert default.inputs["ingress"] == []
+    assert default.inputs["egress"] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import runpy
+
 import pulumi
 import pytest
 
@@ -14,6 +16,7 @@ from infra.config import (
     service_settings,
 )
 from infra.mocks import run_program
+from infra.plan import PROGRAM, load_config
 from infra.service_spec import Setting
 
 STORED_TODAY = {
@@ -48,12 +51,16 @@ class FakeConfig:
 
 FACTS = {"production": {"alarmEmail": "ops@reggie.co.uk"}}
 """What each stage's Pulumi.<stack>.yaml must hold (a test unsets one with an empty value)."""
+ZONE_ID, ACCOUNT_ID = "3f2c" * 8, "9a1b" * 8
+CLOUDFLARE_IDS = {"cloudflareZoneId": ZONE_ID, "cloudflareAccountId": ACCOUNT_ID}
+"""What production and staging are configured with (they refuse to deploy without the real ids)."""
 
 
 def _stage(
     stack: str, values: dict[str, str] | None = None, with_secrets: bool = True, secrets: tuple[str, ...] | None = None
 ):
-    config = FakeConfig(FACTS.get(stack, {}) | (values or {}), with_secrets)
+    given = {**CLOUDFLARE_IDS, **FACTS.get(stack, {})} if stack in ("production", "staging") else {}
+    config = FakeConfig(given | (values or {}), with_secrets)
     return load_stage(config, stack=stack, aws_region="eu-west-2", secrets=secrets)
 
 
@@ -250,3 +257,42 @@ def test_setting_keys_are_known_and_cannot_shadow_a_stage_setting_or_a_secret() 
         load_stage(FakeConfig({}), stack="dev-demo", aws_region="eu-west-2", settings=(Setting("domain"),))
     with pytest.raises(StageConfigError, match=r"Setting\('resend_api_key'\).*already taken"):
         load_stage(FakeConfig({}), stack="dev-demo", aws_region="eu-west-2", settings=(Setting("resend_api_key"),))
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+@pytest.mark.parametrize("key", ["cloudflareZoneId", "cloudflareAccountId"])
+@pytest.mark.parametrize("given", [None, "", "0" * 32], ids=["unset", "empty", "placeholder"])
+def test_production_and_staging_refuse_a_missing_or_placeholder_cloudflare_id(
+    stack: str, key: str, given: str | None
+) -> None:
+    values = {k: v for k, v in CLOUDFLARE_IDS.items() if k != key}
+    if given is not None:
+        values[key] = given
+    with pytest.raises(StageConfigError) as caught:
+        load_stage(FakeConfig(values), stack=stack, aws_region="eu-west-2")
+    message = str(caught.value)
+    shown = "0" * 32 if given else "<unset>"
+    assert message.startswith(f"config reggie:{key}={shown}: not allowed; {stack} needs the real Cloudflare ")
+    assert f"`pulumi config set reggie:{key} <id> --stack {stack}`" in message
+    assert "\n" not in message
+
+
+def test_real_cloudflare_ids_reach_the_stage_and_personal_stages_plan_without_them() -> None:
+    s = _stage("production")
+    assert (s.cloudflare_zone_id, s.cloudflare_account_id) == (ZONE_ID, ACCOUNT_ID)
+    personal = _stage("dev-demo", with_secrets=False)
+    assert personal.cloudflare_account_id == "0" * 32  # offline plans work; R2 needs the real one to deploy
+
+
+def test_the_whole_program_stops_with_the_one_line() -> None:
+    """Run as `pulumi up` would, with the project's Pulumi.yaml, which holds no Cloudflare ids: `__main__.py`
+    loads the stage before it declares anything, so the refusal comes before any resource reaches AWS."""
+    config, secret_keys = load_config("staging")
+    for key in ("reggie:cloudflareZoneId", "reggie:cloudflareAccountId"):
+        config.pop(key)  # what the offline plan stands in for; a real run has nothing there
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__pulumi_main__")
+
+    with pytest.raises(StageConfigError, match=r"^config reggie:cloudflareZoneId=<unset>: not allowed; staging"):
+        run_program(program, stack="staging", config=config, secret_keys=tuple(secret_keys))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from infra import cost
+from infra.plan import run_plan
 from infra.planned import PlannedResource
 
 STACK = "urn:pulumi:dev::reggie::pulumi:pulumi:Stack::reggie-dev"
@@ -318,3 +319,31 @@ def test_a_site_idles_at_its_storage_and_pays_per_request_under_load() -> None:
     assert ninety[("web-logs", "s3.storage")].quantity == pytest.approx(2 * 3.0)  # the only site: 2 GB x 90/30
     assert cost.LAUNCH.site_requests > 0
     assert cost.LAUNCH.functions["invalidate"].invocations == 30  # one invalidation per deploy, not per request
+
+
+def _api_with_stage(detailed: bool) -> list[PlannedResource]:
+    routes = [res("aws:apigatewayv2/route:Route", f"http-route-{i}", apiId="http-id") for i in range(3)]
+    other = res("aws:apigatewayv2/route:Route", "other-route", apiId="other-id")  # another API's
+    settings = {"throttlingBurstLimit": 200, "detailedMetricsEnabled": detailed}
+    stage = res("aws:apigatewayv2/stage:Stage", "http-stage", apiId="http-id", defaultRouteSettings=settings)
+    return [res("aws:apigatewayv2/api:Api", "http", protocolType="HTTP"), stage, *routes, other]
+
+
+def test_per_route_metrics_are_priced_when_on_and_cost_nothing_when_off_or_idle() -> None:
+    load = cost.LoadProfile("load", http_requests=1_000_000)
+    on = cost.estimate(_api_with_stage(detailed=True), load)
+    (metrics,) = [line for line in on.lines if line.price_key == "cloudwatch.custom_metric"]
+    # 3 routes x 6 metrics (Count, 4xx, 5xx, Latency, IntegrationLatency, DataProcessed) x USD 0.30
+    assert metrics.quantity == 18
+    assert metrics.monthly_usd == pytest.approx(5.40)
+    off = cost.estimate(_api_with_stage(detailed=False), load)
+    assert [line for line in off.lines if line.price_key == "cloudwatch.custom_metric"] == []
+    idle = cost.estimate(_api_with_stage(detailed=True), cost.IDLE)  # billed only for hours with data
+    assert [line for line in idle.lines if line.price_key == "cloudwatch.custom_metric"] == []
+    assert on.unpriced == off.unpriced == ()
+
+
+def test_the_platform_keeps_per_route_metrics_off() -> None:
+    for stack in ("production", "dev-demo"):
+        (stage,) = [r for r in run_plan(stack) if r.type == "aws:apigatewayv2/stage:Stage"]
+        assert stage.inputs["defaultRouteSettings"]["detailedMetricsEnabled"] is False

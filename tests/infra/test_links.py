@@ -46,7 +46,7 @@ ENVIRONMENTS = {
     },
     "migrator": IDENTITY | DATABASE,
     "scraper": IDENTITY | DATABASE | {"AUCTION_EVENT_IDS", "AUCTION_RESULTS_URL_TEMPLATE"},
-    "valuation": IDENTITY,
+    "valuation": IDENTITY | DATABASE,  # comparable past sales
     "worker": IDENTITY | DATABASE | {"RESEND_API_KEY_PARAMETER", "SECRETS_VERSION"},
 }
 
@@ -106,12 +106,18 @@ def test_each_link_grants_only_its_own_resource(production: Recording) -> None:
     assert set(_grants(res, "migrator")) == set(_grants(res, "scraper")) == {"db-secret"}
     (sends,) = _grants(res, "worker")["secrets"]
     assert sends["Resource"] == [parameter_arn("resend_api_key")]
-    assert _grants(res, "valuation") == {}
+    assert _grants(res, "valuation") == {"db-secret": [db]}  # comparable sales: the database, nothing else
 
 
 def test_only_database_links_open_database_ingress(production: Recording) -> None:
     rules = {r.name for r in _of(production.resources, INGRESS) if r.name.startswith("database-in-")}
-    assert rules == {"database-in-api", "database-in-migrator", "database-in-scraper", "database-in-worker"}
+    assert rules == {
+        "database-in-api",
+        "database-in-migrator",
+        "database-in-scraper",
+        "database-in-valuation",
+        "database-in-worker",
+    }
 
 
 def test_a_secret_linked_ungranted_is_stored_but_neither_named_nor_readable(production: Recording) -> None:

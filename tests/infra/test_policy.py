@@ -95,7 +95,6 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
     "log-group-retention": (rules.LOG_GROUP, {"retentionInDays": 7}, {"name": "/aws/lambda/x"}, "staging"),
     "lambda-in-vpc": (rules.LAMBDA_FUNCTION, {"vpcConfig": {"subnetIds": ["s"]}}, {}, "staging"),
     "lambda-tracing": (rules.LAMBDA_FUNCTION, {"tracingConfig": {"mode": "Active"}}, {}, "staging"),
-    "lambda-reserved-concurrency": (rules.LAMBDA_FUNCTION, {"reservedConcurrentExecutions": 5}, {}, "staging"),
     "ecr-scan-on-push": (rules.ECR_REPOSITORY, {"imageScanningConfiguration": {"scanOnPush": True}}, {}, "staging"),
     "ecr-immutable-tags": (rules.ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE"}, {}, "staging"),
     "alarm-has-action": (
@@ -179,9 +178,8 @@ def _engine(rule: str, type_token: str, props: dict[str, Any], stack: str) -> li
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(CASES) | {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed"} | SITE_STACK_RULES == {
-        r.name for r in RULES
-    }
+    stack_rules = {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed", "lambda-reserved-concurrency"}
+    assert set(CASES) | stack_rules | SITE_STACK_RULES == {r.name for r in RULES}
 
 
 @pytest.mark.parametrize("check", [_offline, _engine], ids=["offline", "pulumi_policy"])
@@ -353,6 +351,24 @@ def test_site_stack_rules_run_in_the_engine_too() -> None:
     for name in SITE_STACK_RULES:
         (policy,) = [p for p in policies() if p.name == name]
         assert isinstance(policy, StackValidationPolicy)
+
+
+def test_reserved_concurrency_outside_personal_stages_except_what_runs_on_deploy() -> None:
+    api = _res(rules.LAMBDA_FUNCTION, {"name": "reggie-staging-api", "reservedConcurrentExecutions": 143}, name="api")
+    bare = _res(rules.LAMBDA_FUNCTION, {"name": "reggie-staging-scraper"}, name="scraper")
+    migrator = _res(rules.LAMBDA_FUNCTION, {"name": "reggie-staging-migrator"}, name="migrator")
+    run = _res(rules.LAMBDA_INVOCATION, {"functionName": "reggie-staging-migrator"}, name="migrator-run")
+    found = [v.message for v in evaluate([api, bare, migrator, run]) if v.rule == "lambda-reserved-concurrency"]
+    assert found == [
+        "reggie-staging-scraper: no reserved concurrency: a burst can starve other functions (and the database)"
+    ]
+    unnamed = _res(rules.LAMBDA_FUNCTION, {"name": None}, name="later")  # unknown until the engine knows it
+    assert [v for v in evaluate([unnamed]) if v.rule == "lambda-reserved-concurrency"] == []
+    personal = [_res(rules.LAMBDA_FUNCTION, {"name": "reggie-dev-x-api"}, stack="dev-x", name="api")]
+    assert [v for v in evaluate(personal) if v.rule == "lambda-reserved-concurrency"] == []  # the matrix: none
+
+    (policy,) = [p for p in policies() if p.name == "lambda-reserved-concurrency"]
+    assert isinstance(policy, StackValidationPolicy)
 
 
 def test_pack_entry_point_passes_every_rule_to_policy_pack(monkeypatch: pytest.MonkeyPatch) -> None:

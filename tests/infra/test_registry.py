@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.registry import ServiceSpecError, discover, validate
-from infra.service_spec import HttpRoute, Secret, ServiceSpec, Setting
+from infra.service_spec import Concurrency, HttpRoute, Secret, ServiceSpec, Setting
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
@@ -52,18 +52,18 @@ def _spec(**overrides: object) -> ServiceSpec:
         ({"links": (Setting("rota"), Setting("rota", default="x"))}, "linked twice"),
         ({"links": (Secret("rota"), Setting("rota"))}, "both as a Secret and as a Setting"),
         ({"name": "database"}, "platform link"),
-        ({"reserved_concurrency": 0}, "reserved_concurrency"),
+        ({"concurrency": Concurrency(fixed=0)}, "concurrency fixed must be at least 1"),
+        ({"concurrency": Concurrency(share=1.5, connections=1)}, "share must be between 0 and 1"),
+        ({"concurrency": Concurrency(share=0.5, fixed=2, connections=1)}, "not both"),
+        ({"concurrency": Concurrency(share=0.5)}, "needs connections per environment"),
+        ({"concurrency": Concurrency(connections=1)}, "does not link 'database'"),
         ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
         ({"timeout_s": 10, "routes": (HttpRoute("GET", "x"),)}, "path"),
-        ({"image_inputs": ("services/core",)}, "image_inputs makes no sense for a zip"),
-        (
-            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("services/nowhere",)},
-            "'services/nowhere' does not exist",
-        ),
         ({"package": "image", "dockerfile": "services/none/Dockerfile"}, "dockerfile 'services/none/Dockerfile'"),
+        ({"package": "image", "dockerfile": "../shared/Dockerfile"}, "inside the repository"),
         (
-            {"package": "image", "dockerfile": "services/migrator/Dockerfile", "image_inputs": ("../shared",)},
-            "inside the repository",
+            {"package": "image", "dockerfile": "services/migrator/requirements.in"},
+            r"needs its allow-list beside it, requirements\.in\.dockerignore",
         ),
         ({"run_inputs": ("migrations",)}, "run_inputs only re-run a run_on_deploy service"),
         ({"run_on_deploy": True, "run_inputs": ("/etc",)}, "inside the repository"),
@@ -106,3 +106,12 @@ def test_valid_links_order_linked_services_first() -> None:
 def test_a_scheduled_service_is_valid() -> None:
     (spec,) = validate([_spec(schedule="cron(0 3 ? * MON *)")])
     assert spec.schedule == "cron(0 3 ? * MON *)"
+
+
+def test_shares_of_the_database_add_up_to_at_most_one() -> None:
+    def sharing(name: str, share: float) -> ServiceSpec:
+        return _spec(name=name, vpc=True, links=("database",), concurrency=Concurrency(share=share, connections=1))
+
+    validate([sharing("a", 0.5), sharing("b", 0.5)])
+    with pytest.raises(ServiceSpecError, match=r"shares add up to 1\.1; together at most 1"):
+        validate([sharing("a", 0.6), sharing("b", 0.5)])

@@ -22,8 +22,9 @@ IMAGE = ServiceSpec(
     package="image",
     handler="services.model.handler.handler",
     dockerfile="services/model/Dockerfile",
-    image_inputs=("services/__init__.py", "services/core/wire.py"),
 )
+MODEL_ALLOW_LIST = "*\n!services/__init__.py\n!services/core/wire.py\n!services/model/handler.py\n"
+"""What the model image's build receives besides its Dockerfile (its Dockerfile.dockerignore)."""
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -64,6 +65,7 @@ def repo(tmp_path: Path) -> Path:
     write(root, "services/core/wire.py", "W = 1\n")
     write(root, "services/api/handler.py", "def handler(e, c): return 1\n")
     write(root, "services/model/Dockerfile", "FROM scratch\n")
+    write(root, "services/model/Dockerfile.dockerignore", MODEL_ALLOW_LIST)
     write(root, "services/model/handler.py", "def handler(e, c): return 2\n")
     write(root, "README.md", "hello\n")
     return root
@@ -121,6 +123,12 @@ def test_without_git_history_the_release_is_unknown(tmp_path: Path) -> None:
     assert package_version(tmp_path / "nowhere") == UNKNOWN
 
 
-def test_package_paths_are_what_the_package_is_built_from() -> None:
-    assert package_paths(ZIP) == ("services/__init__.py", "services/core", "services/api")
-    assert package_paths(IMAGE) == ("services/model", "services/__init__.py", "services/core/wire.py")
+def test_package_paths_are_what_the_package_is_built_from(repo: Path) -> None:
+    assert package_paths(ZIP, repo) == ("services/__init__.py", "services/core", "services/api")
+    assert package_paths(IMAGE, repo) == (
+        "services/model/Dockerfile",
+        "services/model/Dockerfile.dockerignore",
+        "services/__init__.py",
+        "services/core/wire.py",
+        "services/model/handler.py",
+    )

@@ -7,16 +7,19 @@ Nothing here imports SQLAlchemy.
 
 A result (the valuation service's shape, prices in whole pounds) becomes pence, and ``details`` keeps
 what the client is shown besides the numbers: the explanation, the model/rules weights, the drivers
-and, when the valuation service sends them, comparable past sales.
+and the comparable past sales the valuation service read (``null`` when it could not read them).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any, LiteralString
 
-from services.api.valuations.schemas import ComparableView, DriverView, ValuationView
+import msgspec
+
+from services.api.valuations.schemas import ComparableSale, DriverView, ValuationView
 from services.core.registration import Registration
 
 __all__ = ["STORE_SQL", "store_parameters", "view_from_details"]
@@ -32,6 +35,7 @@ STORE_SQL: LiteralString = """
 """Cache one valuation (refreshing ``created_at`` clears ``stale``); psycopg's named placeholders."""
 
 _MAX_COMPARABLES = 20
+log = logging.getLogger("reggie.api.valuation")
 
 
 def _drivers(raw: Any) -> list[dict[str, Any]]:
@@ -46,31 +50,17 @@ def _drivers(raw: Any) -> list[dict[str, Any]]:
     return kept
 
 
-def _comparables(raw: Any) -> list[dict[str, Any]]:
-    """Comparable sales as the valuation service may send them, kept only where they make sense."""
+def _comparables(raw: Any) -> list[ComparableSale] | None:
+    """The comparable sales the valuation service sent (``services.core.valuation_wire.Comparable``, at most
+    :data:`_MAX_COMPARABLES`); ``None`` when it sent none (it could not read the sales just then) or a
+    shape this API does not know (logged, not fatal: the valuation stands without them)."""
     if not isinstance(raw, list):
-        return []
-    kept: list[dict[str, Any]] = []
-    for item in raw[:_MAX_COMPARABLES]:  # pyright: ignore[reportUnknownVariableType]
-        if not isinstance(item, dict) or not isinstance(item.get("registration"), str):  # pyright: ignore[reportUnknownMemberType]
-            continue
-        pence = item.get("price_pence")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        pounds = item.get("price")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        if not isinstance(pence, int) and isinstance(pounds, int | float) and not isinstance(pounds, bool):
-            pence = round(pounds * 100)
-        if not isinstance(pence, int) or isinstance(pence, bool) or pence < 0:
-            continue
-        similarity = item.get("similarity")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        kept.append(
-            {
-                "registration": item["registration"][:16],
-                "price_pence": pence,
-                "auction": str(item.get("auction"))[:200] if item.get("auction") else None,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-                "sold_on": str(item.get("sold_on"))[:10] if item.get("sold_on") else None,  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-                "similarity": float(similarity) if isinstance(similarity, int | float) else None,
-            }
-        )
-    return kept
+        return None
+    try:
+        return msgspec.convert(raw[:_MAX_COMPARABLES], list[ComparableSale], strict=False)
+    except msgspec.ValidationError as exc:
+        log.warning("the valuation's comparables were not understood: %s", exc)
+        return None
 
 
 def store_parameters(mark: Registration, result: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +71,7 @@ def store_parameters(mark: Registration, result: dict[str, Any]) -> dict[str, An
         "explanation": str(result.get("explanation") or ""),
         "weights": weights,
         "drivers": _drivers(result.get("drivers")),
-        "comparables": _comparables(result.get("comparables")),
+        "comparables": msgspec.to_builtins(_comparables(result.get("comparables"))),
     }
     return {
         "registration": mark.normalized,
@@ -116,7 +106,7 @@ def view_from_details(
         explanation=str(found.get("explanation") or ""),
         weights=weights if isinstance(weights, dict) else None,
         drivers=[DriverView(**d) for d in _drivers(found.get("drivers"))],
-        comparables=[ComparableView(**c) for c in _comparables(found.get("comparables"))],
+        comparables=_comparables(found.get("comparables")),
         valued_at=valued_at,
         stale=stale,
     )

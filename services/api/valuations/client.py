@@ -2,7 +2,8 @@
 
 Both backends speak the valuation service's result shape: one dict per registration, either
 ``{"registration", "price", "low", "high", "currency", "weights", "explanation", "model_version"}``
-(prices in whole pounds) or ``{"registration", "error": {"code", "message"}}``.
+(prices in whole pounds) with the ``comparables`` the service read from ``sales`` (absent when it could
+not), or ``{"registration", "error": {"code", "message"}}``.
 
 * :class:`LambdaBackend` invokes the valuation function with a 2 s connect and 10 s read timeout and
   exactly one retry; a second failure raises :class:`ValuationUnavailable`, which the API answers with

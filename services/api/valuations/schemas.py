@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -18,20 +18,22 @@ class DriverView(Struct, kw_only=True):
     multiplier: float
 
 
-class ComparableView(Struct, kw_only=True):
-    """A past auction sale of a similar mark."""
+class ComparableSale(Struct, kw_only=True):
+    """A past auction sale like the valued mark: same format, close in spelling, the mark itself first."""
 
     registration: str
-    price_pence: int
-    auction: str | None = None
-    sold_on: str | None = None
-    """``YYYY-MM-DD`` when the source dates it."""
-    similarity: float | None = None
+    hammer_price_pence: int
+    auction: str
+    auction_id: str
+    lot: int
+    sold_on: date | None = None
+    similarity: float
+    """Trigram similarity to the valued mark, 0 to 1."""
 
 
 class ValuationView(Struct, kw_only=True):
-    """A valuation in pence, with the valuation service's one-sentence ``explanation``, what drove it
-    and, when the valuation service finds them, comparable past sales."""
+    """A valuation in pence, with the valuation service's one-sentence ``explanation`` and the past sales
+    it can be compared with (``comparables``: null when the sales could not be read just then)."""
 
     registration: str
     estimate_pence: int
@@ -42,7 +44,7 @@ class ValuationView(Struct, kw_only=True):
     explanation: str
     weights: dict[str, float] | None = None
     drivers: list[DriverView] = []
-    comparables: list[ComparableView] = []
+    comparables: list[ComparableSale] | None = None
     valued_at: datetime | None = None
     stale: bool = False
     """A cached valuation older than a comparable sale or ``VALUATION_MAX_AGE_DAYS``, shown because the

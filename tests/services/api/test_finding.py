@@ -4,7 +4,7 @@ which checks the key and the body as the VES does)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 from sqlalchemy import Engine, text
@@ -62,16 +62,24 @@ def test_drivers_and_comparables_pass_through_the_cache() -> None:
         "explanation": "A name.", "weights": {"model": 0.7, "rules": 0.3},
         "drivers": [{"driver": "reads as a name", "multiplier": 2.1}, {"driver": 7, "multiplier": "x"}],
         "comparables": [
-            {"registration": "JAM 353", "price": 3100, "auction": "DVLA", "sold_on": "2024-03-14", "similarity": 0.8},
-            {"registration": "JAM 5", "price_pence": 650000},
-            {"registration": "BAD", "price": -1},
-            "not a sale",
+            {"registration": "JAM 353", "hammer_price_pence": 310_000, "auction": "DVLA Timed Auction",
+             "auction_id": "dvla-2024-03-14", "lot": 7, "sold_on": "2024-03-14", "similarity": 0.8},
+            {"registration": "JAM 5", "hammer_price_pence": 650_000, "auction": "DVLA", "auction_id": "dvla-csv-3",
+             "lot": 2, "sold_on": None, "similarity": 0.5},
         ],
     }  # fmt: skip
     view = view_from_parameters(mark.display, store_parameters(mark, result), None)
     assert [(d.driver, d.multiplier) for d in view.drivers] == [("reads as a name", 2.1)]
-    assert [(c.registration, c.price_pence) for c in view.comparables] == [("JAM 353", 310_000), ("JAM 5", 650_000)]
-    assert view.comparables[0].sold_on == "2024-03-14"
+    assert view.comparables is not None
+    assert [(c.registration, c.hammer_price_pence) for c in view.comparables] == [
+        ("JAM 353", 310_000),
+        ("JAM 5", 650_000),
+    ]
+    assert view.comparables[0].sold_on == date(2024, 3, 14)
+    # comparables in a shape the API does not know, or none sent (the sales could not be read): null, not a failure
+    for odd in ([{"registration": "BAD", "hammer_price_pence": -1}], "not a list", None):
+        unknown = view_from_parameters(mark.display, store_parameters(mark, {**result, "comparables": odd}), None)
+        assert unknown.comparables is None
     assert (view.estimate_pence, view.low_pence, view.high_pence) == (400_000, 300_000, 520_000)
 
 

@@ -15,14 +15,27 @@ from sqlalchemy import Engine, text
 
 from services.api.health.service import REPORT_TTL_S
 from services.api.valuations.client import FALLBACK_MODEL_VERSION, fallback_estimate
-from tests.services.api.support import FakeLambda, running_api
+from tests.services.api.support import LOCAL_APP, FakeLambda, running_api
 from tests.services.api.test_health_plates import assert_error
 
 LAMBDA_MODEL = "lambda-fake-7"
 
 
+SAM_1_SOLD = {
+    "registration": "SAM 1",
+    "hammer_price_pence": 4_100_000,
+    "auction": "DVLA Timed Auction",
+    "auction_id": "dvla-2024-03-14",
+    "lot": 12,
+    "sold_on": "2024-03-14",
+    "similarity": 1.0,
+}
+
+
 def _lambda_answer(registrations: list[str]) -> list[dict[str, Any]]:
-    return [
+    """What the function answers: SAM 1 with its past sale, others with none alike, A1 without comparables
+    (the function could not read the sales); every answer with a driver."""
+    answers = [
         {
             **fallback_estimate(r),
             "model_version": LAMBDA_MODEL,
@@ -30,6 +43,12 @@ def _lambda_answer(registrations: list[str]) -> list[dict[str, Any]]:
         }
         for r in registrations
     ]
+    for answer in answers:
+        if answer.get("registration") == "SAM1":
+            answer["comparables"] = [SAM_1_SOLD]
+        elif answer.get("registration") != "A1":
+            answer["comparables"] = []
+    return answers
 
 
 def _check_valuation(body: dict[str, Any]) -> None:
@@ -105,7 +124,11 @@ def test_lambda_backend_success_retry_and_outage(lambda_api: str, fake_lambda: F
         ok = c.post("/valuations", json={"registration": "SAM 1"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["model_version"] == LAMBDA_MODEL
+        assert ok.json()["comparables"] == [SAM_1_SOLD]  # the function's comparables, through the wire
         assert fake_lambda.calls == 1
+        batch = c.post("/valuations/batch", json={"registrations": ["A1", "B2"]}).json()["results"]
+        assert batch[0]["valuation"]["comparables"] is None  # the function could not read them
+        assert batch[1]["valuation"]["comparables"] == []  # none alike
 
         fake_lambda.mode, fake_lambda.calls = "flaky", 0
         retried = c.post("/valuations/batch", json={"registrations": ["A1", "B2"]})
@@ -124,6 +147,47 @@ def test_lambda_backend_success_retry_and_outage(lambda_api: str, fake_lambda: F
         fake_lambda.mode = "ok"
         time.sleep(REPORT_TTL_S)
         assert c.get("/health/deep").status_code == 200
+
+
+@pytest.mark.slow
+def test_the_local_stack_values_with_comparables_from_its_database(
+    base_env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    """`make dev`'s app: the model in process, reading comparable sales from the local database as the
+    deployed function reads them from Aurora."""
+    auction = "comparables-local-stack"
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sales WHERE auction_id = :a"), {"a": auction})
+        conn.execute(
+            text(
+                "INSERT INTO sales (auction_id, auction_name, lot_number, registration, registration_display,"
+                " format, hammer_price_pence, sold, sold_on, source)"
+                " VALUES (:a, 'Local auction', 1, 'JAM35', 'JAM 35', 'dateless', 520000, true, '2024-05-02', 'test')"
+            ),
+            {"a": auction},
+        )
+    env = {k: v for k, v in base_env.items() if k != "VALUATION_BACKEND"} | {"STAGE": "local"}
+    try:
+        with running_api(env, tmp_path / "uvicorn.log", app=LOCAL_APP) as url, httpx.Client(base_url=url) as c:
+            response = c.post("/api/v1/valuations", json={"registration": "jam 35"}, timeout=60)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["model_version"] != FALLBACK_MODEL_VERSION
+            first = body["comparables"][0]
+            assert (first["registration"], first["hammer_price_pence"], first["sold_on"]) == (
+                "JAM 35",
+                520000,
+                "2024-05-02",
+            )
+        with engine.connect() as conn:  # cached with the valuation
+            details = conn.execute(
+                text("SELECT details FROM valuations WHERE registration = 'JAM35' AND model_version = :m"),
+                {"m": body["model_version"]},
+            ).scalar_one()
+        assert details["comparables"][0]["auction_id"] == auction
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sales WHERE auction_id = :a"), {"a": auction})
 
 
 def test_fallback_estimate_is_documented_and_ordered() -> None:

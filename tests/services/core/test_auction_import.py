@@ -90,7 +90,9 @@ def test_an_import_marks_cached_valuations_of_comparable_marks_stale(db_session:
     db_session.expire_all()
     assert _stale(db_session)["AB12CDE"] is False
     # What the API shows next to a valuation already includes the new sale.
-    assert [c["registration"] for c in comparable_sales(db_session, "AB12 CDE")][:1] == ["AB12 CDF"]
+    raw = db_session.connection().connection.driver_connection  # psycopg's, inside the test's transaction
+    assert raw is not None
+    assert [c.registration for c in comparable_sales(raw, "AB12 CDE")][:1] == ["AB12 CDF"]
 
 
 def test_a_bulk_load_marks_every_cached_valuation_stale(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

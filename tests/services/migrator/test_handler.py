@@ -138,7 +138,8 @@ def test_bad_settings_answer_an_error(env: dict[str, str], expected: str, monkey
 
 
 def test_unreachable_database_answers_an_error() -> None:
-    answer = migrate("postgresql+psycopg://postgres@127.0.0.1:1/reggie")
+    answer = migrate("postgresql+psycopg://postgres@127.0.0.1:1/reggie", connect_wait_s=1)
     assert answer["status"] == "error"
+    assert answer["message"].startswith("DatabaseUnreachable: no connection after ")
     assert "OperationalError" in answer["message"]
     assert "\n" not in answer["message"]

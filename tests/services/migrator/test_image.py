@@ -15,7 +15,7 @@ DOCKERFILE = (REPO_ROOT / "services/migrator/Dockerfile").read_text()
 
 
 def test_base_image_is_lambda_python_312_on_x86_64() -> None:
-    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12$", DOCKERFILE, re.M)
+    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12@sha256:[0-9a-f]{64}$", DOCKERFILE, re.M)
     assert SPEC.architecture == "x86_64"
     assert SPEC.dockerfile == "services/migrator/Dockerfile"
 

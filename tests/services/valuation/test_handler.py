@@ -58,7 +58,7 @@ def test_invalid_mark_in_single_event() -> None:
 
 
 def test_a_failure_inside_the_service_answers_without_internals(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(registrations: list[str]) -> list[ValuationResult]:
+    def broken(registrations: list[str], **_: object) -> list[ValuationResult]:
         raise KeyError("artifact table 'letters' at /var/task/...")
 
     monkeypatch.setattr(service, "results", broken)

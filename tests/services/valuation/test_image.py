@@ -1,6 +1,7 @@
 """The valuation image: Lambda Python 3.12 arm64 base, the spec's handler, a build context that is
-the runtime folder without training (checked against the Dockerfile's COPYs with Docker's own
-matching rules), and a runtime that values a mark with training and the heavy libraries unimportable."""
+the runtime folder without training (held to the Dockerfile's COPYs by tests/infra/test_image_context.py,
+with Docker's own matching rules), and a runtime that values a mark with training and the heavy libraries
+unimportable."""
 
 from __future__ import annotations
 
@@ -9,78 +10,26 @@ import os
 import re
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
+from infra.image_context import IgnoreRules, context_files
 from services.valuation.deploy import SPEC
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = (REPO / "services/valuation/Dockerfile").read_text()
-DOCKERIGNORE = REPO / "services/valuation/Dockerfile.dockerignore"
 TRAINING_ONLY = ("services.valuation.training", "lightgbm", "pandas", "sklearn", "scipy", "matplotlib", "faker")
-NOT_IN_IMAGE = (*TRAINING_ONLY, "sqlalchemy", "litestar", "boto3", "botocore")
-SKIPPED_DIRS = {".git", ".venv", "node_modules", ".pytest_cache", ".ruff_cache", ".hypothesis", ".local", "build"}
-
-
-def _pattern(glob: str) -> re.Pattern[str]:
-    """A .dockerignore line as moby's patternmatcher reads it: ``**`` any number of directories,
-    ``*`` and ``?`` never across ``/``, matched against the whole cleaned path."""
-    out, i = "", 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif glob.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif glob[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif glob[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(glob[i]), i + 1
-    return re.compile(out)
-
-
-@cache
-def _rules() -> tuple[tuple[bool, re.Pattern[str]], ...]:
-    """(is_exception, pattern) per line, in order."""
-    rules: list[tuple[bool, re.Pattern[str]]] = []
-    for raw in DOCKERIGNORE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        exception = line.startswith("!")
-        rules.append((exception, _pattern(os.path.normpath(line.lstrip("!").strip()).lstrip("/"))))
-    return tuple(rules)
+NOT_IN_IMAGE = (*TRAINING_ONLY, "sqlalchemy", "litestar")
+FIRST_LOOKUP_ONLY = ("psycopg", "boto3", "botocore")
+"""In the image, but loaded by the first comparables lookup, never at cold start."""
 
 
 def _in_context(path: str) -> bool:
-    """Whether ``path`` (relative to the repository) reaches the build: the last line matching the
-    path or one of its parent directories decides, as in Docker."""
-    parents = [str(Path(*Path(path).parts[:n])) for n in range(1, len(Path(path).parts) + 1)]
-    included = True
-    for exception, pattern in _rules():
-        if any(pattern.fullmatch(p) for p in parents):
-            included = exception
-    return included
-
-
-def _repository_files() -> list[str]:
-    files: list[str] = []
-    for root, dirs, names in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and d != "__pycache__"]
-        files += [str((Path(root) / n).relative_to(REPO)) for n in names]
-    return files
-
-
-def _copy_sources() -> list[str]:
-    """Sources of the COPY lines that put files in the task root."""
-    joined = DOCKERFILE.replace("\\\n", " ")
-    copies = [line.split()[1:-1] for line in joined.splitlines() if line.startswith("COPY") and "LAMBDA" in line]
-    return [source for sources in copies for source in sources]
+    """Whether ``path`` (relative to the repository) reaches the build, by Docker's rules."""
+    return IgnoreRules.beside(REPO / "services/valuation/Dockerfile").admits(path)
 
 
 def test_base_image_and_handler() -> None:
-    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12-arm64$", DOCKERFILE, re.M)
+    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.12-arm64@sha256:[0-9a-f]{64}$", DOCKERFILE, re.M)
     assert SPEC.architecture == "arm64"
     assert SPEC.package == "image"
     assert SPEC.memory_mb == 1536
@@ -88,27 +37,10 @@ def test_base_image_and_handler() -> None:
     assert "COPY services/valuation/ ${LAMBDA_TASK_ROOT}/services/valuation/" in DOCKERFILE
 
 
-def test_the_matcher_follows_dockers_rules() -> None:
-    """The reading of the ignore file itself: parents decide for their files, the last line wins."""
-    assert _pattern("services/valuation").fullmatch("services/valuation")
-    assert not _pattern("services/*").fullmatch("services/valuation/handler.py")
-    assert _pattern("**/__pycache__").fullmatch("services/valuation/__pycache__")
-    assert _pattern("**/__pycache__").fullmatch("__pycache__")
-    assert _in_context("services/valuation/handler.py")
-    assert not _in_context("services/valuation/training/train.py")
-    assert not _in_context("services/valuation/__pycache__/handler.cpython-312.pyc")
-    assert not _in_context("README.md")
-    assert not _in_context("services/api/app.py")
-
-
-def test_the_allow_list_admits_exactly_what_the_dockerfile_copies() -> None:
-    context = [f for f in _repository_files() if _in_context(f)]
-    sources = _copy_sources()
-    for source in sources:  # every COPY finds its files in the context
-        assert any(f == source or f.startswith(source) for f in context), f"COPY {source} finds nothing"
-    taken = [*sources, "services/valuation/requirements.txt"]  # the requirements go to /tmp
-    for file in context:  # nothing reaches the context that no COPY takes
-        assert any(file == s or file.startswith(s) for s in taken), file
+def test_the_context_is_the_runtime_without_training() -> None:
+    """tests/infra/test_image_context.py holds the allow-list to the COPY lines; here, what that leaves in."""
+    context = context_files(REPO, REPO / "services/valuation/Dockerfile")
+    assert "services/valuation/handler.py" in context
     assert not [f for f in context if f.startswith("services/valuation/training/")]
     assert "services/valuation/artifact/model.txt" not in context
     assert "services/valuation/deploy.py" not in context
@@ -128,30 +60,54 @@ class Unimportable(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Unimportable())
-from services.valuation.handler import handler
-answer = handler({{"registrations": ["AB12 CDE", "1 A"]}})
+from services.valuation import handler as module
+at_init = sorted(sys.modules)
+assert module.sales is not None  # deployed with a database: the reader is ready, not connected
+module.sales = None  # value without it (the database here does not exist)
+answer = module.handler({{"registrations": ["AB12 CDE", "1 A"]}})
 assert [r["registration"] for r in answer["results"]] == ["AB12 CDE", "1 A"], answer
 assert all(r["price"] > 0 for r in answer["results"]), answer
 files = sorted(m.__file__ for m in list(sys.modules.values())
                if getattr(m, "__name__", "").startswith("services") and getattr(m, "__file__", None))
-print(json.dumps({{"files": files, "modules": sorted(sys.modules)}}))
+print(json.dumps({{"files": files, "modules": sorted(sys.modules), "at_init": at_init}}))
 """
+
+LAMBDA_ENVIRONMENT = {
+    # What the database link gives the function (the secret is read by the first lookup, not here).
+    "STAGE": "dev-test",
+    "SERVICE_NAME": "valuation",
+    "DB_HOST": "db.invalid",
+    "DB_PORT": "5432",
+    "DB_NAME": "reggie",
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-2:123456789012:secret:rds!cluster-x-AbCdEf",
+}
 
 
 def test_the_handler_values_marks_with_training_unimportable() -> None:
     probe = _PROBE.format(blocked=NOT_IN_IMAGE)
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False)
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | LAMBDA_ENVIRONMENT
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False, env=environment
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     for file in found["files"]:  # every module the runtime loads reaches the image
         assert _in_context(str(Path(file).relative_to(REPO))), file
     loaded = [m for m in found["modules"] if any(m == b or m.startswith(b + ".") for b in NOT_IN_IMAGE)]
     assert loaded == []
+    at_init = [m for m in found["at_init"] if any(m == b or m.startswith(b + ".") for b in FIRST_LOOKUP_ONLY)]
+    assert at_init == [], "the cold start loads no database driver and no AWS SDK"
 
 
-def test_the_runtime_requirements_are_numpy_and_msgspec_pinned() -> None:
+def test_the_runtime_requirements_are_pinned_and_lean() -> None:
     declared = (REPO / "services/valuation/requirements.in").read_text().splitlines()
-    assert [line for line in declared if line and not line.startswith("#")] == ["msgspec", "numpy"]
+    assert [line for line in declared if line and not line.startswith("#")] == [
+        "boto3",
+        "msgspec",
+        "numpy",
+        "psycopg[binary]",
+    ]
     pinned = (REPO / "services/valuation/requirements.txt").read_text()
-    assert re.search(r"^msgspec==\S+ \\$", pinned, re.M)
-    assert re.search(r"^numpy==\S+ \\$", pinned, re.M)
+    for package in ("msgspec", "numpy", "psycopg", "psycopg-binary", "boto3"):
+        assert re.search(rf"^{package}==\S+ \\$", pinned, re.M), package
+    assert not re.search(r"^(sqlalchemy|lightgbm|pandas)==", pinned, re.M | re.I)
