@@ -5,9 +5,17 @@ moves the ``live`` alias to it: new execution environments resume from a snapsho
 module-level initialisation (imports, SDK clients, the app) instead of running it, so a cold start
 skips init. Callers then invoke :attr:`Function.entry_arn` (the alias), never ``$LATEST``.
 
-The role starts with only what running needs (writing to its own log group, VPC network interfaces
-when in a VPC, X-Ray when traced); everything else is an explicit grant (`grant_*`), each naming
-exact actions on exact resources, never ``*`` actions.
+The role starts with only what running needs, all of it inline (no AWS managed policy, whose statements
+grant on ``Resource: "*"``): writing to its own log group, the network interfaces Lambda manages for it
+when in a VPC (creating them only in its own subnets with its own security group), and X-Ray when traced.
+Everything else is an explicit grant (`grant_*`), each naming exact actions on exact resources, never
+``*`` actions. Of all these, only the actions AWS authorises on no narrower resource take ``"*"``
+(:data:`UNSCOPED_ACTIONS`, each with the reason).
+
+In a VPC the function's security group lets out only HTTPS (to the Internet, through the NAT: AWS APIs,
+Stripe, Resend, the DVLA, Clerk, R2) and, through :meth:`Function.reach`, exactly the paths its links open
+to it (PostgreSQL to the database's security group). DNS needs no rule: security groups never filter the
+VPC's resolver.
 """
 
 from __future__ import annotations
@@ -35,8 +43,23 @@ from components._common import (
 Architecture = Literal["arm64", "x86_64"]
 LIVE_ALIAS = "live"
 RUNTIME = "python3.12"
-VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-XRAY_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+HTTPS = 443
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+"""What active tracing needs of the execution role (the two write actions of ``AWSXRayDaemonWriteAccess``;
+no code here reads X-Ray's sampling rules)."""
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)
+ENI_MANAGE_ACTIONS = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+"""The network-interface actions of ``AWSLambdaVPCAccessExecutionRole`` (less its log actions, which the
+function's own log policy scopes), split by how far AWS lets each be scoped."""
+UNSCOPED_ACTIONS: dict[str, str] = {
+    "xray:PutTraceSegments": "X-Ray authorises trace writes on no resource type",
+    "xray:PutTelemetryRecords": "X-Ray authorises telemetry writes on no resource type",
+    "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions support no resource-level permissions",
+    "ec2:DescribeSubnets": "EC2 Describe* actions support no resource-level permissions",
+}
+"""The only actions a function's role is allowed on ``"*"``, and why (the policy pack's allow-list says the
+same, independently)."""
 LOG_RETENTION_DAYS = (
     *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
     *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
@@ -56,14 +79,17 @@ class FunctionTransforms(TypedDict, total=False):
     """The execution role (``<name>-role``)."""
     log_policy: Transform[aws.iam.RolePolicyArgs]
     """Writing to the function's own log group (``<name>-logs``)."""
-    xray_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
-    """With tracing: the X-Ray daemon write policy (``<name>-xray``)."""
+    xray_policy: Transform[aws.iam.RolePolicyArgs]
+    """With tracing: writing traces to X-Ray (``<name>-xray``)."""
     security_group: Transform[aws.ec2.SecurityGroupArgs]
     """In a VPC: the function's security group (``<name>-sg``)."""
     egress: Transform[aws.vpc.SecurityGroupEgressRuleArgs]
-    """In a VPC: outbound through the NAT (``<name>-out``)."""
-    vpc_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
-    """In a VPC: network interfaces (``<name>-vpc``)."""
+    """In a VPC: HTTPS out through the NAT (``<name>-out``)."""
+    reach: Transform[aws.vpc.SecurityGroupEgressRuleArgs]
+    """In a VPC, keyed by label: out to another security group, mirroring the ingress rule that admits the
+    function there (``<name>-to-<label>``, :meth:`Function.reach`)."""
+    vpc_policy: Transform[aws.iam.RolePolicyArgs]
+    """In a VPC: the network interfaces Lambda manages for the function (``<name>-vpc``)."""
     function: Transform[aws.lambda_.FunctionArgs]
     """The Lambda function (``<name>-function``)."""
     alias: Transform[aws.lambda_.AliasArgs]
@@ -131,7 +157,8 @@ class FunctionArgs:
     snap_start: bool = False
     """Publish versions with SnapStart behind the ``live`` alias (zip packages only)."""
     vpc: VpcPlacement | None = None
-    """Run inside these private subnets with an egress-only security group."""
+    """Run inside these private subnets with a security group that lets out only HTTPS (and what
+    :meth:`Function.reach` adds)."""
     description: str = ""
     """Shown in the console."""
     wait_for: Sequence[pulumi.Input[pulumi.Resource]] = ()
@@ -167,12 +194,44 @@ class FunctionArgs:
         check_transform_keys("Function", self.transforms, ROLES)
 
 
+def network_interface_policy(log_group_arn: str, security_group_id: str, subnet_ids: Sequence[str]) -> str:
+    """The network-interface grant of a function in a VPC, scoped as far as EC2 allows: creating interfaces
+    only in its subnets with its security group, managing interfaces of its account and region, describing
+    (which EC2 authorises on no resource) anywhere. The account and region come from the function's own log
+    group, so the grant needs no lookup."""
+    _, _, _, region, account, *_ = log_group_arn.split(":")
+    ec2 = f"arn:aws:ec2:{region}:{account}"
+    interfaces = f"{ec2}:network-interface/*"
+    return policy_document(
+        [
+            {"Sid": "DescribeInterfaces", "Effect": "Allow", "Action": list(ENI_DESCRIBE_ACTIONS), "Resource": "*"},
+            {
+                "Sid": "CreateInterfaces",
+                "Effect": "Allow",
+                "Action": list(ENI_CREATE_ACTIONS),
+                "Resource": [
+                    interfaces,
+                    f"{ec2}:security-group/{security_group_id}",
+                    *(f"{ec2}:subnet/{subnet}" for subnet in sorted(subnet_ids)),
+                ],
+            },
+            {
+                "Sid": "ManageInterfaces",
+                "Effect": "Allow",
+                "Action": list(ENI_MANAGE_ACTIONS),
+                "Resource": [interfaces],
+            },
+        ]
+    )
+
+
 class Function(Component):
     """One Lambda function with least-privilege role, its own log group and (in a VPC) security group.
 
     Roles (``nodes`` and ``transforms``, see :class:`FunctionTransforms`): ``log_group``, ``role``,
     ``log_policy``, ``xray_policy`` (traced), ``security_group``, ``egress``, ``vpc_policy`` (in a VPC),
-    ``function``, ``alias`` (SnapStart) and ``grant`` (keyed by label, one per ``grant_*`` call).
+    ``function``, ``alias`` (SnapStart), ``grant`` (keyed by label, one per ``grant_*`` call) and ``reach``
+    (keyed by label, one per :meth:`Function.reach` call).
     """
 
     function_name: pulumi.Output[str]
@@ -237,14 +296,20 @@ class Function(Component):
             depends.append(
                 self.child(
                     "xray_policy",
-                    aws.iam.RolePolicyAttachment,
-                    aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=XRAY_POLICY),
+                    aws.iam.RolePolicy,
+                    aws.iam.RolePolicyArgs(
+                        role=role.id,
+                        policy=policy_document(
+                            [{"Sid": "Traces", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"}]
+                        ),
+                    ),
                     "xray",
                 )
             )
 
         vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None
         self.security_group_id = None
+        self._security_group: aws.ec2.SecurityGroup | None = None
         if args.vpc is not None:
             security_group = self.child(
                 "security_group",
@@ -256,22 +321,30 @@ class Function(Component):
                 ),
                 "sg",
             )
+            self._security_group = security_group
             self.child(
                 "egress",
                 aws.vpc.SecurityGroupEgressRule,
                 aws.vpc.SecurityGroupEgressRuleArgs(
                     security_group_id=security_group.id,
-                    ip_protocol="-1",
+                    ip_protocol="tcp",
+                    from_port=HTTPS,
+                    to_port=HTTPS,
                     cidr_ipv4="0.0.0.0/0",
-                    description="outbound through the NAT",
+                    description="HTTPS out through the NAT",
                 ),
                 "out",
             )
             depends.append(
                 self.child(
                     "vpc_policy",
-                    aws.iam.RolePolicyAttachment,
-                    aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=VPC_ACCESS_POLICY),
+                    aws.iam.RolePolicy,
+                    aws.iam.RolePolicyArgs(
+                        role=role.id,
+                        policy=pulumi.Output.all(
+                            log_group.arn, security_group.id, pulumi.Output.from_input(args.vpc.subnet_ids)
+                        ).apply(lambda v: network_interface_policy(str(v[0]), str(v[1]), [str(s) for s in v[2]])),
+                    ),
                     "vpc",
                 )
             )
@@ -346,6 +419,27 @@ class Function(Component):
                 "role_arn": self.role_arn,
                 "log_group_name": self.log_group_name,
             }
+        )
+
+    def reach(self, label: str, admitted: aws.vpc.SecurityGroupIngressRule) -> aws.vpc.SecurityGroupEgressRule:
+        """Let the function out to where ``admitted`` (an ingress rule admitting this function's security group
+        elsewhere, e.g. the database's PostgreSQL rule) lets it in: the same security group, protocol and ports,
+        so the two sides of the path never disagree (``<name>-to-<label>``)."""
+        if self._security_group is None:
+            raise ComponentArgsError(f"Function {self._name!r}: reach({label!r}) needs the function in a VPC")
+        return self.child(
+            "reach",
+            aws.vpc.SecurityGroupEgressRule,
+            aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=self._security_group.id,
+                referenced_security_group_id=admitted.security_group_id,
+                ip_protocol=admitted.ip_protocol,
+                from_port=admitted.from_port,
+                to_port=admitted.to_port,
+                description=f"to {label}",
+            ),
+            f"to-{label}",
+            key=label,
         )
 
     def _grant(self, label: str, statements: pulumi.Input[str]) -> aws.iam.RolePolicy:

@@ -17,8 +17,11 @@ never applies a new launch configuration. The group handles all of those, costs 
 the interface are free; the instance's launch-time public IP is released when it takes the Elastic IP),
 and a changed AMI or instance type rolls out through an instance refresh instead of replacing a resource the
 routes name. ``nat_healing="none"`` keeps a lone instance whose route points at its own interface.
-Either way the instances get an instance profile with ``AmazonSSMManagedInstanceCore``, so an operator opens
-a shell with Session Manager (no SSH, no open port).
+Either way the instances get an instance profile allowing exactly what Session Manager needs (the agent's
+heartbeat and its message channels, inline: :data:`SESSION_MANAGER_ACTIONS`), so an operator opens a shell
+with Session Manager (no SSH, no open port). Not ``AmazonSSMManagedInstanceCore``: besides Run Command and
+patching, it grants ``ssm:GetParameter`` on every parameter, so an Internet-facing NAT could read every secret
+of every stage in the account.
 """
 
 from __future__ import annotations
@@ -51,8 +54,16 @@ NatHealing = Literal["replace", "none"]
 """NAT instances only: ``replace`` runs each in an Auto Scaling group of one behind a fixed interface (fck-nat's
 HA mode); ``none`` is a lone instance."""
 NAT_HEALINGS: tuple[NatHealing, ...] = ("replace", "none")
-SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-"""What the SSM agent (in the fck-nat AMI) needs for Session Manager shells and Run Command."""
+SESSION_MANAGER_ACTIONS = (
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+"""What the SSM agent (in the fck-nat AMI) needs for Session Manager shells, and no more (the statement of AWS's
+own Session-Manager-only policy, ``AWSCloud9SSMInstanceProfile``). None of these actions has a resource type
+to scope it to, so the statement names ``"*"``."""
 _AWS_ID = re.compile(r"^[A-Za-z0-9-]+$")
 FCK_NAT_OWNER = "568608671756"
 """The AWS account that publishes the fck-nat AMIs."""
@@ -92,8 +103,8 @@ class NetworkTransforms(TypedDict, total=False):
     """The NAT instances to the internet (``<name>-nat-out``)."""
     nat_role: Transform[aws.iam.RoleArgs]
     """NAT instances: the role they run as (``<name>-nat``)."""
-    nat_ssm_policy: Transform[aws.iam.RolePolicyAttachmentArgs]
-    """NAT instances: ``AmazonSSMManagedInstanceCore``, for Session Manager (``<name>-nat-ssm``)."""
+    nat_session_policy: Transform[aws.iam.RolePolicyArgs]
+    """NAT instances: Session Manager shells, inline (``<name>-nat-ssm``)."""
     nat_instance_profile: Transform[aws.iam.InstanceProfileArgs]
     """NAT instances: the role as an instance profile (``<name>-nat``)."""
     nat_instance: Transform[aws.ec2.InstanceArgs]
@@ -288,7 +299,7 @@ class Network(Component):
     ``public_route_table``, ``public_default_route``; keyed by AZ slot ``public_subnet``,
     ``public_route_table_association``, ``private_subnet``, ``private_route_table``,
     ``private_route_table_association``; the NAT's ``nat_security_group``, ``nat_ingress``, ``nat_egress``,
-    ``nat_role``, ``nat_ssm_policy``, ``nat_instance_profile``, ``nat_ha_policy`` and, keyed by NAT slot,
+    ``nat_role``, ``nat_session_policy``, ``nat_instance_profile``, ``nat_ha_policy`` and, keyed by NAT slot,
     ``nat_instance``, ``nat_instance_eip``, ``nat_interface``, ``nat_launch_template``, ``nat_group``,
     ``nat_gateway_eip``, ``nat_gateway``;
     ``private_default_route`` (keyed by route table slot), ``s3_endpoint``; with flow logs ``flow_log_group``,
@@ -686,9 +697,21 @@ class Network(Component):
             "nat",
         )
         self.child(
-            "nat_ssm_policy",
-            aws.iam.RolePolicyAttachment,
-            aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=SSM_CORE_POLICY),
+            "nat_session_policy",
+            aws.iam.RolePolicy,
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=policy_document(
+                    [
+                        {
+                            "Sid": "SessionManager",
+                            "Effect": "Allow",
+                            "Action": list(SESSION_MANAGER_ACTIONS),
+                            "Resource": "*",
+                        }
+                    ]
+                ),
+            ),
             "nat-ssm",
         )
         profile = self.child(

@@ -2,25 +2,29 @@
 
 Each kind (the way SST's ``link`` does it) is the one place that says what linking it means: the
 environment variables it sets (named in ``services/core/contract.py``), the least-privilege IAM it
-grants, the network ingress it opens, the secrets it brings and whether it needs the VPC. The wiring
-asks every link of a spec the same three questions and never looks at a particular service.
+grants, the network ingress it opens (and the function's matching egress), the secrets it brings and
+whether it needs the VPC. The wiring asks every link of a spec the same questions and never looks at a
+particular service.
 
-| kind | environment | IAM | ingress |
+| kind | environment | IAM | ingress (and egress) |
 |---|---|---|---|
 | ``database`` | ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN`` | read the RDS-managed secret | PostgreSQL |
-| ``documents`` | ``BUCKET_NAME``, ``BUCKET_ENDPOINT``; brings the R2 key pair | none (R2 takes its keys) | none |
-| ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none |
-| a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none |
-| secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none |
+| ``documents`` | ``BUCKET_NAME``, ``BUCKET_ENDPOINT``; brings the R2 key pair | none (R2 takes keys) | none (HTTPS) |
+| ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none (HTTPS) |
+| a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none (HTTPS) |
+| secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none (HTTPS) |
 | settings | ``<SETTING>`` each, the stage's value | none | none |
+
+A function in the VPC may send HTTPS anywhere (through the NAT: every AWS API and outside service it
+calls) and, besides, exactly what its links' :meth:`Linkable.egress` opens.
 
 The static half (:func:`link_kind`, :func:`secrets_of`, :func:`stored_secrets`, :func:`stored_settings`,
 :func:`linked_services`) needs no resources: the registry validates with it and the stage config learns
 from it which secrets to store and which setting keys to read. The other half (:meth:`Linkable.environment`,
-:meth:`Linkable.grant`, :meth:`Linkable.admit`, :meth:`Linkable.ready`) acts on the :class:`LinkTargets`
-the wiring has declared. What ``grant``, ``admit`` and ``ready`` return is what the function needs in place
-before it can use the thing: a run-on-deploy function (the migrator) runs during the same ``pulumi up``, so
-its invocation waits for all of it.
+:meth:`Linkable.grant`, :meth:`Linkable.admit`, :meth:`Linkable.egress`, :meth:`Linkable.ready`) acts on
+the :class:`LinkTargets` the wiring has declared. What ``grant``, ``admit``, ``egress`` and ``ready`` return
+is what the function needs in place before it can use the thing: a run-on-deploy function (the migrator)
+runs during the same ``pulumi up``, so its invocation waits for all of it.
 """
 
 from __future__ import annotations
@@ -78,6 +82,22 @@ class Linkable:
         """The network ingress this thing opens to the function of ``service``; returns the rules it declared."""
         del function, service, targets
         return []
+
+    def egress(self, function: Function, admitted: Needs, targets: LinkTargets) -> Needs:
+        """The function's own way out to this thing; returns the rules it declared. By default exactly the
+        mirror of what :meth:`admit` opened (the same security group, protocol and ports), so the two sides of
+        a path never disagree: a kind admitting nothing adds nothing (HTTPS, which every VPC function may
+        send, reaches it). A kind that opens several rules, or needs egress to somewhere else, overrides it."""
+        del targets
+        rules = [rule for rule in admitted if isinstance(rule, aws.vpc.SecurityGroupIngressRule)]
+        if len(rules) > 1:
+            raise TypeError(f"{type(self).__name__} admits {len(rules)} rules: it must name each one's egress")
+        return [function.reach(self.kind_label, rule) for rule in rules]
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's name in children's names: ``DatabaseLink`` → ``database``."""
+        return type(self).__name__.removesuffix("Link").lower()
 
     def ready(self, targets: LinkTargets) -> Needs:
         """What must exist before the function can use this thing at all, beyond what its environment

@@ -2,11 +2,12 @@
 
 Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
-the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress) →
-HTTP API → schedules → run-on-deploy invocations (``infra/deploy_run.py``), which wait for everything their
-run uses (the function and all it declares, what each link grants, admits and needs ready, the route out of
-the private subnets) and whose checked answers the routed functions wait for → the stage's alarms over all
-of it (``infra/monitoring.py``). Every function's environment carries the release (``infra/release.py``).
+the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress and
+the function's matching egress) → HTTP API → schedules → run-on-deploy invocations
+(``infra/deploy_run.py``), which wait for everything their run uses (the function and all it declares, what
+each link grants, admits, opens on the way out and needs ready, the route out of the private subnets) and
+whose checked answers the routed functions wait for → the stage's alarms over all of it
+(``infra/monitoring.py``). Every function's environment carries the release (``infra/release.py``).
 Nothing here knows a particular service: every difference comes from a spec.
 """
 
@@ -156,7 +157,8 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         needs = route_out(network) if spec.vpc else []
         for link in linked:
             needs += link.grant(function, targets)
-            needs += link.admit(function, spec.name, targets)
+            admitted = link.admit(function, spec.name, targets)
+            needs += admitted + link.egress(function, admitted, targets)
             needs += link.ready(targets)
         if spec.schedule is not None:
             _schedule(stage, spec, function)

@@ -59,6 +59,46 @@ PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read
 BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 TLS_POLICIES = frozenset({"TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"})
 """CloudFront security policies at least as strict as TLSv1.2_2021."""
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+IDENTITY_POLICIES = (ROLE_POLICY, IAM_POLICY, USER_POLICY, GROUP_POLICY)
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+GROUP_POLICY_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+ROLE_POLICIES_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+ATTACHMENTS = (
+    ROLE,
+    ROLE_POLICY_ATTACHMENT,
+    POLICY_ATTACHMENT,
+    USER_POLICY_ATTACHMENT,
+    GROUP_POLICY_ATTACHMENT,
+    ROLE_POLICIES_EXCLUSIVE,
+)
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+HTTPS_PORT = 443
+
+UNSCOPED_ACTIONS: dict[str, str] = {
+    "xray:PutTraceSegments": "X-Ray defines no resource type for it: a traced function writes its segments",
+    "xray:PutTelemetryRecords": "X-Ray defines no resource type for it: a traced function's daemon telemetry",
+    "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions take no resource-level permissions (Lambda's ENIs)",
+    "ec2:DescribeSubnets": "EC2 Describe* actions take no resource-level permissions (Lambda's ENIs)",
+    "ssm:UpdateInstanceInformation": "the SSM agent's heartbeat: no resource type (NAT instances, Session Manager)",
+    "ssmmessages:CreateControlChannel": "Session Manager's message channels have no resource type (NAT instances)",
+    "ssmmessages:CreateDataChannel": "Session Manager's message channels have no resource type (NAT instances)",
+    "ssmmessages:OpenControlChannel": "Session Manager's message channels have no resource type (NAT instances)",
+    "ssmmessages:OpenDataChannel": "Session Manager's message channels have no resource type (NAT instances)",
+}
+"""The only actions an identity policy may allow on ``Resource: "*"``: AWS authorises each on no narrower
+resource (the Service Authorization Reference lists no resource type for it). Anything else names its
+resources."""
+ALLOWED_MANAGED_POLICIES: dict[str, str] = {}
+"""Managed policies a role, user or group may have attached, with the reason. None: every AWS managed policy this
+platform used (``AWSLambdaVPCAccessExecutionRole``, ``AWSXRayDaemonWriteAccess``, ``AmazonSSMManagedInstanceCore``)
+grants on ``"*"``, some of it actions AWS lets us scope; their needed parts are inline, scoped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +415,74 @@ def _cloudfront_logging(resources: Sequence[tuple[str, Props]], _: Context) -> I
         yield f"{missing} distribution(s) without access logs (loggingConfig, or a delivered ACCESS_LOGS source)"
 
 
+def _statements(policy: Any) -> list[Any]:
+    """The statements of a policy document (a JSON string, as the engine sends ``policy``); none when unknown."""
+    if not isinstance(policy, str):
+        return []
+    try:
+        document: Any = json.loads(policy)
+    except ValueError:
+        return []
+    statements: Any = _get(document, "Statement") if isinstance(document, dict) else None  # pyright: ignore[reportUnknownArgumentType]
+    return _list(statements) if isinstance(statements, list | tuple) else [statements] if statements else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in (_list(value) if isinstance(value, list | tuple) else [value]) if v is not None]
+
+
+def _scoped_resources(props: Props, _: Context) -> Iterator[str]:
+    """Every allowed action names its resources: ``Resource: "*"`` only for actions AWS authorises on no
+    narrower resource (:data:`UNSCOPED_ACTIONS`), never a wildcard action, never ``NotAction``/``NotResource``."""
+    for statement in _statements(props.get("policy")):
+        if _get(statement, "Effect") != "Allow":
+            continue
+        sid = _get(statement, "Sid", "?")
+        for negated in ("NotAction", "NotResource"):
+            if negated in statement:
+                yield f"statement {sid} allows by {negated}: it grants everything it does not name"
+        actions = _strings(_get(statement, "Action"))
+        wild = [a for a in actions if "*" in a]
+        if wild:
+            yield f"statement {sid} allows wildcard actions {', '.join(wild)}"
+        if "*" in _strings(_get(statement, "Resource")):
+            unlisted = [a for a in actions if a not in UNSCOPED_ACTIONS]
+            if unlisted:
+                yield f"statement {sid} allows {', '.join(unlisted)} on every resource; name the resources"
+
+
+def _no_managed_policies(props: Props, _: Context) -> Iterator[str]:
+    """No managed policy attached, however (an attachment resource, a role's ``managedPolicyArns``), unless it is
+    allow-listed with its reason: an AWS managed policy grants on ``"*"`` and changes when AWS decides."""
+    arns = _strings(props.get("policyArn")) + _strings(props.get("managedPolicyArns"))
+    arns += _strings(props.get("policyArns"))
+    for arn in arns:
+        if arn not in ALLOWED_MANAGED_POLICIES:
+            yield f"managed policy {arn} is attached; grant what is needed inline, scoped to its resources"
+
+
+def _function_egress(resources: Sequence[tuple[str, Props]], _: Context) -> Iterator[str]:
+    """A function's security group lets out HTTPS to the Internet and other ports only to a security group (a path
+    a link opened), never every protocol and port. Judged on the groups functions name in ``vpcConfig`` (a group
+    not known yet cannot be judged)."""
+    groups: set[str] = set()
+    for typ, props in resources:
+        if typ == LAMBDA_FUNCTION:
+            groups.update(g for g in _strings(_get(props, "vpcConfig.securityGroupIds")) if g)
+    for typ, props in resources:
+        group = props.get("securityGroupId")
+        if typ != EGRESS_RULE or group not in groups:
+            continue
+        protocol = props.get("ipProtocol")
+        ports = (props.get("fromPort"), props.get("toPort"))
+        if protocol in ("-1", "all", -1):
+            yield f"function security group {group} lets out every protocol and port"
+        elif _public_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6")) and any(
+            p is not None and int(p) != HTTPS_PORT for p in ports
+        ):
+            yield f"function security group {group} lets out port(s) {ports[0]}-{ports[1]} to the Internet (only 443)"
+
+
 # --- advisory --------------------------------------------------------------------------------------
 
 
@@ -460,6 +568,12 @@ RULES: tuple[Rule, ...] = (
          "mandatory", (DISTRIBUTION,), _cloudfront_tls),
     Rule("cloudfront-access-logging", "Every CloudFront distribution writes access logs", "mandatory",
          stack_check=_cloudfront_logging),
+    Rule("iam-scoped-resources", 'Identity policies name their resources ("*" only for the allow-listed actions AWS '
+         "authorises on no resource), with no wildcard actions", "mandatory", IDENTITY_POLICIES, _scoped_resources),
+    Rule("iam-no-managed-policies", "No managed policy attachments beyond the allow-list", "mandatory",
+         ATTACHMENTS, _no_managed_policies),
+    Rule("lambda-egress-scoped", "Function security groups let out HTTPS to the Internet and other ports only to a "
+         "security group, never everything", "mandatory", stack_check=_function_egress),
     Rule("lambda-in-vpc", "Functions run inside the VPC", "advisory", (LAMBDA_FUNCTION,), _lambda_in_vpc),
     Rule("lambda-tracing", "Functions trace with X-Ray", "advisory", (LAMBDA_FUNCTION,), _lambda_tracing),
     Rule("lambda-reserved-concurrency", "Functions reserve their concurrency (production, staging)", "advisory",

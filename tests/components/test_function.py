@@ -1,13 +1,16 @@
-"""Function under mocks: role and grants without wildcards, log group first, VPC placement, packaging."""
+"""Function under mocks: role and grants without wildcards (no managed policy), log group first, VPC placement
+with HTTPS-only egress and mirrored reach, packaging."""
 
 from __future__ import annotations
 
 import json
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components import ComponentArgsError, Function, FunctionArgs, ImageCode, VpcPlacement, ZipCode
+from components.function import ENI_CREATE_ACTIONS, ENI_DESCRIBE_ACTIONS, ENI_MANAGE_ACTIONS, UNSCOPED_ACTIONS
 from tests.components.helpers import children_of, component, of_type, one, policy_doc, run, zip_code
 
 
@@ -55,11 +58,14 @@ def test_zip_function_in_a_vpc_with_grants() -> None:
     assume = json.loads(role.inputs["assumeRolePolicy"])
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
     policies = {p.name: policy_doc(p) for p in of_type(res, "aws:iam/rolePolicy:RolePolicy")}
-    assert set(policies) == {"api-logs", "api-grant-invoke-valuation", "api-grant-db", "api-grant-secrets"}
+    assert set(policies) == {
+        "api-logs", "api-xray", "api-vpc", "api-grant-invoke-valuation", "api-grant-db", "api-grant-secrets"
+    }  # fmt: skip
     for doc in policies.values():
         for statement in doc["Statement"]:
             assert all("*" not in action for action in statement["Action"])
-            assert statement["Resource"] != "*"
+            if statement["Resource"] == "*":
+                assert set(statement["Action"]) <= set(UNSCOPED_ACTIONS), statement
     assert policies["api-grant-invoke-valuation"]["Statement"][0] == {
         "Effect": "Allow",
         "Action": ["lambda:InvokeFunction"],
@@ -68,15 +74,77 @@ def test_zip_function_in_a_vpc_with_grants() -> None:
     assert policies["api-logs"]["Statement"][0]["Resource"] == [
         "arn:aws:logs:eu-west-2:123456789012:log-group:/aws/lambda/reggie-test-api:*"
     ]
-    attachments = {
-        a.inputs["policyArn"].rsplit("/", 1)[-1]
-        for a in of_type(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    }
-    assert attachments == {"AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess"}
+    # No AWS managed policy: each of those grants on "*", even for actions AWS lets us scope.
+    assert of_type(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    assert policies["api-xray"]["Statement"] == [
+        {
+            "Sid": "Traces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        }
+    ]
+    ec2 = "arn:aws:ec2:eu-west-2:123456789012"
+    network = {st["Sid"]: st for st in policies["api-vpc"]["Statement"]}
+    assert network["DescribeInterfaces"]["Resource"] == "*"
+    assert network["CreateInterfaces"]["Action"] == ["ec2:CreateNetworkInterface"]
+    assert network["CreateInterfaces"]["Resource"] == [
+        f"{ec2}:network-interface/*",
+        f"{ec2}:security-group/api-sg-id",
+        f"{ec2}:subnet/subnet-a",
+        f"{ec2}:subnet/subnet-b",
+    ]
+    assert network["ManageInterfaces"]["Resource"] == [f"{ec2}:network-interface/*"]
+    granted = {action for st in policies["api-vpc"]["Statement"] for action in st["Action"]}
+    assert granted == set(ENI_DESCRIBE_ACTIONS + ENI_CREATE_ACTIONS + ENI_MANAGE_ACTIONS)
+    fn_deps = rec.options[fn.urn].dependencies
+    assert {one(res, "aws:iam/rolePolicy:RolePolicy", n).urn for n in ("api-vpc", "api-xray")} <= set(fn_deps)
 
     one(res, "aws:ec2/securityGroup:SecurityGroup")
     assert of_type(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
-    one(res, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    out = one(res, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").inputs
+    assert (out["ipProtocol"], out["fromPort"], out["toPort"], out["cidrIpv4"]) == ("tcp", 443, 443, "0.0.0.0/0")
+
+
+def test_reach_mirrors_the_ingress_rule_that_admits_the_function() -> None:
+    def program() -> None:
+        fn = Function(
+            "worker",
+            FunctionArgs(
+                function_name="reggie-test-worker",
+                code=zip_code(),
+                log_retention_days=7,
+                vpc=VpcPlacement("vpc-1", ["subnet-a"]),
+            ),
+        )
+        assert fn.security_group_id is not None
+        admitted = aws.vpc.SecurityGroupIngressRule(
+            "db-in-worker",
+            security_group_id="sg-db",
+            referenced_security_group_id=fn.security_group_id,
+            ip_protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+        )
+        fn.reach("database", admitted)
+
+    res = run(program).resources
+    rules = {r.name: r.inputs for r in of_type(res, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")}
+    assert set(rules) == {"worker-out", "worker-to-database"}
+    to_db = rules["worker-to-database"]
+    assert (to_db["securityGroupId"], to_db["referencedSecurityGroupId"]) == ("worker-sg-id", "sg-db")
+    assert (to_db["ipProtocol"], to_db["fromPort"], to_db["toPort"]) == ("tcp", 5432, 5432)
+    assert "cidrIpv4" not in to_db
+
+
+def test_reach_needs_the_function_in_a_vpc() -> None:
+    def program() -> None:
+        fn = Function("f", FunctionArgs(function_name="f", code=zip_code(), log_retention_days=7))
+        rule = aws.vpc.SecurityGroupIngressRule("in", security_group_id="sg", ip_protocol="tcp", from_port=1, to_port=1)
+        fn.reach("database", rule)
+
+    with pytest.raises(Exception, match="needs the function in a VPC"):
+        run(program)
 
 
 def test_image_function_outside_the_vpc() -> None:

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pytest
 
 from components import ComponentArgsError, Network, NetworkArgs
-from components.network import SSM_CORE_POLICY, fck_nat_user_data, instance_architecture, subnet_cidrs
+from components.network import SESSION_MANAGER_ACTIONS, fck_nat_user_data, instance_architecture, subnet_cidrs
 from infra.mocks import Recording
 from tests.components.helpers import children_of, component, of_type, one, run
 
@@ -160,8 +160,12 @@ def test_nat_instances_may_open_a_session_manager_shell_and_only_touch_their_own
     role = one(res, "aws:iam/role:Role", "net-nat")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
-    ssm = one(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "net-nat-ssm")
-    assert ssm.inputs["policyArn"] == SSM_CORE_POLICY
+    # Session Manager, inline, and nothing else on "*": AmazonSSMManagedInstanceCore would let an Internet-facing
+    # instance read every SSM parameter (every secret) of the account.
+    assert of_type(res, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    (session,) = json.loads(one(res, "aws:iam/rolePolicy:RolePolicy", "net-nat-ssm").inputs["policy"])["Statement"]
+    assert session["Action"] == list(SESSION_MANAGER_ACTIONS)
+    assert not [a for a in session["Action"] if a.startswith("ssm:Get")]
     assert one(res, "aws:iam/instanceProfile:InstanceProfile").inputs["role"] == "net-nat"
     statements = json.loads(one(res, "aws:iam/rolePolicy:RolePolicy", "net-nat-ha").inputs["policy"])["Statement"]
     by_sid = {st["Sid"]: st for st in statements}

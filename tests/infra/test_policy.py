@@ -3,6 +3,7 @@ provider defaults for absent properties; unknown values never crash or count as 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -136,6 +137,25 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
         },
         "staging",
     ),
+    "iam-scoped-resources": (
+        rules.ROLE_POLICY,
+        {
+            "policy": '{"Statement": [{"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"}, '
+            '{"Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface"], '
+            '"Resource": ["arn:aws:ec2:eu-west-2:1:network-interface/*"]}]}'
+        },
+        {
+            "policy": '{"Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeSubnets", '
+            '"ec2:DeleteNetworkInterface"], "Resource": "*"}]}'
+        },
+        "staging",
+    ),
+    "iam-no-managed-policies": (
+        rules.ROLE_POLICY_ATTACHMENT,
+        {"role": "r"},
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"},
+        "staging",
+    ),
 }
 SITE_STACK_RULES = {"s3-bucket-not-public", "cloudfront-access-logging"}
 """Stack rules of the sites, tested below with their passing and failing sets of resources."""
@@ -178,7 +198,10 @@ def _engine(rule: str, type_token: str, props: dict[str, Any], stack: str) -> li
 
 
 def test_every_rule_has_a_case() -> None:
-    stack_rules = {"no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed", "lambda-reserved-concurrency"}
+    stack_rules = {
+        "no-public-ingress", "vpc-flow-logs", "shared-stages-alarmed", "lambda-reserved-concurrency",
+        "lambda-egress-scoped",
+    }  # fmt: skip
     assert set(CASES) | stack_rules | SITE_STACK_RULES == {r.name for r in RULES}
 
 
@@ -458,4 +481,71 @@ def test_shared_stages_alarm_every_function_cluster_and_nat_group() -> None:
     untagged = {"name": "reggie-production-web-invalidate", "tags": {"invoked-by": "schedule"}}
     assert len(_stack_violations([_res(rules.LAMBDA_FUNCTION, untagged, "production", "inv")])) == 1
     (policy,) = [p for p in policies() if p.name == ALARMED]
+    assert isinstance(policy, StackValidationPolicy)
+
+
+@pytest.mark.parametrize(
+    ("statement", "found"),
+    [
+        ({"Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"]}, "wildcard actions s3:*"),
+        ({"Action": "ssm:GetParameter", "Resource": "*"}, "ssm:GetParameter on every resource"),
+        ({"Action": ["ssm:GetParameter"], "Resource": ["arn:aws:ssm:eu-west-2:1:parameter/a", "*"]}, "every resource"),
+        ({"NotAction": ["iam:*"], "Resource": ["arn:x"]}, "allows by NotAction"),
+        ({"Action": ["s3:GetObject"], "NotResource": ["arn:x"]}, "allows by NotResource"),
+    ],
+)
+def test_wildcards_are_caught_however_written(statement: dict[str, Any], found: str) -> None:
+    policy = json.dumps({"Statement": [{"Sid": "S", "Effect": "Allow", **statement}]})
+    for type_token in rules.IDENTITY_POLICIES:
+        (message,) = _offline("iam-scoped-resources", type_token, {"policy": policy}, "staging")
+        assert found in message
+    deny = json.dumps({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+    assert _offline("iam-scoped-resources", rules.ROLE_POLICY, {"policy": deny}, "staging") == []
+    assert _offline("iam-scoped-resources", rules.ROLE_POLICY, {"policy": None}, "staging") == []  # unknown
+
+
+def test_every_allow_listed_action_says_why_and_names_no_wildcard() -> None:
+    assert all(reason.strip() for reason in rules.UNSCOPED_ACTIONS.values())
+    assert not [a for a in rules.UNSCOPED_ACTIONS if "*" in a]
+    assert rules.ALLOWED_MANAGED_POLICIES == {}  # none remains; one added later needs its reason here
+
+
+def test_managed_policies_are_caught_however_attached() -> None:
+    arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    assert _offline("iam-no-managed-policies", rules.ROLE, {"managedPolicyArns": [arn]}, "staging")
+    assert _offline("iam-no-managed-policies", rules.ROLE, {"name": "r"}, "staging") == []
+    assert _offline("iam-no-managed-policies", rules.ROLE_POLICIES_EXCLUSIVE, {"policyArns": [arn]}, "staging")
+    assert _engine("iam-no-managed-policies", rules.POLICY_ATTACHMENT, {"policyArn": arn}, "staging")
+
+
+def _egress(**props: Any) -> PlannedResource:
+    return _res(rules.EGRESS_RULE, {"securityGroupId": "sg-fn", **props}, name=f"out-{len(props)}")
+
+
+FUNCTION_IN_VPC = _res(rules.LAMBDA_FUNCTION, {"vpcConfig": {"securityGroupIds": ["sg-fn"]}}, name="fn")
+
+
+@pytest.mark.parametrize(
+    ("rule", "violation"),
+    [
+        ({"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"}, None),
+        ({"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "referencedSecurityGroupId": "sg-db"}, None),
+        ({"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"}, "every protocol and port"),
+        ({"ipProtocol": "-1", "referencedSecurityGroupId": "sg-db"}, "every protocol and port"),
+        ({"ipProtocol": "tcp", "fromPort": 0, "toPort": 65535, "cidrIpv4": "0.0.0.0/0"}, "only 443"),
+        ({"ipProtocol": "tcp", "fromPort": 25, "toPort": 25, "cidrIpv6": "::/0"}, "only 443"),
+    ],
+)
+def test_function_egress_is_https_out_and_named_paths_only(rule: dict[str, Any], violation: str | None) -> None:
+    found = [v.message for v in evaluate([FUNCTION_IN_VPC, _egress(**rule)]) if v.rule == "lambda-egress-scoped"]
+    if violation is None:
+        assert found == []
+    else:
+        (message,) = found
+        assert violation in message
+    # The NAT's own group (no function names it) forwards everything; an unknown group is not judged yet.
+    nat = _res(rules.EGRESS_RULE, {"securityGroupId": "sg-nat", "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"})
+    unknown = _res(rules.LAMBDA_FUNCTION, {"vpcConfig": {"securityGroupIds": None}}, name="later")
+    assert [v for v in evaluate([FUNCTION_IN_VPC, unknown, nat]) if v.rule == "lambda-egress-scoped"] == []
+    (policy,) = [p for p in policies() if p.name == "lambda-egress-scoped"]
     assert isinstance(policy, StackValidationPolicy)

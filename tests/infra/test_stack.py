@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pytest
@@ -15,7 +16,7 @@ from infra.links import secrets_of
 from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
-from infra.policy.rules import evaluate
+from infra.policy.rules import UNSCOPED_ACTIONS, evaluate
 from infra.registry import REPO_ROOT, discover
 from infra.release import package_paths, package_version
 from infra.wiring import build_platform
@@ -181,16 +182,101 @@ def test_every_function_carries_the_version_and_the_commit_of_its_own_package(pl
         assert env["GIT_COMMIT"].removesuffix("-dirty") == newest, spec.name
 
 
+def _policy_documents(value: object) -> list[dict[str, Any]]:
+    """Every policy document among ``value``'s inputs, however deep (a role's inline policy, a bucket's policy,
+    a role's trust policy...): any JSON string holding a ``Statement``."""
+    if isinstance(value, str) and '"Statement"' in value:
+        try:
+            document = json.loads(value)
+        except ValueError:
+            return []
+        return [document] if isinstance(document, dict) else []
+    if isinstance(value, dict):
+        return [d for v in value.values() for d in _policy_documents(v)]
+    if isinstance(value, list):
+        return [d for v in value for d in _policy_documents(v)]
+    return []
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_statement_grants_on_every_resource_but_what_aws_requires(plans: dict[str, Recording], stack: str) -> None:
+    """Across the whole plan: ``Resource: "*"`` only for the allow-listed actions, each with its reason; no wildcard
+    or negated action; no managed policy attached in any way."""
+    unscoped: set[str] = set()
+    documents = 0
+    for resource in plans[stack].resources:
+        for document in _policy_documents(dict(resource.inputs)):
+            documents += 1
+            for statement in _as_list(document["Statement"]):
+                assert isinstance(statement, dict)
+                if statement["Effect"] != "Allow":
+                    continue  # a Deny (TLS only, on every bucket) may be as broad as it likes
+                assert "NotAction" not in statement, resource.name
+                assert "NotResource" not in statement, resource.name
+                actions = [str(a) for a in _as_list(statement.get("Action", []))]
+                assert not [a for a in actions if "*" in a], (resource.name, actions)
+                if "*" in _as_list(statement.get("Resource", [])):
+                    assert set(actions) <= set(UNSCOPED_ACTIONS), (resource.name, actions)
+                    unscoped.update(actions)
+        assert "managedPolicyArns" not in resource.inputs, resource.name
+    assert documents > 20
+    assert _of(plans[stack].resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    # What is left on "*": X-Ray's writes and EC2's describes (every traced / VPC function), and in a stage with
+    # its own NAT instances the Session Manager agent's calls.
+    expected = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+    }
+    if _of(plans[stack].resources, "aws:ec2/launchTemplate:LaunchTemplate"):
+        expected |= {a for a in UNSCOPED_ACTIONS if a.startswith(("ssm:", "ssmmessages:"))}
+    assert unscoped == expected
+    violations = {v.rule for v in evaluate(plans[stack].resources)}
+    assert not violations & {"iam-scoped-resources", "iam-no-managed-policies", "lambda-egress-scoped"}
+
+
 def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
     res = plans["production"].resources
-    for policy in _of(res, "aws:iam/rolePolicy:RolePolicy"):
-        for statement in json.loads(policy.inputs["policy"])["Statement"]:
-            assert all("*" not in action for action in statement["Action"]), policy.name
-            assert "*" not in statement["Resource"], policy.name
     api_grants = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("api-")}
-    assert api_grants == {"api-logs", "api-grant-db-secret", "api-grant-invoke-valuation", "api-grant-secrets"}
+    assert api_grants == {
+        "api-logs", "api-xray", "api-vpc", "api-grant-db-secret", "api-grant-invoke-valuation", "api-grant-secrets"
+    }  # fmt: skip
     valuation = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("valuation-")}
-    assert valuation == {"valuation-logs", "valuation-grant-db-secret"}
+    assert valuation == {"valuation-logs", "valuation-xray", "valuation-vpc", "valuation-grant-db-secret"}
+    statements = {
+        st["Sid"]: st
+        for st in json.loads(_one(res, "aws:iam/rolePolicy:RolePolicy", "api-vpc").inputs["policy"])["Statement"]
+    }
+    subnets = {
+        f"arn:aws:ec2:eu-west-2:123456789012:subnet/{s}" for s in ("network-private-0-id", "network-private-1-id")
+    }
+    assert subnets < set(statements["CreateInterfaces"]["Resource"])  # only the stage's private subnets
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_functions_let_out_https_and_postgresql_to_the_database_only(plans: dict[str, Recording], stack: str) -> None:
+    res = plans[stack].resources
+    database_group = _one(res, "aws:ec2/securityGroup:SecurityGroup", "database-sg")
+    db_id = "database-sg-id"
+    assert database_group.name == "database-sg"
+    egress: dict[str, set[tuple[object, ...]]] = {}
+    for rule in _of(res, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
+        i = rule.inputs
+        if i["securityGroupId"].endswith("-sg-id") and not i["securityGroupId"].startswith("network-"):
+            to = i.get("cidrIpv4") or i.get("referencedSecurityGroupId")
+            egress.setdefault(i["securityGroupId"], set()).add((i["ipProtocol"], i["fromPort"], i["toPort"], to))
+    specs = {spec.name: spec for spec in discover() if spec.vpc}
+    assert set(egress) == {f"{name}-sg-id" for name in specs}
+    for name, spec in specs.items():
+        expected: set[tuple[object, ...]] = {("tcp", 443, 443, "0.0.0.0/0")}
+        if "database" in spec.links:
+            expected.add(("tcp", 5432, 5432, db_id))
+        assert egress[f"{name}-sg-id"] == expected, name
 
 
 def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
