@@ -120,6 +120,10 @@ def _function(hooks: Hooks) -> Component:
     )
     fn.grant_invoke("invoke-valuation", FN_ARN)
     fn.grant_parameters_read("secrets", ["arn:aws:ssm:eu-west-2:123456789012:parameter/reggie/x"])
+    database = aws.vpc.SecurityGroupIngressRule(
+        "db-in-api", security_group_id="sg-db", ip_protocol="tcp", from_port=5432, to_port=5432
+    )
+    fn.reach("database", database)
     return fn
 
 

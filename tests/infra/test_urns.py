@@ -43,7 +43,30 @@ RETIRED: dict[str, tuple[str, str]] = {
     )
     for slot in ("0", "1")
 }
-"""Resources replaced on purpose, in production and staging (personal stages share the dev network's NAT)."""
+"""Resources replaced on purpose, each with its successor and why (the NATs in production and staging only:
+personal stages share the dev network's NAT)."""
+_INLINE = (
+    "issue 15: no AWS managed policy on a function's role (each grants on every resource); the network-interface "
+    "and X-Ray actions it needs are an inline policy of the same name, scoped as far as AWS allows. The inline "
+    "policy is created before the attachment is deleted, so the role is never without them"
+)
+RETIRED.update(
+    {
+        f"reggie:components:Function$aws:iam/rolePolicyAttachment:RolePolicyAttachment::{name}": (
+            f"reggie:components:Function$aws:iam/rolePolicy:RolePolicy::{name}",
+            _INLINE,
+        )
+        for name in (
+            "api-vpc",
+            "api-xray",
+            "migrator-vpc",
+            "migrator-xray",
+            "scraper-vpc",
+            "scraper-xray",
+            "valuation-xray",
+        )
+    }
+)
 
 
 def _baseline(stack: str) -> list[str]:
