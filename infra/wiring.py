@@ -51,6 +51,7 @@ from infra.registry import REPO_ROOT, discover
 from infra.release import Release, current_release
 from infra.service_spec import ServiceSpec
 from infra.sites import build_sites
+from services.core import document_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             allowed_origins=stage.allowed_origins,
             jurisdiction="eu",
             retain_on_delete=stage.retain_on_delete,
+            # What nobody confirmed (abandoned or refused uploads); confirmed documents live under documents/.
+            expire_after_days={document_keys.UPLOAD_PREFIX: document_keys.UNCONFIRMED_UPLOAD_DAYS},
         ),
     )
     database = AuroraPostgres(

@@ -10,7 +10,8 @@ Uploads go under ``uploads/``, the only prefix an upload URL is ever signed for.
 document copies it to ``documents/``, under a key no presigned PUT points at, and deletes the upload:
 a second PUT through a still-valid upload URL lands in ``uploads/`` again and never replaces the
 document an administrator approved. Administrators read ``documents/`` through presigned GETs that
-live a minute.
+live a minute. The prefixes are :mod:`services.core.document_keys`'s, which the bucket's lifecycle rule
+shares: what nobody confirmed is deleted from ``uploads/`` after a day.
 
 This module imports botocore's exceptions, so the API loads it with the first request that uses the
 bucket (see :mod:`services.api.resources`).
@@ -26,10 +27,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from services.api.claims.schemas import DOCUMENT_EXTENSIONS, MAX_DOCUMENT_BYTES
 from services.api.errors import Unavailable
+from services.core.document_keys import DOCUMENT_PREFIX, UPLOAD_PREFIX
 
 UPLOAD_URL_TTL_S = 300
 VIEW_URL_TTL_S = 60
-UPLOAD_PREFIX, DOCUMENT_PREFIX = "uploads/", "documents/"
 
 
 class StorageUnavailable(Unavailable):

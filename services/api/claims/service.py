@@ -26,6 +26,7 @@ from services.api.claims.schemas import (
     UploadInstructions,
 )
 from services.api.errors import Conflict, Invalid, NotFound
+from services.core.document_keys import stored_key, upload_key
 from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus
 from services.core.notifications import EmailKind, notify
 from services.core.registration import Registration
@@ -109,7 +110,7 @@ class Claims(CallerSession):
         count = session.scalar(select(func.count()).where(ClaimDocument.claim_id == claim.id)) or 0
         if count >= MAX_DOCUMENTS_PER_CLAIM:
             raise Conflict(f"A claim holds at most {MAX_DOCUMENTS_PER_CLAIM} documents.", code="too_many_documents")
-        key = f"uploads/claims/{claim.id}/{uuid.uuid4().hex}.{DOCUMENT_EXTENSIONS[request.content_type]}"
+        key = upload_key(claim.id, uuid.uuid4().hex, DOCUMENT_EXTENSIONS[request.content_type])
         upload = store.presign_upload(key, content_type=request.content_type, size_bytes=request.size_bytes)
         doc = ClaimDocument(
             claim_id=claim.id, object_key=key, content_type=request.content_type, declared_size_bytes=request.size_bytes
@@ -159,15 +160,15 @@ class Claims(CallerSession):
                 f"The file's content is not a {DOCUMENT_EXTENSIONS[doc.content_type].upper()}, so it was discarded.",
                 {"declared_content_type": doc.content_type},
             )
-        stored_key = "documents/" + doc.object_key.removeprefix("uploads/")
-        store.copy(doc.object_key, stored_key)
-        copied = store.stat(stored_key)
+        kept = stored_key(doc.object_key)
+        store.copy(doc.object_key, kept)
+        copied = store.stat(kept)
         if copied is None or copied.etag != stored.etag:  # replaced between the check and the copy
-            store.delete(stored_key)
+            store.delete(kept)
             raise Conflict(_CHANGED, code="upload_changed")
         store.delete(doc.object_key)
         doc.status = ClaimDocumentStatus.UPLOADED.value
-        doc.stored_key = stored_key
+        doc.stored_key = kept
         doc.confirmed_size_bytes = stored.size_bytes
         doc.confirmed_at = datetime.now(UTC)
         self.session.flush()
