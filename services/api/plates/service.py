@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, LiteralString
 
@@ -26,7 +26,13 @@ import anyio.to_thread
 from services.api.errors import Invalid
 from services.api.plates.schemas import LastSaleView, ListingView, PlatePage, PlateSummary, PlateView
 from services.api.reads import ReadPool
-from services.api.valuations.cache import STORE_SQL, store_parameters, view_from_details, view_from_parameters
+from services.api.valuations.cache import (
+    STORE_SQL,
+    fresh,
+    store_parameters,
+    view_from_details,
+    view_from_parameters,
+)
 from services.api.valuations.client import ValuationClient, ValuationUnavailable
 from services.api.valuations.schemas import ValuationView
 from services.core.registration import Registration
@@ -73,7 +79,7 @@ async def _valuation(
     reads: ReadPool, valuations: ValuationClient, mark: Registration, row: Any, max_age: timedelta
 ) -> ValuationView | None:
     """The cached valuation when fresh, else one made now (and cached); the old one if that fails."""
-    if row.model_version is not None and not row.stale and row.valued_at > datetime.now(UTC) - max_age:
+    if row.model_version is not None and fresh(stale=row.stale, valued_at=row.valued_at, max_age=max_age):
         return _cached(mark.display, row, stale=False)
     try:
         [result] = await anyio.to_thread.run_sync(valuations.value_many, [mark.normalized])

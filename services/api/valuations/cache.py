@@ -1,9 +1,10 @@
-"""The ``valuations`` cache, written the same way from both sides of the API.
+"""The ``valuations`` cache, read and written the same way from both sides of the API.
 
-``POST /valuations`` writes through its SQLAlchemy session and ``GET /plates/{registration}`` (which
-values a mark on the spot when its cached valuation is missing, stale or old) through the read pool's
-psycopg connection, so the statement is plain psycopg SQL and the parameters come from one function.
-Nothing here imports SQLAlchemy.
+``POST /valuations`` (and ``/batch``) reads and writes through its SQLAlchemy session and
+``GET /plates/{registration}`` through the read pool's psycopg connection; both answer from the cache when
+its valuation is :func:`fresh` and value the mark (invoking the model) only when it is missing, stale or
+older than ``VALUATION_MAX_AGE_DAYS``. So the statements are plain psycopg SQL and the parameters come from
+one function. Nothing here imports SQLAlchemy.
 
 A result (the valuation service's shape, prices in whole pounds) becomes pence, and ``details`` keeps
 what the client is shown besides the numbers: the explanation, the model/rules weights, the drivers
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
 
 import msgspec
@@ -22,7 +23,16 @@ import msgspec
 from services.api.valuations.schemas import ComparableSale, DriverView, ValuationView
 from services.core.registration import Registration
 
-__all__ = ["STORE_SQL", "store_parameters", "view_from_details"]
+__all__ = ["LATEST_SQL", "STORE_SQL", "fresh", "store_parameters", "view_from_details"]
+
+LATEST_SQL: LiteralString = """
+    SELECT DISTINCT ON (registration)
+           registration, model_version, estimate_pence, low_pence, high_pence, details, created_at, stale
+    FROM valuations WHERE registration = ANY(CAST(%(registrations)s AS varchar[]))
+    ORDER BY registration, created_at DESC, id DESC
+"""
+"""The latest cached valuation of each of ``registrations`` (normalized marks), whatever its model version: the
+row the plate lookup reads too (``services.api.plates.service.LOOKUP_SQL``)."""
 
 STORE_SQL: LiteralString = """
     INSERT INTO valuations (registration, model_version, estimate_pence, low_pence, high_pence, details)
@@ -61,6 +71,12 @@ def _comparables(raw: Any) -> list[ComparableSale] | None:
     except msgspec.ValidationError as exc:
         log.warning("the valuation's comparables were not understood: %s", exc)
         return None
+
+
+def fresh(*, stale: bool, valued_at: datetime, max_age: timedelta) -> bool:
+    """Whether a cached valuation answers as it is: no comparable sale came in after it, and it is younger than
+    ``max_age``. Anything else is valued again (and shown ``stale`` only if that fails)."""
+    return not stale and valued_at > datetime.now(UTC) - max_age
 
 
 def store_parameters(mark: Registration, result: dict[str, Any]) -> dict[str, Any]:

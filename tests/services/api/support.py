@@ -118,11 +118,13 @@ class FakeLambda:
 
     ``mode``: ``"ok"`` answers with ``respond(registrations)``; ``"error"`` a 500 service error;
     ``"function_error"`` a handled function error; ``"flaky"`` fails the first call then succeeds.
+    ``calls`` counts the invocations and ``asked`` holds the marks of each, in order.
     """
 
     def __init__(self, respond: Callable[[list[str]], list[dict[str, Any]]]) -> None:
         self.mode = "ok"
         self.calls = 0
+        self.asked: list[list[str]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -132,6 +134,7 @@ class FakeLambda:
             def do_POST(self) -> None:
                 fake.calls += 1
                 payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                fake.asked.append(list(payload.get("registrations", [])))
                 status, headers, body = 200, {}, b""
                 if fake.mode == "error" or (fake.mode == "flaky" and fake.calls % 2 == 1):
                     status, body = 500, json.dumps({"Type": "Service", "message": "boom"}).encode()
