@@ -5,12 +5,13 @@ from components.alarms import Alarm, Alarms, AlarmsArgs, AlarmsTransforms, Metri
 from components.aurora import AuroraPostgres, AuroraPostgresArgs, AuroraPostgresTransforms
 from components.container_image import ContainerImage, ContainerImageArgs, ContainerImageTransforms
 from components.function import Function, FunctionArgs, FunctionTransforms, ImageCode, VpcPlacement, ZipCode
-from components.http_api import CustomDomain, HttpApi, HttpApiArgs, HttpApiTransforms, LambdaTarget, Route
+from components.http_api import CustomDomain, HttpApi, HttpApiArgs, HttpApiTransforms, LambdaTarget, Route, Throttle
 from components.network import Network, NetworkArgs, NetworkTransforms
 from components.r2_bucket import R2Bucket, R2BucketArgs, R2BucketTransforms
 from components.secrets import Secrets, SecretsArgs, SecretsTransforms
 from components.site_build import SiteBuild, SiteBuildError, SiteFile, scan_build
 from components.static_site import StaticSite, StaticSiteArgs, StaticSiteTransforms
+from components.zone_rate_limits import RateLimitRule, ZoneRateLimits, ZoneRateLimitsArgs, ZoneRateLimitsTransforms
 
 __all__ = [
     "Alarm",
@@ -44,6 +45,7 @@ __all__ = [
     "R2Bucket",
     "R2BucketArgs",
     "R2BucketTransforms",
+    "RateLimitRule",
     "Route",
     "Secrets",
     "SecretsArgs",
@@ -54,8 +56,12 @@ __all__ = [
     "StaticSite",
     "StaticSiteArgs",
     "StaticSiteTransforms",
+    "Throttle",
     "Transform",
     "VpcPlacement",
     "ZipCode",
+    "ZoneRateLimits",
+    "ZoneRateLimitsArgs",
+    "ZoneRateLimitsTransforms",
     "scan_build",
 ]

@@ -3,6 +3,12 @@
 Routes name explicit methods (never ``ANY``) so API Gateway answers CORS preflight itself; each
 function's invoke permission is scoped to this API's execution ARN; access logs are JSON with a
 retention; once a custom domain is set, the default execute-api endpoint is disabled.
+
+Throttling: the stage's default applies to every route; a route given its own :class:`Throttle` gets a route
+setting that replaces the default for it, a budget apart (the webhooks', so no other route starves them; the
+costly routes', tighter). API Gateway names routes in the stage's route settings by key and refuses a key that
+does not exist yet, so the stage waits for the routes. Throttles are API Gateway's targets, not guarantees, and
+every API of the account in the region shares the account's own limit on top (:data:`ACCOUNT_RATE_LIMIT`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ from components.function import LOG_RETENTION_DAYS
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_ROUTES = 300
 """API Gateway's default quota of routes per HTTP API."""
+ACCOUNT_RATE_LIMIT = 10_000
+"""Requests per second API Gateway admits across every API of an account in a region (the default quota, raised
+through AWS Support); no route or stage limit may exceed it."""
+ACCOUNT_BURST_LIMIT = 5_000
+"""The account's burst (bucket size) in a region, across every API; no route or stage burst may exceed it."""
 _SEGMENT = r"(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})"
 _PATH = re.compile(rf"^/{_SEGMENT}(?:/{_SEGMENT})*$")
 
@@ -84,11 +95,27 @@ ROLES = roles_of(HttpApiTransforms)
 
 
 @dataclass(frozen=True, slots=True)
+class Throttle:
+    """API Gateway's token bucket for a stage or a route: ``rate`` requests per second, bursts of ``burst``."""
+
+    rate: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.rate <= ACCOUNT_RATE_LIMIT:
+            raise ComponentArgsError(f"Throttle.rate: {self.rate} is outside 0-{ACCOUNT_RATE_LIMIT} requests/s")
+        if not 1 <= self.burst <= ACCOUNT_BURST_LIMIT:
+            raise ComponentArgsError(f"Throttle.burst: {self.burst} is outside 1-{ACCOUNT_BURST_LIMIT}")
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One route: an explicit method and a path (``{param}`` and ``{proxy+}`` allowed)."""
 
     method: str
     path: str
+    throttle: Throttle | None = None
+    """Its own throttle, replacing the stage default for it (a budget apart); ``None`` draws on the default."""
 
     @property
     def key(self) -> str:
@@ -139,10 +166,8 @@ class HttpApiArgs:
     """Request headers browsers may send."""
     cors_max_age_s: int = 3600
     """How long browsers may cache a preflight answer."""
-    throttling_burst_limit: int = 200
-    """Default route burst limit (requests)."""
-    throttling_rate_limit: float = 100
-    """Default route steady-state limit (requests per second)."""
+    throttle: Throttle = field(default_factory=lambda: Throttle(rate=100, burst=200))
+    """The stage's default route throttle (a route's own :attr:`Route.throttle` replaces it)."""
     detailed_metrics: bool = False
     """Per-route CloudWatch metrics: six per route (count, 4xx, 5xx, latency, integration latency, data),
     billed as custom metrics for every hour a route has traffic (``infra/cost.py`` prices them). The API-wide
@@ -246,6 +271,8 @@ class HttpApi(Component):
             ),
             "access-logs",
         )
+        routes = [route for target in args.targets for route in self._target(api, target)]
+        throttled = [r for target in args.targets for r in target.routes if r.throttle is not None]
         stage = self.child(
             "stage",
             aws.apigatewayv2.Stage,
@@ -257,16 +284,28 @@ class HttpApi(Component):
                     destination_arn=log_group.arn, format=ACCESS_LOG_FORMAT
                 ),
                 default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                    throttling_burst_limit=args.throttling_burst_limit,
-                    throttling_rate_limit=args.throttling_rate_limit,
+                    throttling_burst_limit=args.throttle.burst,
+                    throttling_rate_limit=args.throttle.rate,
                     detailed_metrics_enabled=args.detailed_metrics,
                 ),
+                # A route setting replaces the default for its route entirely: it repeats the metrics switch.
+                route_settings=[
+                    aws.apigatewayv2.StageRouteSettingArgs(
+                        route_key=route.key,
+                        throttling_burst_limit=route.throttle.burst,
+                        throttling_rate_limit=route.throttle.rate,
+                        detailed_metrics_enabled=args.detailed_metrics,
+                    )
+                    for route in sorted(throttled, key=lambda r: r.key)
+                    if route.throttle is not None
+                ]
+                or None,
                 tags=args.tags,
             ),
             "stage",
+            # The route settings name routes by key; API Gateway refuses a key it does not have yet.
+            opts=pulumi.ResourceOptions(depends_on=routes) if throttled else None,
         )
-        for target in args.targets:
-            self._target(api, target)
 
         if args.domain is not None:
             self.url = self._custom_domain(args, args.domain, api, stage)
@@ -277,8 +316,8 @@ class HttpApi(Component):
         self.execution_arn = api.execution_arn
         self.register_outputs({"api_id": self.api_id, "url": self.url, "execution_arn": self.execution_arn})
 
-    def _target(self, api: aws.apigatewayv2.Api, target: LambdaTarget) -> None:
-        """One function behind the API: its integration, its invoke permission and its routes."""
+    def _target(self, api: aws.apigatewayv2.Api, target: LambdaTarget) -> list[aws.apigatewayv2.Route]:
+        """One function behind the API: its integration, its invoke permission and its routes (returned)."""
         integration = self.child(
             "integration",
             aws.apigatewayv2.Integration,
@@ -306,7 +345,7 @@ class HttpApi(Component):
             f"{target.label}-invoke",
             key=target.label,
         )
-        for route in target.routes:
+        return [
             self.child(
                 "route",
                 aws.apigatewayv2.Route,
@@ -318,6 +357,8 @@ class HttpApi(Component):
                 route_slug(route),
                 key=route.key,
             )
+            for route in target.routes
+        ]
 
     def _custom_domain(
         self,

@@ -19,10 +19,21 @@ from typing import Literal, Protocol, TypeVar
 
 import pulumi
 
+from components.http_api import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, Throttle
 from components.static_site import lockdown_entry
+from infra.cloudflare_plans import (
+    DEFAULT_COSTLY_PER_MINUTE,
+    DEFAULT_PER_MINUTE,
+    PLAN_NAMES,
+    PLANS,
+    PlanName,
+    RateLimits,
+    default_period,
+    scaled,
+)
 from infra.links import stored_secrets, stored_settings
 from infra.registry import REPO_ROOT, discover
-from infra.service_spec import Setting
+from infra.service_spec import RouteBudget, Setting
 from infra.site_registry import discover as discover_sites
 from infra.site_spec import RESERVED_LABELS, SiteSpec, site_host
 from services.core import contract
@@ -122,6 +133,11 @@ class Stage:
     sites: Mapping[str, SiteSettings]
     """The static sites this stage serves, by site name (production and staging serve every site; a personal
     stage those it was given a build folder for)."""
+    api_throttles: Mapping[RouteBudget, Throttle]
+    """API Gateway's throttle of each route budget (``standard`` is the stage default; the others are route
+    settings of their own): the stage matrix, or ``reggie:apiThrottle<Budget>``."""
+    rate_limits: RateLimits
+    """The per-client limits at Cloudflare, and which stack declares them for the whole zone."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -178,6 +194,21 @@ _MATRIX: dict[StageKind, _Defaults] = {
         reader=False, alarms=False, nat_healing="replace", reserve=False,
     ),
 }  # fmt: skip
+
+
+_THROTTLES: dict[StageKind, dict[RouteBudget, Throttle]] = {
+    # Requests per second and burst. Every route of every API in the account and region shares AWS's own
+    # 10,000/s (burst 5,000): production's and staging's routes together stay well under it at these numbers.
+    "production": {"standard": Throttle(100, 200), "costly": Throttle(10, 20), "webhook": Throttle(25, 50)},
+    "staging": {"standard": Throttle(50, 100), "costly": Throttle(5, 10), "webhook": Throttle(10, 20)},
+    "personal": {"standard": Throttle(20, 40), "costly": Throttle(2, 5), "webhook": Throttle(5, 10)},
+    "network": {"standard": Throttle(20, 40), "costly": Throttle(2, 5), "webhook": Throttle(5, 10)},
+}
+"""API Gateway throttles per route budget and stage kind (``infra/service_spec.RouteBudget``)."""
+DEFAULT_CLOUDFLARE_PLAN: PlanName = "pro"
+"""The zone's plan unless ``reggie:cloudflarePlan`` says otherwise: the sites' Zone Lockdown already needs Pro."""
+DEFAULT_RATE_LIMIT_OWNER = "production"
+"""The stack that declares the zone's rate-limiting rules unless ``reggie:rateLimitOwner`` names another."""
 
 
 def stage_kind(stack: str) -> StageKind:
@@ -293,6 +324,8 @@ SETTING_KEYS = frozenset(
         "snapStart", "reservedConcurrency",
         "network", "networkStack", "natMode", "natCount", "natInstanceType", "natAmi",
         "natHealing", "auroraReader", "alarms", "alarmEmail",
+        "apiThrottleStandard", "apiThrottleCostly", "apiThrottleWebhook",
+        "cloudflarePlan", "rateLimitOwner", "rateLimitPeriod", "rateLimitRequests", "rateLimitCostlyRequests",
     }
 )  # fmt: skip
 """Every ``reggie:`` key the stage reads (besides the secrets); any other is a typo and is refused."""
@@ -459,10 +492,69 @@ def load_stage(
         secrets=secret_values,
         settings=setting_values,
         sites=served,
+        api_throttles=_api_throttles(r, kind),
+        rate_limits=_rate_limits(r),
     )
 
 
 _SHARED: tuple[StageKind, ...] = ("production", "staging")
+
+
+def _throttle(raw: str) -> Throttle:
+    rate, slash, burst = raw.partition("/")
+    if not slash:
+        raise ValueError(raw)
+    return Throttle(float(rate), int(burst))  # out of range: the component's refusal, a ValueError too
+
+
+def _api_throttles(r: _Reader, kind: StageKind) -> dict[RouteBudget, Throttle]:
+    """``reggie:apiThrottle{Standard,Costly,Webhook}`` (``rate/burst``, e.g. ``100/200``) over the stage matrix;
+    the costly routes' may not be looser than the rest's."""
+    allowed = f"requests per second / burst, like 100/200 (at most {ACCOUNT_RATE_LIMIT}/{ACCOUNT_BURST_LIMIT})"
+    throttles: dict[RouteBudget, Throttle] = {
+        budget: r.value(f"apiThrottle{budget.title()}", default, _throttle, allowed)
+        for budget, default in _THROTTLES[kind].items()
+    }
+    costly, standard = throttles["costly"], throttles["standard"]
+    if costly.rate > standard.rate or costly.burst > standard.burst:
+        shown = f"{costly.rate:g}/{costly.burst}"
+        raise StageConfigError(
+            "apiThrottleCostly", shown, f"no looser than the other routes' {standard.rate:g}/{standard.burst}"
+        )
+    return throttles
+
+
+def _rate_limits(r: _Reader) -> RateLimits:
+    """``reggie:cloudflarePlan``, ``reggie:rateLimitOwner`` and the per-client numbers, checked against what the
+    zone's plan allows (``infra/cloudflare_plans.py``)."""
+    plan: PlanName = r.value(
+        "cloudflarePlan", DEFAULT_CLOUDFLARE_PLAN, _choice(PLAN_NAMES), f"one of {', '.join(PLAN_NAMES)}"
+    )
+    limits = PLANS[plan]
+    owner = r.value(
+        "rateLimitOwner", DEFAULT_RATE_LIMIT_OWNER, _matching(_STACK), "a stack name like production, or none"
+    )
+    periods = ", ".join(f"{p} s" for p in limits.periods_s)
+    period = r.value(
+        "rateLimitPeriod",
+        default_period(plan),
+        _int_of(limits.periods_s),
+        f"the {limits.title} plan counts over {periods} (reggie:cloudflarePlan)",
+    )
+    requests = r.value(
+        "rateLimitRequests", scaled(DEFAULT_PER_MINUTE, period), _int_in(1, 1_000_000), "a whole number from 1"
+    )
+    costly = r.value(
+        "rateLimitCostlyRequests",
+        scaled(DEFAULT_COSTLY_PER_MINUTE, period),
+        _int_in(1, 1_000_000),
+        "a whole number from 1",
+    )
+    if costly > requests:
+        raise StageConfigError("rateLimitCostlyRequests", costly, f"no more than reggie:rateLimitRequests ({requests})")
+    return RateLimits(
+        owner=None if owner == "none" else owner, plan=plan, period_s=period, requests=requests, costly_requests=costly
+    )
 
 
 def _nat_healing(r: _Reader, kind: StageKind, d: _Defaults) -> NatHealing:

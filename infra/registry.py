@@ -19,6 +19,7 @@ from infra.service_spec import (
     LAMBDA_MAX_MEMORY_MB,
     LAMBDA_MAX_TIMEOUT_S,
     LAMBDA_MIN_MEMORY_MB,
+    ROUTE_BUDGETS,
     Secret,
     ServiceSpec,
     Setting,
@@ -145,6 +146,8 @@ def _validate_triggers(spec: ServiceSpec, fail: Fail, repo_root: Path) -> None:
     for route in spec.routes:
         if not _ROUTE_PATH.match(route.path):
             raise fail("routes", f"path {route.path!r} must start with / and use URL characters")
+        if route.budget not in ROUTE_BUDGETS:
+            raise fail("routes", f"{route.method} {route.path}: budget {route.budget!r} is not one of {ROUTE_BUDGETS}")
     if spec.schedule is not None and not _SCHEDULE.match(spec.schedule):
         raise fail("schedule", f"{spec.schedule!r} is not rate(N unit) or cron(6 fields)")
     _validate_concurrency(spec, fail)

@@ -30,6 +30,15 @@ from typing import Literal, TypeAlias
 PackageKind = Literal["zip", "image"]
 Architecture = Literal["arm64", "x86_64"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+RouteBudget = Literal["standard", "costly", "webhook"]
+"""Which limits a route draws on (the stage's numbers: ``infra/config.py``, ``infra/rate_limits.py``):
+
+* ``standard``: the API's default throttle, and the per-client Cloudflare limit every API route has;
+* ``costly``: each request costs much (a model invocation, a database write per mark, a check of every
+  dependency): a tighter API Gateway throttle of its own and a stricter per-client Cloudflare limit;
+* ``webhook``: called by a service (Stripe, Clerk) from many addresses: an API Gateway budget of its own, so
+  nothing else starves it, and no per-client Cloudflare limit (the caller's addresses are not ours to limit)."""
+ROUTE_BUDGETS: tuple[RouteBudget, ...] = ("standard", "costly", "webhook")
 
 LAMBDA_MAX_TIMEOUT_S = 900
 LAMBDA_MIN_MEMORY_MB = 128
@@ -48,6 +57,9 @@ class HttpRoute:
 
     method: HttpMethod
     path: str
+    budget: RouteBudget = "standard"
+    """The limits it draws on (:data:`RouteBudget`): ``costly`` for expensive requests, ``webhook`` for a
+    service's callbacks."""
 
 
 @dataclass(frozen=True, slots=True)

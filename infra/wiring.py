@@ -3,7 +3,8 @@
 Order matters only through data: network (own or shared, ``infra/network.py``) → secrets, bucket,
 database → packages (images by pulumi-docker, zips by ``infra/artifacts.py``) → functions (a service after
 the ones it links), each with what its links give it (``infra/links.py``: environment, grants, ingress and
-the function's matching egress) → HTTP API → schedules → run-on-deploy invocations
+the function's matching egress) → HTTP API (a throttle per route budget) and, where this stage owns them, the
+zone's per-client rate limits (``infra/rate_limits.py``) → schedules → run-on-deploy invocations
 (``infra/deploy_run.py``), which wait for everything their run uses (the function and all it declares, what
 each link grants, admits, opens on the way out and needs ready, the route out of the private subnets) and
 whose checked answers the routed functions wait for → the stage's alarms over all of it
@@ -36,6 +37,7 @@ from components import (
     Route,
     Secrets,
     SecretsArgs,
+    Throttle,
     VpcPlacement,
     ZipCode,
 )
@@ -47,9 +49,10 @@ from infra.links import LinkTargets, function_environment, linked_services, reso
 from infra.monitoring import monitor
 from infra.naming import physical_name
 from infra.network import NetworkLike, export_network, network_for, route_out
+from infra.rate_limits import declare_rate_limits
 from infra.registry import REPO_ROOT, discover
 from infra.release import Release, current_release
-from infra.service_spec import ServiceSpec
+from infra.service_spec import HttpRoute, ServiceSpec
 from infra.sites import build_sites
 from services.core import document_keys
 
@@ -176,7 +179,7 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
             function_arn=functions[spec.name].entry_arn,
             function_name=functions[spec.name].function_name,
             qualifier=functions[spec.name].entry_qualifier,
-            routes=[Route(route.method, route.path) for route in spec.routes],
+            routes=[Route(route.method, route.path, _own_throttle(stage, route)) for route in spec.routes],
         )
         for spec in specs
         if spec.routes
@@ -190,9 +193,11 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
                 cors_allowed_origins=stage.allowed_origins,
                 access_log_retention_days=stage.log_retention_days,
                 domain=CustomDomain(stage.api_domain, stage.cloudflare_zone_id) if stage.api_domain else None,
+                throttle=stage.api_throttles["standard"],
                 tags=tags,
             ),
         )
+    declare_rate_limits(stage, specs)
     monitor(stage, specs=specs, functions=functions, api=api, database=database, network=network)
     sites = build_sites(stage, {"api": api.url if api is not None else None, "documents": bucket.s3_endpoint})
 
@@ -205,6 +210,11 @@ def build_platform(stage: Stage, services: Sequence[ServiceSpec] | None = None) 
         release=release,
         site_urls={name: site.url for name, site in sites.items()},
     )
+
+
+def _own_throttle(stage: Stage, route: HttpRoute) -> Throttle | None:
+    """A route's own API Gateway throttle: its budget's, unless it draws on the stage default (``standard``)."""
+    return None if route.budget == "standard" else stage.api_throttles[route.budget]
 
 
 def _deploy_runs_first(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:

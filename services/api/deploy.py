@@ -1,6 +1,6 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import Concurrency, HealthCheck, HttpMethod, HttpRoute, Secret, ServiceSpec
+from infra.service_spec import Concurrency, HealthCheck, HttpMethod, HttpRoute, RouteBudget, Secret, ServiceSpec
 
 _PREFIX = "/api/v1"
 
@@ -44,6 +44,16 @@ _ROUTES: tuple[tuple[HttpMethod, str], ...] = (
     ("GET", "/schema"),
     ("GET", "/schema/{proxy+}"),
 )
+_BUDGETS: dict[tuple[HttpMethod, str], RouteBudget] = {
+    # Each invokes the model for up to 100 marks and writes them (cached marks aside), or checks every dependency:
+    # tighter throttles, and a stricter limit per client at Cloudflare.
+    ("GET", "/health/deep"): "costly",
+    ("POST", "/valuations"): "costly",
+    ("POST", "/valuations/batch"): "costly",
+    # Stripe and Clerk call from many addresses: a budget of their own, no per-client limit.
+    ("POST", "/webhooks/clerk"): "webhook",
+    ("POST", "/webhooks/stripe"): "webhook",
+}
 
 SPEC = ServiceSpec(
     name="api",
@@ -52,7 +62,9 @@ SPEC = ServiceSpec(
     architecture="arm64",
     memory_mb=1024,
     timeout_s=29,  # under API Gateway's 30 s integration limit, so the client sees our error, not a 504
-    routes=tuple(HttpRoute(method, _PREFIX + path) for method, path in _ROUTES),
+    routes=tuple(
+        HttpRoute(method, _PREFIX + path, _BUDGETS.get((method, path), "standard")) for method, path in _ROUTES
+    ),
     vpc=True,
     links=(
         "database",
