@@ -266,14 +266,11 @@ def calibrate(folds: list[Fold], name: str) -> Calibration:
     common = math.log(0.97) - float(np.median(blend(folds, name, weights) - actual))
     for fmt in sorted(set(formats.tolist())):
         mask = formats == fmt
-        best: tuple[tuple[float, float], float] | None = None
-        for w in BLEND_GRID:
-            log_pred = blend(folds, name, {"all": w})[mask] + common
-            rank = _rank(score(np.exp(log_pred), np.exp(actual[mask])))
-            if best is None or rank < best[0]:
-                best = (rank, w)
-        assert best is not None
-        weights[fmt] = best[1]
+        ranked = [
+            (_rank(score(np.exp(blend(folds, name, {"all": w})[mask] + common), np.exp(actual[mask]))), w)
+            for w in BLEND_GRID
+        ]
+        weights[fmt] = min(ranked)[1]
     log_pred = blend(folds, name, weights)
     middle = float(np.median(log_pred - actual))
     target = min(BIAS_TARGETS, key=lambda t: _rank(score(np.exp(log_pred + math.log(t) - middle), np.exp(actual))))
