@@ -147,10 +147,6 @@ def test_lambda_backend_success_retry_and_outage(lambda_api: str, fake_lambda: F
         fake_lambda.mode = "ok"
         time.sleep(REPORT_TTL_S)
         recovered = c.get("/health/deep")
-        if recovered.status_code != 200:  # a loaded machine: name what failed, then allow one more round
-            print("deep health after recovery:", recovered.json())
-            time.sleep(REPORT_TTL_S)
-            recovered = c.get("/health/deep")
         assert recovered.status_code == 200, recovered.text
 
 
