@@ -1,8 +1,8 @@
 """A site's deploy end to end, on real parts: the sample build planned under mocks, each declared object put
 into moto's S3 the way the provider puts it (its bytes, ``ContentType``, ``CacheControl``), viewer requests
 routed by the site's own CloudFront Function (run by V8 in process, mini-racer) and answered from the
-bucket with the right headers, then the declared invocation's event handed to the invalidation handler, which creates the
-invalidation through boto3 against moto's CloudFront."""
+bucket with the right headers, then the declared invocation's event handed to the invalidation handler,
+which creates the invalidation through boto3 against moto's CloudFront."""
 
 from __future__ import annotations
 
