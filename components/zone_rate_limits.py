@@ -26,13 +26,21 @@ from components._common import Component, ComponentArgsError, Transform, check_t
 
 PHASE = "http_ratelimit"
 PERIODS_S = (10, 60, 120, 300, 600, 3600)
-"""The counting periods the Rulesets API accepts (seconds); a plan allows a subset."""
+"""The counting periods (seconds) Cloudflare's rule parameters list for the API; a plan allows those up to its
+longest (Free 10 s, Pro 1 min, Business 10 min). Cloudflare now also lists values in between (15, 20, 30 s...),
+which this component does not offer."""
 MITIGATION_TIMEOUTS_S = (10, 60, 120, 300, 600, 3600, 86400)
-"""The blocking durations the Rulesets API accepts (seconds, 0 aside: it means throttling, Enterprise only)."""
+"""The blocking durations (seconds) listed for the API, 0 aside (throttling with the block action: Enterprise
+only); a plan allows those up to its longest (Free 10 s, Pro 1 h, Business and up 1 day)."""
 PER_CLIENT = ("cf.colo.id", "ip.src")
 """Counted per client address, in each data centre (``cf.colo.id`` is mandatory in every rule)."""
+CLIENT_KEYS = ("ip.src", "cf.unique_visitor_id")
+"""What tells one client from another: its address, or its address with NAT support (never both in one rule)."""
 MAX_EXPRESSION = 4096
+"""The Rules language's longest expression (characters)."""
 MAX_RESPONSE_BYTES = 2048
+"""The custom body's size this component allows: the WAF's limit for block responses (rate-limiting rules now
+accept up to 30 KB; an error body needs far less)."""
 _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -79,6 +87,8 @@ class RateLimitRule:
             )
         if "cf.colo.id" not in self.characteristics:
             raise ComponentArgsError(f"{where}: characteristics must include cf.colo.id")
+        if sum(key in self.characteristics for key in CLIENT_KEYS) != 1:
+            raise ComponentArgsError(f"{where}: characteristics must count per client: exactly one of {CLIENT_KEYS}")
         if self.json_response is not None and len(self.json_response.encode()) > MAX_RESPONSE_BYTES:
             raise ComponentArgsError(f"{where}: the response body exceeds {MAX_RESPONSE_BYTES} bytes")
 

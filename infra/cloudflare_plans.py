@@ -10,7 +10,9 @@ From Cloudflare's rate limiting documentation ("Availability", and the rule para
 | Business | 5 | besides: method, source IP, user agent | IP, IP with NAT support | up to 10 min | 1 day |
 | Enterprise | 100 (by contract) | request fields and headers | many | up to 1 h here | 1 day |
 
-Custom responses for the block action are not offered on the Free plan's rules here (Cloudflare's page then).
+A Free zone's rule answers with Cloudflare's own 429 page: this platform does not rely on a custom response there.
+Counting periods and timeouts are those of Cloudflare's list for the API (10 s, 1, 2, 5, 10 min, 1 h; timeouts also
+1 day) up to the plan's longest.
 """
 
 from __future__ import annotations

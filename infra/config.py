@@ -453,6 +453,7 @@ def load_stage(
     alarms, alarm_email = _alarms(r, kind, d)
     secret_values = _secrets(source, kind, names if kind != "network" else ())
     setting_values = _settings(r, linked_settings, names)
+    zone_id = _cloudflare_id(r, kind, "cloudflareZoneId", "zone id", "the zone's Overview page")
 
     return Stage(
         name=stack,
@@ -461,7 +462,7 @@ def load_stage(
         availability_zones=(f"{region}a", f"{region}b"),
         domain=domain,
         api_domain=api_domain,
-        cloudflare_zone_id=_cloudflare_id(r, kind, "cloudflareZoneId", "zone id", "the zone's Overview page"),
+        cloudflare_zone_id=zone_id,
         cloudflare_account_id=_cloudflare_id(r, kind, "cloudflareAccountId", "account id", "the same page"),
         allowed_origins=r.value("allowedOrigins", default_origins, _origins, "comma-separated https origins, no *"),
         clerk_issuer=r.value(
@@ -493,7 +494,7 @@ def load_stage(
         settings=setting_values,
         sites=served,
         api_throttles=_api_throttles(r, kind),
-        rate_limits=_rate_limits(r),
+        rate_limits=_rate_limits(r, stack, zone_id),
     )
 
 
@@ -524,9 +525,10 @@ def _api_throttles(r: _Reader, kind: StageKind) -> dict[RouteBudget, Throttle]:
     return throttles
 
 
-def _rate_limits(r: _Reader) -> RateLimits:
+def _rate_limits(r: _Reader, stack: str, zone_id: str) -> RateLimits:
     """``reggie:cloudflarePlan``, ``reggie:rateLimitOwner`` and the per-client numbers, checked against what the
-    zone's plan allows (``infra/cloudflare_plans.py``)."""
+    zone's plan allows (``infra/cloudflare_plans.py``). The owner declares the zone's rules, so it needs the real
+    zone id. These are facts of the zone, not of a stage: set them in Pulumi.yaml, so every stack agrees."""
     plan: PlanName = r.value(
         "cloudflarePlan", DEFAULT_CLOUDFLARE_PLAN, _choice(PLAN_NAMES), f"one of {', '.join(PLAN_NAMES)}"
     )
@@ -534,6 +536,12 @@ def _rate_limits(r: _Reader) -> RateLimits:
     owner = r.value(
         "rateLimitOwner", DEFAULT_RATE_LIMIT_OWNER, _matching(_STACK), "a stack name like production, or none"
     )
+    if owner != "none" and stage_kind(owner) == "network":
+        raise StageConfigError("rateLimitOwner", owner, "a stack that deploys the API (a network stack declares a VPC)")
+    if owner == stack and zone_id == PLACEHOLDER_CLOUDFLARE_ID:
+        raise StageConfigError(
+            "rateLimitOwner", owner, f"the owner declares the zone's rate limits: set {PROJECT}:cloudflareZoneId too"
+        )
     periods = ", ".join(f"{p} s" for p in limits.periods_s)
     period = r.value(
         "rateLimitPeriod",

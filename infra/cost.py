@@ -263,7 +263,9 @@ FREE_TYPES = frozenset(
         "cloudflare:index/dnsRecord:DnsRecord",
         "cloudflare:index/record:Record",
         "cloudflare:index/r2BucketCors:R2BucketCors",
+        "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",  # R2 charges no operation for deletes
         "cloudflare:index/zoneLockdown:ZoneLockdown",  # part of the Cloudflare plan
+        "cloudflare:index/ruleset:Ruleset",  # rate-limiting rules: part of the Cloudflare plan
         "aws:cloudfront/originAccessControl:OriginAccessControl",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",

@@ -78,6 +78,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ssm/parameter:Parameter": ("name", "type"),
     "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
     "cloudflare:index/r2Bucket:R2Bucket": ("name", "jurisdiction"),
+    "cloudflare:index/ruleset:Ruleset": ("phase", "description"),
     "aws:autoscaling/group:Group": ("minSize", "maxSize", "healthCheckType"),
     "aws:ec2/launchTemplate:LaunchTemplate": ("instanceType", "metadataOptions.httpTokens"),
     "aws:ec2/networkInterface:NetworkInterface": ("sourceDestCheck",),

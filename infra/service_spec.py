@@ -36,8 +36,9 @@ RouteBudget = Literal["standard", "costly", "webhook"]
 * ``standard``: the API's default throttle, and the per-client Cloudflare limit every API route has;
 * ``costly``: each request costs much (a model invocation, a database write per mark, a check of every
   dependency): a tighter API Gateway throttle of its own and a stricter per-client Cloudflare limit;
-* ``webhook``: called by a service (Stripe, Clerk) from many addresses: an API Gateway budget of its own, so
-  nothing else starves it, and no per-client Cloudflare limit (the caller's addresses are not ours to limit)."""
+* ``webhook``: called by a service (Stripe, Clerk): an API Gateway budget of its own, so a flood of the other
+  routes cannot starve it; at Cloudflare it has the per-client limit every API route has (Stripe and Clerk send
+  from a few addresses each, far under it, and retry what is refused), so one address cannot drain it either."""
 ROUTE_BUDGETS: tuple[RouteBudget, ...] = ("standard", "costly", "webhook")
 
 LAMBDA_MAX_TIMEOUT_S = 900

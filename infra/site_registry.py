@@ -70,9 +70,10 @@ def _validate_one(spec: SiteSpec) -> None:
         raise fail("name", "must be 1-16 lowercase letters and digits, starting with a letter")
     if not _LABEL.match(spec.label):
         raise fail("label", f"{spec.label!r} must be empty (the apex) or one DNS label of at most 22 characters")
-    if spec.label in RESERVED_LABELS or spec.label.startswith("staging"):
+    # *-api: the API hosts of every stage, which the zone's per-client limits match by that suffix
+    if spec.label in RESERVED_LABELS or spec.label.startswith("staging") or spec.label.endswith("-api"):
         reserved = ", ".join(sorted(RESERVED_LABELS))
-        raise fail("label", f"{spec.label!r} would collide with another host of the zone ({reserved}, staging*)")
+        raise fail("label", f"{spec.label!r} would collide with another host of the zone ({reserved}, staging*, *-api)")
     if not spec.description.strip():
         raise fail("description", "is required")
     if spec.routing not in ("spa", "static"):  # pyright: ignore[reportUnnecessaryComparison] - specs are user code

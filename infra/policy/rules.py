@@ -41,6 +41,10 @@ SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 API_V2_STAGE = "aws:apigatewayv2/stage:Stage"
 API_V1_STAGE = "aws:apigateway/stage:Stage"
+RULESET = "cloudflare:index/ruleset:Ruleset"
+RATE_LIMIT_PHASE = "http_ratelimit"
+CLIENT_CHARACTERISTICS = frozenset({"ip.src", "cf.unique_visitor_id"})
+"""What tells one client from another in a rate-limiting rule: its address, or its address with NAT support."""
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
 LAMBDA_INVOCATION = "aws:lambda/invocation:Invocation"
@@ -273,6 +277,41 @@ def _api_access_logs(props: Props, _: Context) -> Iterator[str]:
         yield "access logging is off (no accessLogSettings)"
     elif props["accessLogSettings"] is not None and "destinationArn" not in props["accessLogSettings"]:
         yield "access logging has no destinationArn"
+
+
+_ABSENT = object()
+
+
+def _api_throttled(props: Props, _: Context) -> Iterator[str]:
+    """An HTTP API stage without a default throttle leaves its routes to the account's 10,000 requests/s, which
+    every API of the account in the region shares; a route setting without one does the same for its route."""
+    for limit in ("throttlingRateLimit", "throttlingBurstLimit"):
+        if _get(props, f"defaultRouteSettings.{limit}", _ABSENT) is _ABSENT:
+            yield f"the stage's default route settings set no {limit}: routes draw on the whole account's limit"
+    for setting in _list(props.get("routeSettings")):
+        if not isinstance(setting, Mapping):
+            continue  # unknown
+        route: Mapping[str, Any] = setting  # pyright: ignore[reportUnknownVariableType]
+        missing = [k for k in ("throttlingRateLimit", "throttlingBurstLimit") if k not in route]
+        if missing:
+            yield f"route {route.get('routeKey')}: its setting replaces the default and sets no {', '.join(missing)}"
+
+
+def _rate_limits_per_client(props: Props, _: Context) -> Iterator[str]:
+    """Every rule of a rate-limiting ruleset counts per client and acts: a rule that only logs, is disabled or
+    counts everyone together (one counter for the whole world) would let one client use everything."""
+    if props.get("phase") != RATE_LIMIT_PHASE:
+        return
+    for rule in _list(props.get("rules")):
+        if not isinstance(rule, Mapping):
+            continue  # unknown
+        r: Mapping[str, Any] = rule  # pyright: ignore[reportUnknownVariableType]
+        name = r.get("ref") or r.get("description") or "a rule"
+        if r.get("action") == "log" or r.get("enabled") is False:
+            yield f"rule {name}: it only logs or is disabled, so it limits nobody"
+        characteristics = _get(r, "ratelimit.characteristics", [])
+        if characteristics is not None and not CLIENT_CHARACTERISTICS & set(_list(characteristics)):
+            yield f"rule {name}: it does not count per client (characteristics without ip.src or cf.unique_visitor_id)"
 
 
 def _permission_scoped(props: Props, _: Context) -> Iterator[str]:
@@ -551,6 +590,10 @@ RULES: tuple[Rule, ...] = (
          "mandatory", (SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE), _no_public_ingress),
     Rule("api-stage-access-logging", "API stages write access logs", "mandatory",
          (API_V2_STAGE, API_V1_STAGE), _api_access_logs),
+    Rule("api-stage-throttled", "API stages throttle every route: a stage default, and each route setting its own",
+         "mandatory", (API_V2_STAGE,), _api_throttled),
+    Rule("ratelimit-per-client", "Cloudflare rate-limiting rules count per client and act (no log-only or "
+         "disabled rule)", "mandatory", (RULESET,), _rate_limits_per_client),
     Rule("lambda-permission-source-arn", "Service principals may invoke a function only from a named source",
          "mandatory", (LAMBDA_PERMISSION,), _permission_scoped),
     Rule("log-group-retention", "Every log group has a retention", "mandatory", (LOG_GROUP,), _log_retention),

@@ -50,7 +50,7 @@ _BUDGETS: dict[tuple[HttpMethod, str], RouteBudget] = {
     ("GET", "/health/deep"): "costly",
     ("POST", "/valuations"): "costly",
     ("POST", "/valuations/batch"): "costly",
-    # Stripe and Clerk call from many addresses: a budget of their own, no per-client limit.
+    # Stripe's and Clerk's callbacks: a budget of their own, which a flood of the other routes cannot drain.
     ("POST", "/webhooks/clerk"): "webhook",
     ("POST", "/webhooks/stripe"): "webhook",
 }

@@ -35,11 +35,14 @@ from components import (
     Probe,
     R2Bucket,
     R2BucketArgs,
+    RateLimitRule,
     Route,
     Secrets,
     SecretsArgs,
     Transform,
     VpcPlacement,
+    ZoneRateLimits,
+    ZoneRateLimitsArgs,
     alarms,
     aurora,
     container_image,
@@ -48,6 +51,7 @@ from components import (
     network,
     r2_bucket,
     secrets,
+    zone_rate_limits,
 )
 from components._common import roles_of
 from infra.mocks import Recording
@@ -162,6 +166,11 @@ def _secrets(hooks: Hooks) -> Component:
     return Secrets("sec", SecretsArgs(path="/reggie/test", values=values, transforms=hooks))
 
 
+def _zone_rate_limits(hooks: Hooks) -> Component:
+    rule = RateLimitRule("api", "every API route", 'http.host eq "api.reggie.co.uk"', 600, 60, 60)
+    return ZoneRateLimits("limits", ZoneRateLimitsArgs("a" * 32, [rule], transforms=hooks))
+
+
 @dataclass(frozen=True)
 class Case:
     """A build of one component that, with the others of its module, reaches every role it declares."""
@@ -182,6 +191,7 @@ CASES = {
     "r2-bucket": Case(r2_bucket, r2_bucket.R2BucketTransforms, _r2_bucket),
     "secrets": Case(secrets, secrets.SecretsTransforms, _secrets),
     "alarms": Case(alarms, alarms.AlarmsTransforms, _alarms),
+    "zone-rate-limits": Case(zone_rate_limits, zone_rate_limits.ZoneRateLimitsTransforms, _zone_rate_limits),
 }
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components import ComponentArgsError, CustomDomain, HttpApi, HttpApiArgs, LambdaTarget, Route
+from components import ComponentArgsError, CustomDomain, HttpApi, HttpApiArgs, LambdaTarget, Route, Throttle
 from tests.components.helpers import children_of, component, of_type, one, run
 
 FN_ARN = "arn:aws:lambda:eu-west-2:123456789012:function:reggie-test-api"
@@ -119,6 +119,21 @@ def test_bad_arguments_are_rejected_up_front(overrides: dict[str, object], messa
         _args(**overrides)
 
 
+@pytest.mark.parametrize(
+    ("rate", "burst", "message"),
+    [
+        (0, 10, r"Throttle.rate: 0 is outside 0-10000"),  # zero would close the route
+        (10_001, 10, r"Throttle.rate: 10001 is outside"),  # above the account's own limit
+        (float("nan"), 10, r"Throttle.rate: nan is outside"),
+        (10, 0, r"Throttle.burst: 0 is outside 1-5000"),
+        (10, 5001, r"Throttle.burst: 5001 is outside"),
+    ],
+)
+def test_a_throttle_api_gateway_cannot_honour_is_refused(rate: float, burst: int, message: str) -> None:
+    with pytest.raises(ComponentArgsError, match=message):
+        Throttle(rate, burst)
+
+
 def test_an_alias_target_is_integrated_and_permitted_by_its_qualifier() -> None:
     alias_arn = FN_ARN + ":live"
     target = LambdaTarget("api", alias_arn, "reggie-test-api", [Route("GET", "/health")], qualifier="live")
@@ -132,3 +147,38 @@ def test_per_route_metrics_are_the_callers_choice() -> None:
     res = run(lambda: HttpApi("http", _args(detailed_metrics=True))).resources
     stage = one(res, "aws:apigatewayv2/stage:Stage").inputs
     assert stage["defaultRouteSettings"]["detailedMetricsEnabled"] is True
+
+
+def test_a_route_with_its_own_throttle_gets_a_budget_apart_and_the_rest_share_the_default() -> None:
+    hook, costly = Throttle(25, 50), Throttle(2, 5)
+    routes = [
+        Route("GET", "/health"),
+        Route("POST", "/webhooks/stripe", hook),
+        Route("POST", "/valuations", costly),
+        Route("GET", "/health/deep", costly),
+    ]
+    target = LambdaTarget("api", FN_ARN, "reggie-test-api", routes)
+    rec = run(lambda: HttpApi("http", _args(targets=[target], throttle=Throttle(100, 200), detailed_metrics=True)))
+    stage = one(rec.resources, "aws:apigatewayv2/stage:Stage")
+    default = stage.inputs["defaultRouteSettings"]
+    assert (default["throttlingRateLimit"], default["throttlingBurstLimit"]) == (100, 200)
+    settings = {s["routeKey"]: s for s in stage.inputs["routeSettings"]}
+    assert {key: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for key, s in settings.items()} == {
+        "POST /webhooks/stripe": (25, 50),
+        "POST /valuations": (2, 5),
+        "GET /health/deep": (2, 5),
+    }
+    # a route setting replaces the default for its route: it carries the metrics switch too
+    assert all(s["detailedMetricsEnabled"] is True for s in settings.values())
+    # API Gateway refuses a route setting for a route key it does not have yet: the stage waits for the routes
+    route_urns = {r.urn for r in of_type(rec.resources, "aws:apigatewayv2/route:Route")}
+    assert len(route_urns) == 4
+    assert route_urns <= set(rec.options[stage.urn].dependencies)
+
+
+def test_without_route_throttles_the_stage_has_no_route_settings_and_waits_for_nothing_extra() -> None:
+    rec = run(lambda: HttpApi("http", _args()))
+    stage = one(rec.resources, "aws:apigatewayv2/stage:Stage")
+    assert "routeSettings" not in stage.inputs
+    route_urns = {r.urn for r in of_type(rec.resources, "aws:apigatewayv2/route:Route")}
+    assert not route_urns & set(rec.options[stage.urn].dependencies)

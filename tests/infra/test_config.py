@@ -167,6 +167,31 @@ def test_overrides_within_limits_are_honoured() -> None:
         ("production", {"auroraReader": "false"}, "reggie:auroraReader=false", "keeps its failover reader"),
         ("staging", {"natHealing": "none"}, "reggie:natHealing=none", "always heal themselves"),
         ("dev-demo", {"natHealing": "recover"}, "reggie:natHealing=recover", "one of replace, none"),
+        ("production", {"apiThrottleStandard": "100"}, "reggie:apiThrottleStandard=100", "like 100/200"),
+        ("production", {"apiThrottleWebhook": "fast/10"}, "reggie:apiThrottleWebhook=fast/10", "requests per second"),
+        ("staging", {"apiThrottleCostly": "0/10"}, "reggie:apiThrottleCostly=0/10", "at most 10000/5000"),
+        ("staging", {"apiThrottleStandard": "20000/100"}, "reggie:apiThrottleStandard=20000/100", "at most 10000/5000"),
+        ("dev-demo", {"apiThrottleWebhook": "5/0"}, "reggie:apiThrottleWebhook=5/0", "at most 10000/5000"),
+        ("production", {"apiThrottleCostly": "200/20"}, "reggie:apiThrottleCostly=200/20", "no looser than the other"),
+        ("production", {"cloudflarePlan": "gold"}, "reggie:cloudflarePlan=gold", "free, pro, business, enterprise"),
+        ("production", {"rateLimitPeriod": "120"}, "reggie:rateLimitPeriod=120", "Pro plan counts over 10 s, 60 s"),
+        (
+            "production",
+            {"cloudflarePlan": "free", "rateLimitPeriod": "60"},
+            "reggie:rateLimitPeriod=60",
+            "Free plan counts over 10 s",
+        ),
+        ("production", {"rateLimitRequests": "0"}, "reggie:rateLimitRequests=0", "a whole number from 1"),
+        ("production", {"rateLimitRequests": "lots"}, "reggie:rateLimitRequests=lots", "a whole number from 1"),
+        (
+            "staging",
+            {"rateLimitRequests": "20", "rateLimitCostlyRequests": "30"},
+            "reggie:rateLimitCostlyRequests=30",
+            "no more than reggie:rateLimitRequests (20)",
+        ),
+        ("production", {"rateLimitOwner": "Prod!"}, "reggie:rateLimitOwner=Prod!", "a stack name"),
+        ("production", {"rateLimitOwner": "dev-network"}, "reggie:rateLimitOwner=dev-network", "deploys the API"),
+        ("dev-demo", {"rateLimitOwner": "dev-demo"}, "reggie:rateLimitOwner=dev-demo", "set reggie:cloudflareZoneId"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(
@@ -178,6 +203,30 @@ def test_bad_values_name_the_key_and_what_is_allowed(
     assert key in message
     assert allowed in message
     assert "\n" not in message
+
+
+def test_limits_per_client_default_by_stage_and_zone_plan_and_honour_overrides() -> None:
+    production, personal = _stage("production"), _stage("dev-demo")
+    assert {budget: (t.rate, t.burst) for budget, t in production.api_throttles.items()} == {
+        "standard": (100, 200),
+        "costly": (10, 20),
+        "webhook": (25, 50),
+    }
+    assert (personal.api_throttles["standard"].rate, personal.api_throttles["webhook"].burst) == (20, 10)
+    limits = production.rate_limits
+    assert (limits.owner, limits.plan, limits.period_s, limits.requests, limits.costly_requests) == (
+        "production", "pro", 60, 600, 30
+    )  # fmt: skip
+    assert personal.rate_limits.owner == "production"  # the same owner for every stack: only it declares the rules
+    # a shorter period scales the defaults; explicit numbers win
+    assert _stage("staging", {"rateLimitPeriod": "10"}).rate_limits.requests == 100  # 600 a minute, over 10 s
+    given = _stage("production", {"apiThrottleWebhook": "40/80", "rateLimitRequests": "900", "rateLimitOwner": "none"})
+    assert (given.api_throttles["webhook"].rate, given.api_throttles["webhook"].burst) == (40, 80)
+    assert (given.rate_limits.requests, given.rate_limits.owner) == (900, None)
+    # a personal stage may own the zone's rules once it has the real zone id
+    assert (
+        _stage("dev-demo", {"rateLimitOwner": "dev-demo", "cloudflareZoneId": ZONE_ID}).rate_limits.owner == "dev-demo"
+    )
 
 
 def test_shared_stages_require_every_secret() -> None:

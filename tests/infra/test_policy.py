@@ -30,6 +30,13 @@ GOOD_CLUSTER = {
     "manageMasterUserPassword": True,
 }
 
+RATE_LIMIT_RULE = {
+    "ref": "api",
+    "action": "block",
+    "expression": 'http.host eq "api.reggie.co.uk"',
+    "ratelimit": {"characteristics": ["cf.colo.id", "ip.src"], "period": 60, "requestsPerPeriod": 600},
+}
+
 # rule: (resource type, passing props, failing props, stack)
 CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
     "aurora-encrypted-customer-key": (
@@ -155,6 +162,25 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
         {"role": "r"},
         {"role": "r", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"},
         "staging",
+    ),
+    "api-stage-throttled": (
+        rules.API_V2_STAGE,
+        {
+            "defaultRouteSettings": {"throttlingRateLimit": 100, "throttlingBurstLimit": 200},
+            "routeSettings": [{"routeKey": "POST /hook", "throttlingRateLimit": 5, "throttlingBurstLimit": 10}],
+        },
+        {
+            "defaultRouteSettings": {"throttlingRateLimit": 100, "throttlingBurstLimit": 200},
+            # a route setting replaces the default for its route: without limits the route is unthrottled
+            "routeSettings": [{"routeKey": "POST /hook", "detailedMetricsEnabled": True}],
+        },
+        "production",
+    ),
+    "ratelimit-per-client": (
+        rules.RULESET,
+        {"phase": "http_ratelimit", "rules": [RATE_LIMIT_RULE]},
+        {"phase": "http_ratelimit", "rules": [RATE_LIMIT_RULE | {"ratelimit": {"characteristics": ["cf.colo.id"]}}]},
+        "production",
     ),
 }
 SITE_STACK_RULES = {"s3-bucket-not-public", "cloudfront-access-logging"}
@@ -549,3 +575,49 @@ def test_function_egress_is_https_out_and_named_paths_only(rule: dict[str, Any],
     assert [v for v in evaluate([FUNCTION_IN_VPC, unknown, nat]) if v.rule == "lambda-egress-scoped"] == []
     (policy,) = [p for p in policies() if p.name == "lambda-egress-scoped"]
     assert isinstance(policy, StackValidationPolicy)
+
+
+@pytest.mark.parametrize(
+    ("props", "found"),
+    [
+        ({}, "default route settings set no throttlingRateLimit"),
+        ({"defaultRouteSettings": {"throttlingRateLimit": 100}}, "no throttlingBurstLimit"),
+        (
+            {
+                "defaultRouteSettings": {"throttlingRateLimit": 100, "throttlingBurstLimit": 200},
+                "routeSettings": [{"routeKey": "GET /a", "throttlingRateLimit": 1}],
+            },
+            "route GET /a: its setting replaces the default and sets no throttlingBurstLimit",
+        ),
+        # unknown during a preview: not judged
+        ({"defaultRouteSettings": None}, None),
+        ({"defaultRouteSettings": {"throttlingRateLimit": None, "throttlingBurstLimit": None}}, None),
+    ],
+)
+def test_an_unthrottled_route_is_caught_however_written(props: dict[str, Any], found: str | None) -> None:
+    messages = _offline("api-stage-throttled", rules.API_V2_STAGE, props, "staging")
+    assert messages == [] if found is None else any(found in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("rule", "found"),
+    [
+        (RATE_LIMIT_RULE | {"action": "log"}, "rule api: it only logs or is disabled"),
+        (RATE_LIMIT_RULE | {"enabled": False}, "rule api: it only logs or is disabled"),
+        ({k: v for k, v in RATE_LIMIT_RULE.items() if k != "ratelimit"}, "rule api: it does not count per client"),
+        (
+            RATE_LIMIT_RULE | {"ratelimit": {"characteristics": ["cf.colo.id", "http.host"]}},
+            "does not count per client",
+        ),
+        (RATE_LIMIT_RULE | {"ratelimit": {"characteristics": ["cf.colo.id", "cf.unique_visitor_id"]}}, None),
+        (RATE_LIMIT_RULE | {"ratelimit": {"characteristics": None}}, None),  # unknown
+    ],
+)
+def test_a_rate_limit_rule_that_limits_nobody_is_caught(rule: dict[str, Any], found: str | None) -> None:
+    props = {"phase": "http_ratelimit", "rules": [rule]}
+    messages = _offline("ratelimit-per-client", rules.RULESET, props, "production")
+    assert messages == [] if found is None else any(found in m for m in messages), messages
+    # rulesets of other phases are not rate limits
+    assert (
+        _offline("ratelimit-per-client", rules.RULESET, {**props, "phase": "http_request_firewall_custom"}, "x") == []
+    )

@@ -59,6 +59,10 @@ def _spec(**overrides: object) -> ServiceSpec:
         ({"concurrency": Concurrency(connections=1)}, "does not link 'database'"),
         ({"environment": {"lower": "x"}}, "UPPER_SNAKE_CASE"),
         ({"timeout_s": 10, "routes": (HttpRoute("GET", "x"),)}, "path"),
+        (
+            {"timeout_s": 10, "routes": (HttpRoute("POST", "/x", "urgent"),)},  # type: ignore[arg-type]
+            r"POST /x: budget 'urgent' is not one of \('standard', 'costly', 'webhook'\)",
+        ),
         ({"package": "image", "dockerfile": "services/none/Dockerfile"}, "dockerfile 'services/none/Dockerfile'"),
         ({"package": "image", "dockerfile": "../shared/Dockerfile"}, "inside the repository"),
         (

@@ -265,6 +265,7 @@ def _spec(**overrides: Any) -> SiteSpec:
         ({"label": "Docs.Site"}, "label"),
         ({"label": "api"}, "collide"),
         ({"label": "staging-docs"}, "collide"),
+        ({"label": "partner-api"}, r"collide.*\*-api"),  # the API hosts' suffix, which the per-client limits match
         ({"label": "admin"}, "already admin's host"),
         ({"description": " "}, "description"),
         ({"routing": "ssr"}, "routing"),
