@@ -11,7 +11,7 @@ import pulumi
 import pytest
 
 from infra.config import load_stage
-from infra.links import secrets_of
+from infra.links import links_database, secrets_of
 from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
@@ -149,7 +149,10 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     assert env["DB_HOST"].startswith("reggie-production-db.cluster-")
     assert env["DB_PORT"] == "5432"
     assert env["DB_NAME"] == "reggie"
-    assert env["DB_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert env["DB_USER"] == "reggie_api"  # its own role, with IAM tokens: no database secret
+    assert "DB_SECRET_ARN" not in env
+    migrator_env = functions["reggie-production-migrator"].inputs["environment"]["variables"]
+    assert migrator_env["DB_SECRET_ARN"].startswith("arn:aws:secretsmanager:")  # the master user: the migrator only
     assert env["BUCKET_NAME"] == "reggie-production-documents"
     assert env["BUCKET_ENDPOINT"].endswith(".eu.r2.cloudflarestorage.com")
     assert env["VALUATION_FUNCTION_NAME"] == "reggie-production-valuation"
@@ -188,9 +191,11 @@ def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
             assert all("*" not in action for action in statement["Action"]), policy.name
             assert "*" not in statement["Resource"], policy.name
     api_grants = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("api-")}
-    assert api_grants == {"api-logs", "api-grant-db-secret", "api-grant-invoke-valuation", "api-grant-secrets"}
+    assert api_grants == {"api-logs", "api-grant-db-connect", "api-grant-invoke-valuation", "api-grant-secrets"}
     valuation = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("valuation-")}
-    assert valuation == {"valuation-logs", "valuation-grant-db-secret"}
+    assert valuation == {"valuation-logs", "valuation-grant-db-connect"}
+    readers = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if "secretsmanager:" in p.inputs["policy"]}
+    assert readers == {"migrator-grant-db-secret"}  # only the migrator reads the master secret
 
 
 def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
@@ -200,7 +205,7 @@ def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
         for r in _of(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.name.startswith("database-")
     ]
-    clients = {f"database-in-{spec.name}" for spec in discover() if "database" in spec.links}
+    clients = {f"database-in-{spec.name}" for spec in discover() if links_database(spec)}
     assert {"database-in-api", "database-in-migrator"} <= clients
     assert {r.name for r in rules} == clients
     assert all(r.inputs["fromPort"] == 5432 and "referencedSecurityGroupId" in r.inputs for r in rules)

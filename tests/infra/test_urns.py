@@ -43,7 +43,20 @@ RETIRED: dict[str, tuple[str, str]] = {
     )
     for slot in ("0", "1")
 }
-"""Resources replaced on purpose, in production and staging (personal stages share the dev network's NAT)."""
+_OWN_DATABASE_ROLE = (
+    "issue 15: a service logs in to the database as its own role with IAM authentication, so its grant to read "
+    "the master secret is deleted and a grant of rds-db:connect as that role declared (an alias would have kept "
+    "the old policy's name on the new permission); only the migrator keeps reading the master secret"
+)
+RETIRED |= {
+    f"reggie:components:Function$aws:iam/rolePolicy:RolePolicy::{service}-grant-db-secret": (
+        f"reggie:components:Function$aws:iam/rolePolicy:RolePolicy::{service}-grant-db-connect",
+        _OWN_DATABASE_ROLE,
+    )
+    for service in ("api", "scraper", "valuation", "worker")
+}
+"""Resources replaced on purpose: the NAT instances in production and staging (personal stages share the dev
+network's NAT); the database secret's grants of the services that now log in as their own roles."""
 
 
 def _baseline(stack: str) -> list[str]:

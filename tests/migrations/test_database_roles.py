@@ -46,6 +46,12 @@ TABLES = sorted(Base.metadata.tables)
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
+def _row(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    row = conn.execute(query, params).fetchone()  # pyright: ignore[reportArgumentType, reportCallIssue]
+    assert row is not None
+    return row
+
+
 def _libpq(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
@@ -87,16 +93,12 @@ def test_every_table_is_granted_to_the_roles_that_use_it_and_names_only_real_tab
 def test_each_role_holds_exactly_its_table_privileges(role: str, connect_as: Callable[[str], Any]) -> None:
     conn = connect_as("postgres")
     held = {
-        table: {
-            p
-            for p in PRIVILEGES
-            if conn.execute("SELECT has_table_privilege(%s, %s, %s)", (role, table, p)).fetchone()[0]
-        }
+        table: {p for p in PRIVILEGES if _row(conn, "SELECT has_table_privilege(%s, %s, %s)", (role, table, p))[0]}
         for table in TABLES
     }
     assert held == {table: _granted(ROLES[role], table) for table in TABLES}
-    assert not conn.execute("SELECT has_table_privilege(%s, 'alembic_version', 'SELECT')", (role,)).fetchone()[0]
-    assert not conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (role,)).fetchone()[0]
+    assert not _row(conn, "SELECT has_table_privilege(%s, 'alembic_version', 'SELECT')", (role,))[0]
+    assert not _row(conn, "SELECT has_schema_privilege(%s, 'public', 'CREATE')", (role,))[0]
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -105,11 +107,9 @@ def test_each_role_logs_in_with_its_timeouts_and_no_power_over_roles_or_database
 ) -> None:
     expected = ROLES[role]
     conn = connect_as(role)
-    assert conn.execute("SELECT current_user").fetchone()[0] == role
-    assert conn.execute("SHOW statement_timeout").fetchone()[0] == expected.statement_timeout
-    assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == (
-        expected.idle_in_transaction_session_timeout
-    )
+    assert _row(conn, "SELECT current_user")[0] == role
+    assert _row(conn, "SHOW statement_timeout")[0] == expected.statement_timeout
+    assert _row(conn, "SHOW idle_in_transaction_session_timeout")[0] == (expected.idle_in_transaction_session_timeout)
     attributes = (
         connect_as("postgres")
         .execute(
@@ -253,7 +253,7 @@ def test_on_aurora_each_role_is_given_rds_iam_and_the_downgrade_drops_the_roles(
         command.downgrade(alembic_config(url), "0003")
         assert _roles(own_server) == set()
         with _admin(own_server, "aurora_like") as conn:  # PUBLIC may connect again, as before the revision
-            assert conn.execute("SELECT has_database_privilege('public', current_database(), 'CONNECT')").fetchone()[0]
+            assert _row(conn, "SELECT has_database_privilege('public', current_database(), 'CONNECT')")[0]
     finally:
         with _admin(own_server) as conn:
             conn.execute("DROP ROLE rds_iam")
@@ -275,20 +275,21 @@ def test_existing_roles_are_reset_to_the_revision_not_trusted(own_server: Embedd
     command.downgrade(alembic_config(first), "0003")
     assert _roles(own_server) == set(ROLES)  # kept: the second database still grants them
     with _admin(own_server, "restored") as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee LIKE 'reggie\\_%%'"
-        ).fetchone()[0]
+        left = _row(conn, "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee LIKE 'reggie\\_%%'")[
+            0
+        ]
         assert left == 0  # nothing of theirs stays in the undone database
     command.upgrade(alembic_config(first), "head")
     with _admin(own_server, "restored") as conn:
-        worker = conn.execute(
+        worker = _row(
+            conn,
             "SELECT rolcreatedb, rolconnlimit, pg_has_role('reggie_worker', 'pg_read_all_data', 'MEMBER'), "
-            "has_table_privilege('reggie_worker', 'offers', 'DELETE') FROM pg_roles WHERE rolname = 'reggie_worker'"
-        ).fetchone()
+            "has_table_privilege('reggie_worker', 'offers', 'DELETE') FROM pg_roles WHERE rolname = 'reggie_worker'",
+        )
         assert worker == (False, ROLES["reggie_worker"].connection_limit, False, False)
-        assert not conn.execute("SELECT has_schema_privilege('reggie_api', 'public', 'CREATE')").fetchone()[0]
+        assert not _row(conn, "SELECT has_schema_privilege('reggie_api', 'public', 'CREATE')")[0]
     with psycopg.connect(own_server.libpq_url("restored", user="reggie_api")) as api:
-        assert api.execute("SHOW statement_timeout").fetchone()[0] == ROLES["reggie_api"].statement_timeout
+        assert _row(api, "SHOW statement_timeout")[0] == ROLES["reggie_api"].statement_timeout
     for url in (first, second):
         command.downgrade(alembic_config(url), "0003")
     assert _roles(own_server) == set()
@@ -302,7 +303,7 @@ def test_a_role_that_is_a_superuser_stops_the_revision_with_its_name(own_server:
         with pytest.raises(Exception, match="role reggie_valuation exists with superuser"):
             command.upgrade(alembic_config(url), "head")
         with _admin(own_server, "tampered") as conn:  # the whole revision rolled back
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
+            assert _row(conn, "SELECT version_num FROM alembic_version")[0] == "0003"
     finally:
         with _admin(own_server) as conn:
             conn.execute("DROP ROLE reggie_valuation")
