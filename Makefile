@@ -16,7 +16,7 @@ PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe 
 DEPLOYABLE_INS := requirements.in $(sort $(wildcard services/*/requirements.in infra/policy/requirements.in))
 
 .PHONY: help venv dev test lint typecheck pytest plan bench smoke lock clean
-.PHONY: policy-venv bandit audit secret-scan
+.PHONY: policy-venv bandit audit secret-scan site-builds
 
 # The policy pack runs in its own virtualenv, the `venv` that infra/policy/PulumiPolicy.yaml names.
 POLICY_VENV := infra/policy/venv
@@ -64,6 +64,9 @@ plan: venv  ## offline plan of a stack under mocks: make plan STACK=production [
 
 bench: venv  ## run every benchmark in bench/ and print its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+site-builds:  ## fetch each site's build output into build/sites/<site> (from <SITE>_BUILD_URL; before preview/up)
+	$(PYTHON_BOOT) scripts/fetch_site_builds.py
 
 smoke: venv  ## smoke-test a deployed API: make smoke URL=https://staging-api.example.com
 	@test -n "$(URL)" || { echo "make smoke: set URL=<the API's base URL>" >&2; exit 2; }

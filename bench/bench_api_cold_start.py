@@ -114,6 +114,14 @@ def main() -> None:
                         "VALUES ('CS51ABC', 'CS51 ABC', 'current', 99900)"
                     )
                 )
+                # A fresh cached valuation: the lookup answers from it (a mark without one is valued on the
+                # spot, which invokes the valuation function and so loads botocore: not the read path).
+                conn.execute(
+                    text(
+                        "INSERT INTO valuations (registration, model_version, estimate_pence, low_pence, high_pence, "
+                        "details) VALUES ('CS51ABC', 'bench', 90000, 60000, 120000, '{}')"
+                    )
+                )
             engine.dispose()
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VALUATION_"))}
             env.update(

@@ -3,8 +3,8 @@
 
 Every path that reads results goes through :func:`read_results`: the scheduled scraper, the
 command line (``python -m services.scraper import``), ``make dev``'s import of the shared CSV, and
-(once it switches) valuation training. So a file means the same auctions and lots whichever way it
-comes in.
+valuation training (``services/valuation/training/data.py``). So a file means the same auctions and
+lots whichever way it comes in.
 
 Layouts. A header row, found within the first :data:`HEADER_SCAN_ROWS` rows (after any title rows),
 names the columns; each field is matched against a few known spellings (:data:`COLUMNS`). The

@@ -1,10 +1,14 @@
 """The trained valuation: artifact loading, feature rows and the ensemble (runtime code: numpy only).
 
 Ensemble: ``log price = w * log(model) + (1 - w) * log(rules) + shift`` where the model weight
-``w = 0.7 * min(1, n / FULL_SEGMENT)`` and ``n`` is how many training lots shared the mark's segment
-(format x letter/digit shape x order): where the model has seen little, the readable rules carry
-more. ``shift`` and the 80% range come from validation blocks inside the training data: the range
-is ``price * exp(q10)`` to ``price * exp(q90)`` of the validation log residuals of the mark's format.
+``w = weight[format] * min(1, n / full_segment_lots)`` and ``n`` is how many training lots shared the
+mark's segment (format x letter/digit shape x order). The per-format weights, the shift and the 80%
+range are learned by training on out-of-fold predictions of the gap validation (models fitted on
+earlier auctions valuing auctions about a year later, see ``training/train.py``), and stored in the
+artifact: where the model has seen nothing of a mark's kind, the readable rules answer alone. The
+point estimate is the median expectation of the hammer price: the shift puts the median of
+predicted/actual on validation at the artifact's ``target_bias`` (close to 1). The range is
+``price * exp(q10)`` to ``price * exp(q90)`` of the validation log residuals of the mark's format.
 
 Context: besides the mark, the model sees which kind of auction it is valuing for (``AUCTION_KINDS``:
 a timed online auction or a live venue sale, known from the catalogue before the sale), because the
@@ -29,13 +33,14 @@ from services.valuation.rules import Rules
 from services.valuation.trees import Floats, Forest
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifact"
-MODEL_WEIGHT = 0.7
 FULL_SEGMENT = 200
-"""Training lots a segment needs before the model gets its full weight."""
+"""Training lots a segment needs before the model gets its format's full weight."""
 
 
-def model_weight(segment_count: int) -> float:
-    return MODEL_WEIGHT * min(1.0, segment_count / FULL_SEGMENT)
+def model_weight(format_weight: float, segment_count: int, full_segment: int = FULL_SEGMENT) -> float:
+    """The model's share of the blend for a mark: its format's learned weight, scaled down where the
+    mark's segment had fewer than ``full_segment`` training lots (none: the rules answer alone)."""
+    return format_weight * min(1.0, segment_count / full_segment)
 
 
 AUCTION_KINDS = ("timed", "venue")
@@ -50,16 +55,19 @@ def auction_kind(catalogue_lots: int) -> str:
     return "venue" if catalogue_lots < VENUE_MAX_LOTS else "timed"
 
 
-CONTEXT_NAMES = ("venue_auction",)
+CONTEXT_NAMES = ("venue_auction", "early_regime")
+"""``early_regime`` is 1 for the training lots of the cheap first auctions of the data (a market about
+40% lower) and 0 when valuing: every value is for today's market, and the model learns the early lots'
+patterns without their level dragging its answers down."""
 MODEL_FEATURES = (*FEATURE_NAMES, *LEXICON_FEATURES, *CONTEXT_NAMES)
 """The model's columns: the mark's features (plain, encoded, read against the word lists), then the auction context."""
 DEFAULT_AUCTION_KIND = "timed"
 
 
-def context_row(kind: str) -> list[float]:
+def context_row(kind: str, *, early: bool = False) -> list[float]:
     if kind not in AUCTION_KINDS:
         raise ValueError(f"auction kind must be one of {', '.join(AUCTION_KINDS)}, not {kind!r}")
-    return [1.0 if kind == "venue" else 0.0]
+    return [1.0 if kind == "venue" else 0.0, 1.0 if early else 0.0]
 
 
 def feature_row(mark: Mark, encodings: Encodings, lexicon: Lexicon, kind: str = DEFAULT_AUCTION_KIND) -> list[float]:
@@ -91,6 +99,11 @@ class Artifact:
     @property
     def version(self) -> str:
         return str(self.metadata["version"])
+
+    @property
+    def blend_weights(self) -> dict[str, float]:
+        """The model's weight in the blend per format (``"all"``: any format without its own)."""
+        return self.metadata["ensemble"]["weights"]  # type: ignore[no-any-return]
 
     @property
     def default_kind(self) -> str:
@@ -156,9 +169,10 @@ class Artifact:
     def blend(self, marks: list[Mark], model_log: Floats) -> list[Estimate]:
         """Blend model scores with the rules for each mark, then apply the calibrated shift and range."""
         out: list[Estimate] = []
+        weights, full = self.blend_weights, int(self.metadata["ensemble"]["full_segment_lots"])
         for mark, mlog in zip(marks, model_log.tolist(), strict=True):
             rules_price, drivers = self.rules.explain(mark)
-            w = model_weight(self.segments.get(mark.segment, 0))
+            w = model_weight(weights.get(mark.fmt, weights["all"]), self.segments.get(mark.segment, 0), full)
             log_price = w * mlog + (1 - w) * math.log(rules_price) + self.shift
             lo, hi = self.intervals.get(mark.fmt) or self.intervals["all"]
             price = math.exp(log_price)

@@ -18,7 +18,8 @@ Every constant is fitted from training auctions by :meth:`Rules.fit` and stored 
 * word multipliers: ``names``, ``fun``, ``cars``: marks that read as something the auctioneer
   filed under that category in training (``JAM 35`` reads JAMES), fitted the same way.
 
-The engine needs no model and is usable alone (``Rules.price``); the ensemble gives it 30% or more.
+The engine needs no model and is usable alone (``Rules.price``); the ensemble weighs it against the
+model per format (weights learned in training) and alone values marks of a kind training never saw.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ NOT_HERE = {
     "checks its configuration)",
     'api_url="$(pulumi stack output apiUrl --stack "$STACK")"': "reads a deployed stack",
     "gh release create": "writes to GitHub",
+    "make site-builds": "downloads the frontends' builds from where their CI publishes them "
+    "(tests/ci/test_fetch_site_builds.py runs the script against a loopback host)",
 }
 
 

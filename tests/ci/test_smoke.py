@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from types import ModuleType
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.ci.scripts import load_script, serving
 
-
-def _load_smoke() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("smoke", REPO / "scripts" / "smoke.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["smoke"] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-smoke = _load_smoke()
-
-
-@contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """``handler`` answering on a loopback port, for as long as the block runs; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+smoke = load_script("smoke")
 
 
 class FakeApi:

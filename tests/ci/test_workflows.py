@@ -173,6 +173,19 @@ def test_the_policy_venv_is_created_before_the_engine_runs_the_pack(
     assert index_of(job, run="make policy-venv") < engine
 
 
+@pytest.mark.parametrize(("name", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_sites_builds_are_fetched_before_the_engine_runs(name: str, job_id: str, job: dict[str, Any]) -> None:
+    """Production and staging refuse a preview or an update without each site's build (infra/config.py)."""
+    fetch = index_of(job, run="make site-builds")
+    assert fetch < index_of(job, uses=PULUMI)
+    env = job["steps"][fetch]["env"]
+    assert env == {
+        "WEB_BUILD_URL": "${{ vars.WEB_BUILD_URL }}",
+        "ADMIN_BUILD_URL": "${{ vars.ADMIN_BUILD_URL }}",
+        "SITE_BUILD_TOKEN": "${{ secrets.SITE_BUILD_TOKEN }}",
+    }
+
+
 SECURITY_JOBS = {
     # job id: (the make target it runs, the reports it keeps)
     "bandit": ("make bandit", "build/security/bandit.json"),

@@ -59,14 +59,14 @@ def test_every_environment_fits_in_the_database(stack: str) -> None:
 
 def test_the_figures_for_production_and_staging() -> None:
     production = concurrency.plan(SPECS, min_acu=0.5, max_acu=4, reserve=True)
-    # 823 connections - 5 for administrators - 10 for people - 2 the migrator - 1 the scraper = 805;
-    # the API 75% of them at 2 per environment, the valuation function 20% at 1.
-    assert production.budget == 805
-    assert dict(production.reserved) == {"api": 301, "valuation": 161, "scraper": 1, "migrator": None}
-    assert production.account_concurrency_needed == 563
+    # 823 connections - 5 for administrators - 10 for people - 2 the migrator - 1 the scraper - 2 the worker
+    # = 803; the API 75% of them at 2 per environment, the valuation function 20% at 1.
+    assert production.budget == 803
+    assert dict(production.reserved) == {"api": 301, "valuation": 160, "scraper": 1, "worker": 2, "migrator": None}
+    assert production.account_concurrency_needed == 564
     staging = concurrency.plan(SPECS, min_acu=0.5, max_acu=2, reserve=True)
-    assert dict(staging.reserved) == {"api": 143, "valuation": 76, "scraper": 1, "migrator": None}
-    assert staging.account_concurrency_needed == 320
+    assert dict(staging.reserved) == {"api": 142, "valuation": 76, "scraper": 1, "worker": 2, "migrator": None}
+    assert staging.account_concurrency_needed == 321
 
 
 def test_the_readme_states_the_account_quota_production_needs() -> None:

@@ -265,7 +265,7 @@ def test_setting_keys_are_known_and_cannot_shadow_a_stage_setting_or_a_secret() 
 def test_production_and_staging_refuse_a_missing_or_placeholder_cloudflare_id(
     stack: str, key: str, given: str | None
 ) -> None:
-    values = {k: v for k, v in CLOUDFLARE_IDS.items() if k != key}
+    values = {k: v for k, v in {**CLOUDFLARE_IDS, **FACTS.get(stack, {})}.items() if k != key}
     if given is not None:
         values[key] = given
     with pytest.raises(StageConfigError) as caught:

@@ -19,9 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     predict = commands.add_parser("predict", help="value every registration of a CSV")
     predict.add_argument("input", type=Path, help="CSV with a 'registration' column")
     predict.add_argument("output", type=Path, help="CSV written with predicted_price, low, high (or error)")
-    evaluate = commands.add_parser("evaluate", help="score the held-out auction blocks and write a report")
+    evaluate = commands.add_parser(
+        "evaluate", help="score the held-out blocks and the gap validation against the plain baseline; write a report"
+    )
     evaluate.add_argument("--data", type=Path, default=None)
     evaluate.add_argument("--out", type=Path, default=Path("reports/valuation"))
+    evaluate.add_argument(
+        "--no-gap", action="store_true", help="held-out blocks only (skips refitting at every origin, minutes)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "train":
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.valuation.training.data import DEFAULT_DATA
     from services.valuation.training.evaluate import evaluate as run_evaluate
 
-    run_evaluate(args.data or DEFAULT_DATA, args.out)
+    run_evaluate(args.data or DEFAULT_DATA, args.out, gap=not args.no_gap)
     return 0
 
 

@@ -1,18 +1,21 @@
-"""Reading auction results (the shared CSV layout) for training and evaluation.
+"""Reading auction results for training and evaluation, through the one DVLA results reader.
 
-Blocks: the file has no dates; a new auction starts wherever ``lot_no`` is ``[1]``, and rows are in
-auction order, so block numbers (1 = oldest) are the only clock. Unsold lots (hammer price 0) and
-marks the parser rejects are left out: they carry no price to learn from.
+``services/core/dvla_results.py`` splits the file into auctions (a new one wherever lot 1 comes
+again) and parses every mark; this module keeps what valuation learns from. Blocks: the shared file
+has no dates and its rows are in auction order, so an auction's place in the file
+(``auction.sequence``, 1 = oldest) is the only clock. Unsold lots and rows the reader could not read
+(marks it rejects, such as ``Withdrawn``) are left out: they carry no price to learn from. Each lot
+keeps its auction's kind (venue or timed, from the catalogue size the reader counts, unsold and
+unreadable lots included).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from services.core.registration import InvalidRegistration
+from services.core.dvla_results import read_results
 from services.valuation.features import LABELS, Mark, describe
 from services.valuation.model import auction_kind
 
@@ -40,6 +43,7 @@ class Dataset:
     blocks: int
     sha256: str
     skipped: int
+    """Rows not learned from: unsold lots and rows the reader reported."""
 
     def split(self, holdout: int = HOLDOUT_BLOCKS) -> tuple[list[Lot], list[Lot]]:
         """(training lots, held-out lots): the held-out lots are the last ``holdout`` whole blocks."""
@@ -48,27 +52,24 @@ class Dataset:
 
 
 def load(path: Path = DEFAULT_DATA) -> Dataset:
-    raw = path.read_bytes()
+    results = read_results(path)
     lots: list[Lot] = []
-    catalogue: dict[int, int] = {}
-    block = skipped = 0
-    with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            lot_no = int(row["lot_no"].strip("[] "))
-            if lot_no == 1:
-                block += 1
-            catalogue[block] = catalogue.get(block, 0) + 1
-            price = float(row["current_price"] or 0)
-            category = row.get("category") or ""
-            try:
-                mark = describe(row["reg"])
-            except InvalidRegistration:
-                skipped += 1
-                continue
-            if price <= 0:
-                skipped += 1
-                continue
-            labels = (LABELS[0] in category, LABELS[1] in category, LABELS[2] in category)
-            lots.append(Lot(block, lot_no, mark, price, labels))
-    lots = [replace(x, kind=auction_kind(catalogue[x.block])) for x in lots]
-    return Dataset(lots, block, hashlib.sha256(raw).hexdigest(), skipped)
+    blocks = unsold = 0
+    for auction, lot, row in results:
+        blocks = max(blocks, auction.sequence)
+        if row.hammer_price_pence is None:
+            unsold += 1
+            continue
+        category = row.category or ""
+        lots.append(
+            Lot(
+                block=auction.sequence,
+                lot=lot,
+                mark=describe(row.listed),
+                price=row.hammer_price_pence / 100,
+                labels=(LABELS[0] in category, LABELS[1] in category, LABELS[2] in category),
+                kind=auction_kind(auction.catalogue_size),
+            )
+        )
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Dataset(lots, blocks, sha256, unsold + results.problem_count)

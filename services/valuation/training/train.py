@@ -1,19 +1,19 @@
-"""Training: rules, encodings and LightGBM on log price, selected by validation inside the training blocks.
+"""Training: rules, encodings and LightGBM on log price, every setting chosen on the gap validation.
 
 Steps (``python -m services.valuation.training train [--data PATH]``):
 
 1. Load the auction file and hold out its last five blocks (``evaluate`` scores them; nothing here
    reads them).
-2. Split the training blocks again: the last five training blocks are the validation set, the
-   earlier ones the fitting set.
-3. For each candidate configuration (LightGBM parameters, how much the cheap early-regime blocks
-   count and how much cheap lots weigh against dear ones), fit rules and encodings on the fitting
-   set (out-of-fold encodings for its own rows), train with early stopping on validation, blend
-   with the rules, and calibrate the bias shift and the 80% range on validation. The configuration
-   with the lowest validation MAPE wins.
-4. Refit everything on all training blocks with the winner's parameters and round count, keep the
-   validation calibration, compile the forest to numpy and check it against LightGBM, and write
-   the artifact.
+2. Gap validation (``validation.Protocol``): for each origin, fit rules and encodings on blocks
+   1..k (out-of-fold encodings for its own rows) and every candidate model, then value the
+   validation blocks about a year later. These out-of-fold predictions are what every choice is
+   made on.
+3. For each candidate: learn the blend (the model's weight against the rules per format), the shift
+   (the point estimate is the median expectation: median predicted/actual at one of
+   ``BIAS_TARGETS``) and the 80% range (per-format quantiles of the log residuals). Candidates,
+   blend weights and bias targets are chosen by median APE, then the share within 25%.
+4. Refit rules, encodings and the chosen model on all training blocks, compile the forest to numpy
+   and check it against LightGBM, and write the artifact with the learned blend, shift and range.
 
 Each row carries its auction's kind (timed online or live venue, from the catalogue size) as
 context: the same mark fetches more at a venue sale, and the kind is known before any sale.
@@ -24,20 +24,22 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.valuation.encodings import Encodings
+from services.valuation.features import BASE_FEATURES, ENCODED_KEYS
 from services.valuation.lexicon import Lexicon
 from services.valuation.model import (
     ARTIFACT_DIR,
     DEFAULT_AUCTION_KIND,
+    FULL_SEGMENT,
     MODEL_FEATURES,
     Artifact,
     context_row,
@@ -45,61 +47,75 @@ from services.valuation.model import (
     model_weight,
 )
 from services.valuation.rules import Rules
-from services.valuation.training.data import DEFAULT_DATA, HOLDOUT_BLOCKS, Lot, load
+from services.valuation.training.data import DEFAULT_DATA, HOLDOUT_BLOCKS, Dataset, Lot, load
 from services.valuation.training.metrics import score
+from services.valuation.training.validation import Origin, Protocol
 from services.valuation.trees import Floats, from_lightgbm_dump
 
-VALIDATION_BLOCKS = 5
 FOLDS = 5
 EARLY_BLOCKS = 10
 """The first ten auctions are a cheaper regime (median near GBP 500 against 1,100 to 3,000 later)."""
-TARGET_BIAS = 0.88
-"""Median predicted/actual the shift aims for on validation. An over-estimate costs more absolute
-percentage error than an equal under-estimate, so MAPE falls as the bias goes down (validation MAPE
-0.468 at 0.92, 0.455 at 0.88, 0.446 at 0.85 in trials); 0.88 keeps a margin of 0.03 above the 0.85
-floor of the target band for the drift between auctions."""
 COVERAGE_QUANTILES = (0.10, 0.90)
-MAX_ROUNDS = 600
-"""A bound on the forest's size, so its scoring time (see ``CANDIDATES``) stays predictable."""
+BIAS_TARGETS = (0.95, 0.97, 1.0)
+"""Median predicted/actual the shift may aim for (the target band is 0.92-1.05; a median
+expectation sits at 1, and the share within 25% peaks a little below it, since a 25% range is
+wider below the price than above it in log terms)."""
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
+"""Model weights tried per format against the rules."""
 
-BASE_PARAMS: dict[str, Any] = {
-    "objective": "huber",
-    "alpha": 0.9,
+PLAIN_FEATURES: tuple[str, ...] = (
+    *BASE_FEATURES,
+    *(f"enc_{k}" for k in ENCODED_KEYS),
+    *(f"count_{k}" for k in ENCODED_KEYS),
+)
+"""The plain model's columns: the string features and the smoothed letter encodings, nothing else
+(no auctioneer-category shares, no word lists, no auction kind)."""
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "strings": (*PLAIN_FEATURES, "early_regime"),
+    "all": MODEL_FEATURES,
+}
+"""Column sets of the candidates. Both carry ``early_regime`` (see ``model.CONTEXT_NAMES``): without it
+a model's level depends on how much of its training comes from the cheap first auctions, so the shift
+learned at the gap origins (fitted on 15-21 blocks, ten of them early) would not fit the final model
+(fitted on 38): in trials it valued the held-out blocks 18% high."""
+
+MODEL_PARAMS: dict[str, Any] = {
+    "objective": "l1",
     "learning_rate": 0.1,
     "num_leaves": 15,
-    "max_depth": 6,
-    "min_data_in_leaf": 40,
+    "min_data_in_leaf": 20,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
-    "lambda_l2": 1.0,
     "verbosity": -1,
     "seed": 7,
     "deterministic": True,
     "force_row_wise": True,
     "num_threads": 2,
 }
+"""L1 on log price: the model's answer is the median of the log price, so the median price."""
+ROUNDS = 250
+"""Trees of 15 leaves at rate 0.1: about 3,500 splits, which keeps 10,000 valuations under a second
+in the numpy scorer (a bigger forest is slower there, see ``trees.py``)."""
+
+BASELINE_PARAMS: dict[str, Any] = {**MODEL_PARAMS, "learning_rate": 0.05, "num_leaves": 31}
+BASELINE_ROUNDS = 400
+"""The plain baseline: LightGBM L1 on log price, ``PLAIN_FEATURES`` only, no sample weights, no
+blend, no shift (LightGBM's defaults but for the loss, rate 0.05 and 400 trees). Every change is
+compared with it on the same splits."""
+BASELINE = "baseline"
 
 CANDIDATES: list[dict[str, Any]] = [
-    {"early_weight": 0.3, "price_power": 0.75, "learning_rate": 0.3, "num_leaves": 7, "max_depth": 4},
-    {
-        "early_weight": 0.3,
-        "price_power": 0.75,
-        "learning_rate": 0.3,
-        "num_leaves": 7,
-        "max_depth": 4,
-        "min_data_in_leaf": 100,
-    },
-    {"early_weight": 0.3, "price_power": 0.5, "learning_rate": 0.3, "num_leaves": 7, "max_depth": 4},
+    {"features": "all", "early_weight": 1.0},
+    {"features": "strings", "early_weight": 1.0},
+    {"features": "all", "early_weight": 0.3},
 ]
-"""``price_power`` weights each lot by ``price ** -power`` (see ``weights``): in trials on validation it
-cut MAPE from 0.468 to 0.449 at the same bias. Every split costs latency in ``value_many`` (the
-forest is scored in numpy), so the grid holds only settings that keep 10,000 valuations under a
-second: trees of 7 leaves at learning rate 0.3 (about 500 trees, 3,000 splits) scored the same
-validation MAPE as 15 leaves at 0.2 (about 450 trees, 6,300 splits) or 7 leaves at 0.2 (800 trees)
-in trials on blocks 34-38 and 29-33 with two seeds each (all within 0.4 point). Trials with the
-cross-format encodings and word lists found no gain from L1, quantile (0.4, 0.45) or Huber (0.3)
-losses, recency weights, 31 leaves, L2 10 or feature fraction 0.5 (all within +-0.5 point)."""
+"""``features``: a key of ``FEATURE_SETS``; ``early_weight``: the weight of a lot of the cheap first
+ten auctions against 1 for the others."""
+
+
+def candidate_name(candidate: dict[str, Any]) -> str:
+    return BASELINE if candidate.get(BASELINE) else f"{candidate['features']}, early weight {candidate['early_weight']}"
 
 
 @dataclass(slots=True)
@@ -128,7 +144,7 @@ def prepare(fit: list[Lot], apply: list[Lot], lexicon: Lexicon | None = None) ->
         enc = Encodings().fit(*pick)
         for i, f in enumerate(fold_of):
             if f == fold:
-                rows[i] = [*marks[i].row, *enc.row(keys[i]), *lexicon.row(marks[i]), *context_row(fit[i].kind)]
+                rows[i] = [*marks[i].row, *enc.row(keys[i]), *lexicon.row(marks[i]), *_context(fit[i])]
     full = Encodings().fit(keys, residual, labels)
     x_apply = np.array([feature_row(x.mark, full, lexicon, x.kind) for x in apply], dtype=np.float64)
     segments: dict[str, int] = {}
@@ -138,57 +154,159 @@ def prepare(fit: list[Lot], apply: list[Lot], lexicon: Lexicon | None = None) ->
         rules,
         full,
         lexicon,
-        np.array(rows, dtype=np.float64),
+        np.array(rows, dtype=np.float64).reshape(len(fit), len(MODEL_FEATURES)),
         x_apply.reshape(len(apply), len(MODEL_FEATURES)),
         segments,
     )
 
 
-def weights(lots: list[Lot], candidate: dict[str, Any]) -> Floats:
-    """Sample weights: ``early_weight`` for the cheap early-regime blocks, times ``price ** -price_power``
-    (MAPE counts each lot's error relative to its price, so cheap lots matter more than the log loss
-    alone says), normalised to mean 1."""
-    early, power = candidate.get("early_weight", 1.0), candidate.get("price_power", 0.0)
-    w = np.array([(early if x.block <= EARLY_BLOCKS else 1.0) * x.price**-power for x in lots], dtype=np.float64)
-    return w / w.mean()
+def _context(lot: Lot) -> list[float]:
+    return context_row(lot.kind, early=lot.block <= EARLY_BLOCKS)
 
 
-def blend_logs(prepared: Prepared, lots: list[Lot], model_log: Floats) -> Floats:
-    out = np.empty(len(lots))
-    for i, (x, mlog) in enumerate(zip(lots, model_log.tolist(), strict=True)):
-        w = model_weight(prepared.segments.get(x.mark.segment, 0))
-        out[i] = w * mlog + (1 - w) * math.log(prepared.rules.price(x.mark))
-    return out
+def only(x: Floats, features: Sequence[str]) -> Floats:
+    """``x`` with every column not in ``features`` set to 0. A constant column is never split on, so
+    the forest keeps ``MODEL_FEATURES`` indexes and the runtime passes its full rows unchanged."""
+    keep = np.array([name in features for name in MODEL_FEATURES])
+    return np.where(keep, x, 0.0)
 
 
-def calibrate(lots: list[Lot], log_pred: Floats) -> tuple[float, dict[str, list[float]]]:
-    """The shift that puts the median predicted/actual at TARGET_BIAS, and per-format residual quantiles."""
-    actual = np.log([x.price for x in lots])
-    shift = math.log(TARGET_BIAS) - float(np.median(log_pred - actual))
+def fit_candidate(candidate: dict[str, Any], x: Floats, lots: list[Lot]) -> lgb.Booster:
+    y = np.log([lot.price for lot in lots])
+    if candidate.get(BASELINE):
+        return lgb.train(BASELINE_PARAMS, lgb.Dataset(only(x, PLAIN_FEATURES), y), num_boost_round=BASELINE_ROUNDS)
+    early = float(candidate["early_weight"])
+    weight = np.array([early if lot.block <= EARLY_BLOCKS else 1.0 for lot in lots])
+    data = lgb.Dataset(only(x, FEATURE_SETS[candidate["features"]]), y, weight=weight)
+    return lgb.train(MODEL_PARAMS, data, num_boost_round=ROUNDS)
+
+
+@dataclass(slots=True)
+class Fold:
+    """One origin's validation: its lots, each candidate's log prices, the rules' and the evidence."""
+
+    origin: Origin
+    lots: list[Lot]
+    model_log: dict[str, Floats] = field(default_factory=dict[str, Floats])
+    rules_log: Floats = field(default_factory=lambda: np.empty(0))
+    segment_counts: Floats = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def actual(self) -> Floats:
+        return np.array([x.price for x in self.lots], dtype=np.float64)
+
+    @property
+    def formats(self) -> np.ndarray:
+        return np.array([x.mark.fmt for x in self.lots])
+
+
+def gap_folds(
+    training: list[Lot],
+    protocol: Protocol,
+    candidates: Iterable[dict[str, Any]],
+    lexicon: Lexicon,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Fold]:
+    """Every origin's out-of-fold predictions of ``candidates`` (fitted on blocks 1..k only)."""
+    candidates = list(candidates)
+    folds: list[Fold] = []
+    for origin in protocol.origins_before(max(x.block for x in training)):
+        fit = [x for x in training if x.block <= origin.train_end]
+        valid = [x for x in training if origin.first <= x.block <= origin.last]
+        progress(f"origin {origin.label}: features")
+        prepared = prepare(fit, valid, lexicon)
+        fold = Fold(
+            origin,
+            valid,
+            rules_log=np.log([prepared.rules.price(x.mark) for x in valid]),
+            segment_counts=np.array([prepared.segments.get(x.mark.segment, 0) for x in valid], dtype=np.float64),
+        )
+        for candidate in candidates:
+            progress(f"origin {origin.label}: {candidate_name(candidate)}")
+            booster = fit_candidate(candidate, prepared.x_fit, fit)
+            fold.model_log[candidate_name(candidate)] = np.asarray(
+                booster.predict(only(prepared.x_apply, MODEL_FEATURES))
+            )
+        folds.append(fold)
+    return folds
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    weights: dict[str, float]
+    """The model's blend weight per format, and ``"all"`` for a format validation did not see."""
+    target_bias: float
+    shift: float
+    intervals: dict[str, list[float]]
+
+
+def blend(folds: list[Fold], name: str, weights: dict[str, float], full: int = FULL_SEGMENT) -> Floats:
+    """The blended log prices of every fold's lots, in order (before the shift)."""
+    out: list[Floats] = []
+    for fold in folds:
+        fmt_weight = np.array([weights.get(f, weights["all"]) for f in fold.formats.tolist()])
+        w = np.array([model_weight(fw, n, full) for fw, n in zip(fmt_weight, fold.segment_counts, strict=True)])
+        out.append(w * fold.model_log[name] + (1 - w) * fold.rules_log)
+    return np.concatenate(out)
+
+
+def _rank(figures: dict[str, float]) -> tuple[float, float]:
+    """Smaller is better: median APE first, then the share within 25% (two decimals of a point apart
+    count as a tie, validation cannot tell them apart)."""
+    return round(figures["median_ape"], 3), -figures["within_25"]
+
+
+def calibrate(folds: list[Fold], name: str) -> Calibration:
+    """Learn the blend per format, the shift and the range from the folds' out-of-fold predictions."""
+    actual = np.log(np.concatenate([fold.actual for fold in folds]))
+    formats = np.concatenate([fold.formats for fold in folds])
+    weights: dict[str, float] = {"all": 1.0}
+    # Each format's weight is judged at the shift the model alone would get (one shift for every
+    # format, as the artifact applies it), so a weight that moves a format's level counts too.
+    common = math.log(0.97) - float(np.median(blend(folds, name, weights) - actual))
+    for fmt in sorted(set(formats.tolist())):
+        mask = formats == fmt
+        ranked = [
+            (_rank(score(np.exp(blend(folds, name, {"all": w})[mask] + common), np.exp(actual[mask]))), w)
+            for w in BLEND_GRID
+        ]
+        weights[fmt] = min(ranked)[1]
+    log_pred = blend(folds, name, weights)
+    middle = float(np.median(log_pred - actual))
+    target = min(BIAS_TARGETS, key=lambda t: _rank(score(np.exp(log_pred + math.log(t) - middle), np.exp(actual))))
+    shift = math.log(target) - middle
     residual = actual - (log_pred + shift)
     lo_q, hi_q = COVERAGE_QUANTILES
     intervals = {"all": [float(np.quantile(residual, lo_q)), float(np.quantile(residual, hi_q))]}
-    formats = np.array([x.mark.fmt for x in lots])
     for fmt in sorted(set(formats.tolist())):
         r = residual[formats == fmt]
         if r.size >= 100:
             intervals[fmt] = [float(np.quantile(r, lo_q)), float(np.quantile(r, hi_q))]
-    return shift, {k: [round(v, 5) for v in pair] for k, pair in intervals.items()}
+    rounded = {k: [round(v, 5) for v in pair] for k, pair in intervals.items()}
+    return Calibration(weights, target, shift, rounded)
 
 
-def apply_calibration(
-    lots: list[Lot], log_pred: Floats, shift: float, intervals: dict[str, list[float]]
-) -> dict[str, float]:
-    pred = np.exp(log_pred + shift)
-    bounds = np.array([intervals.get(x.mark.fmt, intervals["all"]) for x in lots])
-    return score(pred, [x.price for x in lots], pred * np.exp(bounds[:, 0]), pred * np.exp(bounds[:, 1]))
+def calibrated_estimates(folds: list[Fold], name: str, calibration: Calibration) -> tuple[Floats, Floats, Floats]:
+    """(price, low, high) of every fold's lots under ``calibration``."""
+    pred = np.exp(blend(folds, name, calibration.weights) + calibration.shift)
+    formats = np.concatenate([fold.formats for fold in folds])
+    intervals = calibration.intervals
+    bounds = np.array([intervals.get(f, intervals["all"]) for f in formats.tolist()])
+    return pred, pred * np.exp(bounds[:, 0]), pred * np.exp(bounds[:, 1])
 
 
-def _lgb_params(candidate: dict[str, Any]) -> dict[str, Any]:
-    params = {**BASE_PARAMS, **candidate}
-    params.pop("early_weight", None)
-    params.pop("price_power", None)
-    return params
+def gap_figures(folds: list[Fold], name: str, calibration: Calibration) -> dict[str, Any]:
+    pred, low, high = calibrated_estimates(folds, name, calibration)
+    actual = np.concatenate([fold.actual for fold in folds])
+    figures: dict[str, Any] = score(pred, actual, low, high)
+    start = 0
+    per_origin: dict[str, dict[str, float]] = {}
+    for fold in folds:
+        end = start + len(fold.lots)
+        per_origin[fold.origin.label] = score(pred[start:end], actual[start:end], low[start:end], high[start:end])
+        start = end
+    figures["origins"] = per_origin
+    return figures
 
 
 def train(
@@ -196,109 +314,130 @@ def train(
     out_dir: Path = ARTIFACT_DIR,
     *,
     holdout: int = HOLDOUT_BLOCKS,
+    protocol: Protocol | None = None,
     candidates: list[dict[str, Any]] | None = None,
     console: Console | None = None,
 ) -> Artifact:
     console = console or Console(stderr=True)
+    protocol = protocol or Protocol()
     candidates = candidates or CANDIDATES
     dataset = load(data_path)
     training, _ = dataset.split(holdout)
     last = max(x.block for x in training)
-    fit = [x for x in training if x.block <= last - VALIDATION_BLOCKS]
-    valid = [x for x in training if x.block > last - VALIDATION_BLOCKS]
     console.print(
         f"{len(dataset.lots):,} priced lots in {dataset.blocks} blocks; training on blocks 1-{last} "
-        f"({len(training):,} lots), validating inside them on blocks {last - VALIDATION_BLOCKS + 1}-{last}; "
-        f"the last {holdout} blocks are held out"
+        f"({len(training):,} lots), the last {holdout} blocks held out; gap validation: "
+        + "; ".join(o.label for o in protocol.origins_before(last))
     )
-    results: list[tuple[float, dict[str, Any], int, float, dict[str, list[float]], dict[str, float]]] = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("features (validation split)", total=1)
-        prepared = prepare(fit, valid)
-        progress.advance(task)
-        y_fit = np.log([x.price for x in fit])
-        y_valid = np.log([x.price for x in valid])
-        for n, candidate in enumerate(candidates, 1):
-            bar = progress.add_task(f"candidate {n}/{len(candidates)} {candidate}", total=MAX_ROUNDS)
-            booster = lgb.train(
-                _lgb_params(candidate),
-                lgb.Dataset(
-                    prepared.x_fit,
-                    y_fit,
-                    weight=weights(fit, candidate),
-                    feature_name=list(MODEL_FEATURES),
-                    free_raw_data=False,
-                ),
-                num_boost_round=MAX_ROUNDS,
-                valid_sets=[lgb.Dataset(prepared.x_apply, y_valid)],
-                callbacks=[lgb.early_stopping(50, verbose=False), lambda env, b=bar: progress.advance(b)],
-            )
-            progress.update(bar, completed=MAX_ROUNDS)
-            rounds = booster.best_iteration or MAX_ROUNDS
-            log_pred = blend_logs(prepared, valid, booster.predict(prepared.x_apply, num_iteration=rounds))  # type: ignore[arg-type]
-            shift, intervals = calibrate(valid, log_pred)
-            figures = apply_calibration(valid, log_pred, shift, intervals)
-            results.append((figures["mape"], candidate, rounds, shift, intervals, figures))
-            console.print(
-                f"  candidate {n}: {rounds} rounds, validation MAPE {figures['mape']:.3f}, "
-                f"median APE {figures['median_ape']:.3f}, within 25% {figures['within_25']:.3f}, "
-                f"coverage {figures['coverage']:.3f}"
-            )
-        _, best, rounds, shift, intervals, valid_figures = min(results, key=lambda r: r[0])
-        task = progress.add_task("final model on all training blocks", total=rounds + 1)
-        final = prepare(training, [])
-        y = np.log([x.price for x in training])
-        booster = lgb.train(
-            _lgb_params(best),
-            lgb.Dataset(
-                final.x_fit,
-                y,
-                weight=weights(training, best),
-                feature_name=list(MODEL_FEATURES),
-            ),
-            num_boost_round=rounds,
-            callbacks=[lambda env: progress.advance(task)],
-        )
-        forest = from_lightgbm_dump(booster.dump_model())
-        expected = np.asarray(booster.predict(final.x_fit))
-        gap = float(np.max(np.abs(forest.predict(final.x_fit) - expected)))
-        sample = range(0, len(expected), max(1, len(expected) // 500))
-        gap = max(gap, *(abs(forest.predict_one(final.x_fit[i].tolist()) - expected[i]) for i in sample))
-        if gap > 1e-9:
-            raise RuntimeError(f"compiled forest disagrees with LightGBM by {gap}")
-        progress.advance(task)
-    params = _lgb_params(best)
-    config_hash = hashlib.sha256(json.dumps([params, best, rounds], sort_keys=True).encode()).hexdigest()
-    metadata: dict[str, Any] = {
+    lexicon = Lexicon.from_faker()
+    folds = gap_folds(training, protocol, [*candidates, {BASELINE: True}], lexicon, lambda s: console.print(f"  {s}"))
+    results: list[tuple[tuple[float, float], dict[str, Any], Calibration, dict[str, Any]]] = []
+    for candidate in candidates:
+        name = candidate_name(candidate)
+        calibration = calibrate(folds, name)
+        figures = gap_figures(folds, name, calibration)
+        results.append((_rank(figures), candidate, calibration, figures))
+        console.print(f"  {name}: {_line(figures)}; blend {calibration.weights}, bias target {calibration.target_bias}")
+    baseline = _plain_figures(folds)
+    console.print(f"  plain baseline: {_line(baseline)}")
+    _, best, calibration, valid_figures = min(results, key=lambda r: r[0])
+    console.print(f"chosen: {candidate_name(best)}; final model on blocks 1-{last}")
+    final = prepare(training, [], lexicon)
+    booster = fit_candidate(best, final.x_fit, training)
+    forest = from_lightgbm_dump(booster.dump_model())
+    x = final.x_fit  # every column: the runtime's rows (the unused ones are never split on)
+    expected = np.asarray(booster.predict(x))
+    gap = float(np.max(np.abs(forest.predict(x) - expected)))
+    sample = range(0, len(expected), max(1, len(expected) // 500))
+    gap = max(gap, *(abs(forest.predict_one(x[i].tolist()) - expected[i]) for i in sample))
+    if gap > 1e-9:
+        raise RuntimeError(f"compiled forest disagrees with LightGBM by {gap}")
+    metadata = _metadata(
+        dataset, data_path, last, protocol, best, calibration, trees=forest.roots.size, depth=forest.depth
+    )
+    metadata["metrics"] = {
+        "gap_validation": valid_figures,
+        "gap_validation_plain_baseline": baseline,
+        "candidates": [{"candidate": c, **{k: v for k, v in f.items() if k != "origins"}} for _, c, _, f in results],
+    }
+    metadata["compiled_forest_max_abs_gap"] = gap
+    artifact = Artifact(
+        metadata,
+        final.rules,
+        final.encodings,
+        final.lexicon,
+        forest,
+        final.segments,
+        calibration.shift,
+        calibration.intervals,
+    )
+    artifact.save(out_dir)
+    booster.save_model(str(out_dir / "model.txt"))
+    console.print(f"wrote {out_dir} (version {metadata['version']}, {forest.roots.size} trees, depth {forest.depth})")
+    return artifact
+
+
+def _plain_figures(folds: list[Fold]) -> dict[str, Any]:
+    """The plain baseline's figures on the folds: its own prices, no blend and no shift."""
+    plain = Calibration({"all": 1.0}, 1.0, 0.0, {"all": [0.0, 0.0]})
+    figures = gap_figures([_full_evidence(f) for f in folds], BASELINE, plain)
+    figures.pop("coverage", None)
+    for f in figures["origins"].values():
+        f.pop("coverage", None)
+    return figures
+
+
+def _full_evidence(fold: Fold) -> Fold:
+    """``fold`` with every mark counted as well evidenced, so a weight of 1 is the model alone."""
+    return Fold(fold.origin, fold.lots, fold.model_log, fold.rules_log, np.full(len(fold.lots), float(FULL_SEGMENT)))
+
+
+def _line(f: dict[str, Any]) -> str:
+    return (
+        f"MAPE {f['mape']:.3f}, median APE {f['median_ape']:.3f}, within 25% {f['within_25']:.3f}, "
+        f"bias {f['bias']:.3f}" + (f", coverage {f['coverage']:.3f}" if "coverage" in f else "")
+    )
+
+
+def _metadata(  # noqa: PLR0917  (one private call site, every argument named there)
+    dataset: Dataset,
+    data_path: Path,
+    last: int,
+    protocol: Protocol,
+    best: dict[str, Any],
+    calibration: Calibration,
+    *,
+    trees: int,
+    depth: int,
+) -> dict[str, Any]:
+    config = [MODEL_PARAMS, ROUNDS, best, calibration.weights, calibration.target_bias]
+    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    return {
         "version": f"lgbm-{dataset.sha256[:8]}-{config_hash[:6]}",
         "data": {
             "file": data_path.name,
             "sha256": dataset.sha256,
             "blocks": dataset.blocks,
             "training_blocks": [1, last],
-            "validation_blocks": [last - VALIDATION_BLOCKS + 1, last],
             "held_out_blocks": [last + 1, dataset.blocks],
-            "training_lots": len(training),
+            "training_lots": sum(1 for x in dataset.lots if x.block <= last),
             "skipped_rows": dataset.skipped,
         },
-        "params": params,
-        "early_weight": best.get("early_weight", 1.0),
-        "price_power": best.get("price_power", 0.0),
-        "rounds": rounds,
-        "trees": int(forest.roots.size),
-        "depth": forest.depth,
-        "features": list(MODEL_FEATURES),
-        "default_auction_kind": DEFAULT_AUCTION_KIND,
-        "ensemble": {"model_weight": 0.7, "full_segment_lots": 200, "target_bias": TARGET_BIAS},
-        "metrics": {
-            "validation": valid_figures,
-            "candidates": [{"candidate": c, "rounds": r, **f} for _, c, r, _, _, f in results],
+        "protocol": {
+            **protocol.to_json(),
+            "origin_blocks": [[o.train_end, o.first, o.last] for o in protocol.origins_before(last)],
         },
-        "compiled_forest_max_abs_gap": gap,
+        "candidate": best,
+        "params": MODEL_PARAMS,
+        "rounds": ROUNDS,
+        "trees": trees,
+        "depth": depth,
+        "features": list(MODEL_FEATURES),
+        "used_features": list(FEATURE_SETS[best["features"]]),
+        "default_auction_kind": DEFAULT_AUCTION_KIND,
+        "ensemble": {
+            "weights": calibration.weights,
+            "full_segment_lots": FULL_SEGMENT,
+            "target_bias": calibration.target_bias,
+        },
     }
-    artifact = Artifact(metadata, final.rules, final.encodings, final.lexicon, forest, final.segments, shift, intervals)
-    artifact.save(out_dir)
-    booster.save_model(str(out_dir / "model.txt"))
-    console.print(f"wrote {out_dir} (version {metadata['version']}, {forest.roots.size} trees, depth {forest.depth})")
-    return artifact

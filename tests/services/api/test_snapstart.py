@@ -11,6 +11,7 @@ import json
 import random
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -19,7 +20,6 @@ import boto3
 import psycopg
 import pytest
 import snapshot_restore_py
-from moto import mock_aws
 from sqlalchemy import text
 
 from services.api import snapstart
@@ -138,17 +138,27 @@ def test_a_restore_rereads_the_secrets(resources: Resources, monkeypatch: pytest
     assert resources.secrets.get("stripe_webhook_secret") == first + "-rotated"
 
 
-def test_forgotten_database_credentials_are_read_afresh_whatever_the_clock_says(resources: Resources) -> None:
+def test_forgotten_database_credentials_are_read_afresh_whatever_the_clock_says(
+    resources: Resources, moto_port: int
+) -> None:
     """The snapshot's clock says the secret was read a moment ago (the 30 s reread guard would refuse), but
     RDS rotated the password while the snapshot slept: after the restore, the first login reads it again."""
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name="eu-west-2")
-        arn = client.create_secret(Name="rds", SecretString=json.dumps({"username": "api", "password": "one"}))["ARN"]
-        frozen = 1000.0
-        credentials = RotatingCredentials(arn, client, clock=lambda: frozen)
-        assert credentials.current() == ("api", "one")
-        client.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": "api", "password": "two"}))
-        assert credentials.reread() is False  # too soon by the snapshot's clock
-        # A deployed stage's resources hold these credentials (the read and the write side share them).
-        snapstart.after_restore(dataclasses.replace(resources, credentials=credentials))
-        assert credentials.current() == ("api", "two")
+    # The suite's moto server, not an in-process mock: stopping mock_aws resets every moto backend, which
+    # would also empty the server's R2 bucket that later API tests use.
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        region_name="eu-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    name = f"rds-{uuid.uuid4().hex}"
+    arn = client.create_secret(Name=name, SecretString=json.dumps({"username": "api", "password": "one"}))["ARN"]
+    frozen = 1000.0
+    credentials = RotatingCredentials(arn, client, clock=lambda: frozen)
+    assert credentials.current() == ("api", "one")
+    client.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": "api", "password": "two"}))
+    assert credentials.reread() is False  # too soon by the snapshot's clock
+    # A deployed stage's resources hold these credentials (the read and the write side share them).
+    snapstart.after_restore(dataclasses.replace(resources, credentials=credentials))
+    assert credentials.current() == ("api", "two")

@@ -146,7 +146,8 @@ def test_lambda_backend_success_retry_and_outage(lambda_api: str, fake_lambda: F
             assert c.get("/health/deep").json()["checks"]["valuation"] == {"status": "fail", "latency_ms": ANY}
         fake_lambda.mode = "ok"
         time.sleep(REPORT_TTL_S)
-        assert c.get("/health/deep").status_code == 200
+        recovered = c.get("/health/deep")
+        assert recovered.status_code == 200, recovered.text
 
 
 @pytest.mark.slow

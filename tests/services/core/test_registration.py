@@ -266,3 +266,27 @@ def test_every_mark_the_dvla_auctioned_parses_to_its_listed_spacing() -> None:
     assert [m for m in marks if parse(m) != _search(m, normalize(m))] == []
     formats = {parse(mark).format for mark in marks}
     assert formats == set(PlateFormat)
+
+
+def test_three_letter_dateless_marks_with_i_or_z_are_refused_only_under_codes_ireland_never_had() -> None:
+    """Every three-letter group with an I or a Z, checked against the historic code tables: it parses
+    exactly when its code (the last two letters) is one Northern Ireland or the rest of Ireland
+    issued, whatever the serial letter before it (Dublin's 1957 allotment ran AYI to YYI, serials G,
+    I, S and V included). What stays refused: an I or Z serial before a Great Britain code (Britain
+    never used them), and the codes no Irish authority held: I or Z paired with G, S or V (kept for
+    Scotland in 1903; only IV, ZV, GZ, SZ, VZ and IG were taken up later), II, and ZZ (temporary
+    imports, not a permanent mark)."""
+    letters = "ABCDEFGHIJKLMNOPRSTUVWXYZ"  # Q is never used in a dateless mark
+    groups = [a + b + c for a in letters for b in letters for c in letters if {"I", "Z"} & {a, b, c}]
+    historic = NI_CODES | IRISH_CODES
+
+    def as_typed(mark: str) -> bool:  # not just valid after the parser's I/1 mistype corrections
+        return is_valid(mark) and parse(mark).corrections == ()
+
+    refused = {group for group in groups if not as_typed(f"{group} 1")}
+    assert refused == {group for group in groups if group[1:] not in historic}
+    assert {group[1:] for group in refused if {"I", "Z"} & set(group[1:])} == {
+        "GI", "II", "IS", "SI", "VI", "ZG", "ZS", "ZZ",
+    }  # fmt: skip
+    for group in set(groups) - refused:  # either order, up to the longest number
+        assert parse(f"{group} 9999").format is parse(f"1 {group}").format

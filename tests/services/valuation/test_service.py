@@ -7,7 +7,9 @@ import statistics
 
 import pytest
 
-from services.valuation.service import value, value_many
+from services.valuation.features import describe
+from services.valuation.model import model_weight
+from services.valuation.service import artifact, value, value_many
 
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXY"
 
@@ -20,7 +22,7 @@ def test_answer_shape() -> None:
     assert answer["price"] > 0
     assert answer["low"] <= answer["price"] <= answer["high"]
     assert answer["weights"]["model"] + answer["weights"]["rules"] == pytest.approx(1)
-    assert 0 <= answer["weights"]["model"] <= 0.7
+    assert 0 <= answer["weights"]["model"] <= 1
     assert answer["model_version"].startswith("lgbm-")
     assert "AB12 CDE" in answer["explanation"]
     assert answer["explanation"].endswith(".")
@@ -94,3 +96,17 @@ def test_venue_auctions_value_the_same_marks_higher() -> None:
 def test_unknown_auction_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="auction_kind"):
         value("AB12 CDE", auction_kind="car boot")
+
+
+def test_the_blend_follows_the_learned_format_weights_and_the_evidence() -> None:
+    """The model's share is its format's learned weight scaled by how many training lots shared the
+    mark's segment; a segment training never saw is valued by the rules alone."""
+    model = artifact()
+    weights, full = model.blend_weights, model.metadata["ensemble"]["full_segment_lots"]
+    for mark in ("AB12 CDE", "A123 BCD", "ABC 123D", "JAM 35", "1 A", "ABZ 1234"):
+        m = describe(mark)
+        expected = model_weight(weights.get(m.fmt, weights["all"]), model.segments.get(m.segment, 0), full)
+        assert value(mark)["weights"]["model"] == pytest.approx(expected, abs=1e-3)
+    unseen = describe("AB 1")  # no two letters then one digit was auctioned in the training blocks
+    assert model.segments.get(unseen.segment, 0) == 0
+    assert value("AB 1")["weights"] == {"model": 0.0, "rules": 1.0}
