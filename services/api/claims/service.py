@@ -18,6 +18,7 @@ from services.api.claims.schemas import (
     DOCUMENT_EXTENSIONS,
     MAGIC_BYTES,
     MAGIC_LENGTH,
+    ClaimList,
     ClaimView,
     DocumentLink,
     DocumentRequest,
@@ -26,6 +27,7 @@ from services.api.claims.schemas import (
     UploadInstructions,
 )
 from services.api.errors import Conflict, Invalid, NotFound
+from services.api.paging import Paging
 from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus
 from services.core.notifications import EmailKind, notify
 from services.core.registration import Registration
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 _CHANGED = "The upload changed while it was being confirmed; confirm it again."
 
 MAX_DOCUMENTS_PER_CLAIM = 5
+
+CLAIMS = Paging("claims", Claim.created_at, Claim.id)
 
 
 def document_view(doc: ClaimDocument) -> DocumentView:
@@ -88,8 +92,8 @@ class Claims(CallerSession):
         """One of the caller's claims with its documents (administrators: any claim)."""
         return claim_view(self._load(claim_id, as_admin=self.caller.is_admin))
 
-    def listing(self, *, everyone: bool, status: ClaimStatus | None) -> list[ClaimView]:
-        """The caller's claims, newest first; ``everyone``: every claim (administrators only)."""
+    def listing(self, *, everyone: bool, status: ClaimStatus | None, cursor: str | None, limit: int) -> ClaimList:
+        """A page of the caller's claims, newest first; ``everyone``: every claim (administrators only)."""
         statement = select(Claim).options(selectinload(Claim.documents))
         if everyone:
             self.require_admin()
@@ -97,8 +101,9 @@ class Claims(CallerSession):
             statement = statement.where(Claim.user_id == self.member_id)
         if status is not None:
             statement = statement.where(Claim.status == status.value)
-        statement = statement.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(200)
-        return [claim_view(c) for c in self.session.scalars(statement)]
+        rows = self.session.scalars(CLAIMS.select(statement, cursor=cursor, limit=limit)).all()
+        page = CLAIMS.page(rows, limit=limit, position=lambda c: (c.created_at, c.id))
+        return ClaimList(items=[claim_view(c) for c in page.rows], next_cursor=page.next_cursor)
 
     def add_document(self, claim_id: int, request: DocumentRequest, store: DocumentStore) -> DocumentUpload:
         """Declare a document and sign its upload URL (type and size are part of the signature)."""
