@@ -35,6 +35,7 @@ ENVIRONMENTS = {
     | DATABASE
     | {"BUCKET_NAME", "BUCKET_ENDPOINT", "ALLOWED_ORIGINS", "CLERK_ISSUER", "CLERK_JWKS_URL"}
     | {"VALUATION_FUNCTION_NAME", "SECRETS_VERSION"}
+    | {"MAX_OPEN_CLAIMS", "MAX_CLAIM_DOCUMENTS"}  # its quotas, from the stage config
     | {
         f"{name}_PARAMETER"
         for name in (

@@ -23,6 +23,7 @@ from services.api.principal import Principal
 from services.api.registrations import parse_mark
 from services.api.schemas import ReviewRequest
 from services.api.security import SIGNED_IN, admin_only
+from services.api.settings import ApiSettings
 from services.core.statuses import ClaimStatus
 
 if TYPE_CHECKING:
@@ -32,10 +33,10 @@ if TYPE_CHECKING:
     from services.api.storage import DocumentStore
 
 
-def _claims(session: Session, caller: Principal) -> Claims:
+def _claims(session: Session, caller: Principal, settings: ApiSettings) -> Claims:
     from services.api.claims.service import Claims  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
 
-    return Claims(session, caller)
+    return Claims(session, caller, settings.market)
 
 
 class _ClaimsController(DomainController):
