@@ -202,3 +202,54 @@ def test_the_shipped_roots_are_unexpired_self_signed_cas_that_openssl_loads(
             cert.verify_directly_issued_by(cert)  # the signature is the root's own
         context = ssl.create_default_context(cafile=str(CERTS_FOLDER / f"rds-{region}.pem"))
         assert len(context.get_ca_certs()) == len(certificates)
+
+
+def _token_window(token: str) -> tuple[datetime.datetime, datetime.datetime]:
+    """When an IAM token was signed and when RDS stops accepting it (``X-Amz-Date`` + ``X-Amz-Expires``)."""
+    query = parse_qs(urlsplit("https://" + token).query)
+    signed = datetime.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+    return signed, signed + datetime.timedelta(seconds=int(query["X-Amz-Expires"][0]))
+
+
+def test_a_connection_opened_at_minute_fourteen_carries_a_token_signed_then_and_pooled_ones_keep_working(
+    migrated_database_url: str,
+    postgres_tls: TlsFront,
+    postgres_ca_file: Path,
+    aws_keys: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The clock botocore signs by is moved on: each new connection's token is signed at the moment it
+    connects, so one opened 14 minutes after the first is good for another 15 (none is presented near its
+    expiry, let alone expiring during the handshake); the connection opened at minute 0 stays pooled and
+    keeps answering at minute 20, past its token's expiry, as an RDS connection does (a token admits a
+    login; it does not bound the session)."""
+    del migrated_database_url, aws_keys
+    import botocore.auth
+
+    start = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    now = {"at": start}
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now["at"].replace(tzinfo=None))
+    settings = _with_roots(_deployed(postgres_tls), postgres_ca_file)
+    login = database_credentials(settings)
+    assert isinstance(login, IamAuthToken)
+    counting = CountingLogin(login)
+    engine = build_engine(database_url(settings, credentials=counting), on_lambda=False, credentials=counting)
+    try:
+        with engine.connect() as first:
+            assert first.execute(text("SELECT current_user")).scalar() == "reggie_api"
+            presented = [(now["at"], counting.tokens[-1])]
+            now["at"] = start + datetime.timedelta(minutes=14)
+            with engine.connect() as second:  # the first is in use: a new connection, a new login
+                assert second.execute(text("SELECT 1")).scalar() == 1
+                presented.append((now["at"], counting.tokens[-1]))
+            now["at"] = start + datetime.timedelta(minutes=20)
+            assert first.execute(text("SELECT current_user")).scalar() == "reggie_api"
+        with engine.connect() as again:  # a pooled connection, reused after its token expired
+            assert again.execute(text("SELECT 1")).scalar() == 1
+        assert len(counting.tokens) == 3  # the URL's and one per connection: reuse signed nothing
+    finally:
+        engine.dispose()
+    for connected_at, token in presented:
+        signed, expires = _token_window(token)
+        assert signed == connected_at  # signed for this connection, not reused from an earlier one
+        assert expires - connected_at == datetime.timedelta(minutes=15)
