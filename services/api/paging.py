@@ -18,14 +18,16 @@ import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import Parameter
-from sqlalchemy import Select, tuple_
-from sqlalchemy.orm import QueryableAttribute
 
 from services.api.errors import Malformed
+
+if TYPE_CHECKING:  # the controllers import the parameters below; the read path must not load SQLAlchemy
+    from sqlalchemy import Select
+    from sqlalchemy.orm import QueryableAttribute
 
 __all__ = ["Cursor", "Limit", "Page", "Paging"]
 
@@ -73,6 +75,8 @@ class Paging:
 
     def select(self, statement: S, *, cursor: str | None, limit: int) -> S:
         """``statement`` in this list's order, from just after ``cursor``, one row more than ``limit``."""
+        from sqlalchemy import tuple_  # noqa: PLC0415 - only the write path pages
+
         ordered = statement.order_by(self.at.desc(), self.key.desc()).limit(limit + 1)
         if cursor is None:
             return ordered

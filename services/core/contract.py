@@ -43,8 +43,9 @@ stage sets none of them unless it wants another value; locally they point at the
 | `STRIPE_API_BASE` | `https://api.stripe.com` | the Stripe API (the stand-in's URL locally) |
 | `RESEND_API_URL` | `https://api.resend.com` | the Resend API (the stand-in's URL locally) |
 | `DVLA_API_URL` | `https://driver-vehicle-licensing.api.gov.uk` | the DVLA Vehicle Enquiry Service |
-| `MAX_OPEN_CLAIMS` | 5 | pending ownership claims one user may have at once |
-| `MAX_CLAIM_DOCUMENTS` | 5 | documents one claim may hold (rejected uploads count) |
+| `MAX_OPEN_CLAIMS` | 5 | pending ownership claims one user may have at once (the API links it: |
+|   |   | `reggie:maxOpenClaims`) |
+| `MAX_CLAIM_DOCUMENTS` | 5 | documents one claim may hold, rejected uploads included (`reggie:maxClaimDocuments`) |
 """
 
 from __future__ import annotations

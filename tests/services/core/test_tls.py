@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import msgspec
 import psycopg
 import pytest
@@ -78,6 +79,8 @@ def aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "reggie-test-secret-key")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # boto3's default session keeps the credentials it resolved first (another test's): start a new one.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 def _deployed(front: TlsFront) -> Settings:
