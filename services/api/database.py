@@ -27,7 +27,7 @@ from services.api.errors import DomainError, Malformed, Unavailable, first_line
 from services.api.lazy import Lazy
 from services.api.reads import DatabaseUnavailable
 from services.core.connection import database_url
-from services.core.credentials import RotatingCredentials
+from services.core.credentials import DatabaseLogin
 from services.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ __all__ = ["Database", "as_domain_error"]
 class Database:
     """Sessions for ``settings``' database, as the API's own role (503 when there is none)."""
 
-    def __init__(self, settings: Settings, *, credentials: RotatingCredentials | None) -> None:
+    def __init__(self, settings: Settings, *, credentials: DatabaseLogin | None) -> None:
         self._settings = settings
         self._credentials = credentials
         self._sessions: Lazy[sessionmaker[Session]] = Lazy(self._build)

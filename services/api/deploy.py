@@ -1,6 +1,15 @@
 """Deploy spec of the public API: Litestar on a zip Lambda behind API Gateway v2."""
 
-from infra.service_spec import Concurrency, HealthCheck, HttpMethod, HttpRoute, RouteBudget, Secret, ServiceSpec
+from infra.service_spec import (
+    Concurrency,
+    HealthCheck,
+    HttpMethod,
+    HttpRoute,
+    RouteBudget,
+    Secret,
+    ServiceSpec,
+    Setting,
+)
 
 _PREFIX = "/api/v1"
 
@@ -80,6 +89,12 @@ SPEC = ServiceSpec(
         # Stored for the stage, read by no code yet: not granted.
         Secret("clerk_secret_key", granted=False),
         Secret("app_signing_key", granted=False),
+        # reggie:maxOpenClaims, reggie:maxClaimDocuments: quotas per user and per claim (5 each when unset;
+        # services.core.market_settings parses them, to the same rule).
+        *(
+            Setting(name, pattern=r"[1-9][0-9]?", allowed="a whole number from 1 to 99")
+            for name in ("max_open_claims", "max_claim_documents")
+        ),
     ),
     # Most of the database's connections: it answers people. Each environment holds its read connection and
     # its write engine's.

@@ -8,8 +8,10 @@ Why no pre-ping: a read is idempotent, so instead of a ``SELECT 1`` before every
 trip each request), a statement that fails because its connection broke (Aurora paused or failed
 over while a Lambda environment was frozen, a server restart) is retried once on a fresh connection.
 
-With :class:`~services.core.credentials.RotatingCredentials` (deployed stages) a refused connection
-attempt rereads the database secret and, when the password has rotated, tries once more.
+On deployed stages each new connection logs in through the API's
+:class:`~services.core.credentials.DatabaseLogin` (its role with a freshly signed IAM token), asked on a
+worker thread since the first ask builds the SDK client; a refused login is retried once when the login
+says its credentials changed.
 
 Connections belong to one event loop. uvicorn runs one loop for the process's life and Mangum reuses
 one loop across Lambda invocations; should the running loop change anyway, connections made on the
@@ -28,7 +30,7 @@ from psycopg.rows import namedtuple_row
 
 from services.api.errors import Unavailable, first_line
 from services.core.connection import conninfo_for, conninfo_from_sqlalchemy_url
-from services.core.credentials import RotatingCredentials
+from services.core.credentials import DatabaseLogin
 
 log = logging.getLogger("reggie.api")
 
@@ -62,7 +64,7 @@ class ReadPool:
         max_age_s: float,
         connect_timeout_s: int = 5,
         application_name: str = "reggie",
-        credentials: RotatingCredentials | None = None,
+        credentials: DatabaseLogin | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a read pool needs at least one connection")
@@ -145,8 +147,7 @@ class ReadPool:
         try:
             return await self._connect_as_current_user()
         except psycopg.OperationalError:
-            # Reading the secret is a blocking SDK call; it happens only after a refusal, at most
-            # once per RotatingCredentials interval.
+            # Rereading is a blocking SDK call (a rotated secret); it happens only after a refusal.
             if self._credentials is None or not await asyncio.to_thread(self._credentials.reread):
                 raise
             return await self._connect_as_current_user()
@@ -154,7 +155,7 @@ class ReadPool:
     async def _connect_as_current_user(self) -> psycopg.AsyncConnection[Any]:
         login: dict[str, str] = {}
         if self._credentials is not None:
-            login["user"], login["password"] = self._credentials.current()
+            login["user"], login["password"] = await asyncio.to_thread(self._credentials.current)
         return await psycopg.AsyncConnection.connect(self._conninfo, **login, **self._connect_kwargs)
 
     async def _release(self, held: _Held, *, discard: bool) -> None:

@@ -27,7 +27,7 @@ from services.api.secrets import Secrets
 from services.api.settings import ApiSettings
 from services.api.valuations.client import InProcessBackend, LambdaBackend, ValuationBackend, ValuationClient
 from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, pool_recycle_s
-from services.core.credentials import RotatingCredentials
+from services.core.credentials import DatabaseLogin
 from services.core.external.payments import Payments, StripeSettings
 from services.core.market_settings import MarketSettings
 from services.core.settings import Settings
@@ -58,8 +58,8 @@ class Resources:
     """Stripe Checkout; 503 ``payments_unavailable`` when the Stripe key is not configured."""
     vehicles: Callable[[], VehicleEnquiry]
     """The DVLA Vehicle Enquiry Service; 503 ``vehicle_lookup_unavailable`` when its key is not configured."""
-    credentials: RotatingCredentials | None = None
-    """The database secret's credentials, shared by the read and the write side."""
+    credentials: DatabaseLogin | None = None
+    """How the API logs in to the database (its role and IAM tokens), shared by the read and the write side."""
     sign_in: Lazy[TokenVerifier] | None = None
     """The token verifier behind ``verify``, with its cached JWKS."""
 
@@ -101,8 +101,8 @@ def build_resources(settings: ApiSettings, *, valuation_backend: ValuationBacken
     secrets = Secrets(core, aws.ssm_client())
     reads = credentials = None
     if core.database is not None:
-        # One set of rotating credentials serves both sides; each rereads the secret if a rotation
-        # refuses a new connection. Nothing is read or connected until the first request needs it.
+        # One login serves both sides: each new connection gets a token signed for it. Nothing is signed
+        # or connected until the first request needs it.
         credentials = database_credentials(core)
         reads = ReadPool(
             conninfo_for(core.database),

@@ -14,10 +14,11 @@ to regenerate after a restore whatever init made that must be unique or fresh. F
   connections and the write engine's pool are dropped without a goodbye; the next request connects. (The
   AWS SDK clients retry a dropped connection themselves, and take the execution role's credentials from
   the endpoint Lambda provides to restored environments.)
-* **secrets and keys whose age is timed on the snapshot's clock**: the database credentials (reread at
-  most every 30 s after a refused login) and the Clerk JWKS (kept an hour) remember when they were read by
-  ``time.monotonic``, a clock that does not count the time the snapshot slept; the secrets read from SSM
-  keep no age at all. All are forgotten, so each is read afresh on its first use (one call each).
+* **secrets and keys whose age is timed on the snapshot's clock**: the database login (an IAM token is
+  signed per connection, but the SDK client that signs it holds the AWS credentials it resolved) and the
+  Clerk JWKS (kept an hour, timed on ``time.monotonic``, a clock that does not count the time the snapshot
+  slept); the secrets read from SSM keep no age at all. All are forgotten, so each is read afresh on its
+  first use (one call each).
 
 None of these is built during init today (the pool connects, the secrets are read and the JWKS fetched by
 the first request that needs them), so on a plain restore the hooks find little to do; they make sure that

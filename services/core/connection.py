@@ -7,9 +7,9 @@ Kept apart from the engine so that a process which only reads never imports SQLA
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from services.core.credentials import RotatingCredentials
+from services.core.credentials import DatabaseLogin, IamAuthToken, RotatingCredentials
 from services.core.settings import DatabaseLocation, Settings, SettingsError
 
 __all__ = [
@@ -28,21 +28,25 @@ LOCAL_POOL_RECYCLE_S = 1800
 CONNECT_TIMEOUT_S = 5
 
 
-def database_credentials(settings: Settings, *, secrets_client: Any = None) -> RotatingCredentials | None:
-    """The rotating credentials of a deployed database (``DB_SECRET_ARN``); ``None`` when ``DATABASE_URL``
-    carries them. ``secrets_client`` is a boto3 ``secretsmanager`` client (tests pass one bound to moto)."""
+def database_credentials(settings: Settings, *, secrets_client: Any = None) -> DatabaseLogin | None:
+    """How a deployed process logs in (see :mod:`services.core.credentials`): its own role with IAM tokens
+    (``DB_USER``), or the master secret (``DB_SECRET_ARN``); ``None`` when ``DATABASE_URL`` carries the
+    credentials. ``secrets_client`` is a boto3 ``secretsmanager`` client (tests pass one bound to moto)."""
     location = _location(settings)
     if location.url is not None:
         return None
+    if location.user is not None:
+        assert location.host is not None
+        assert location.region is not None
+        return IamAuthToken(location.host, location.port, location.user, location.region)
     assert location.secret_arn is not None
     return RotatingCredentials(location.secret_arn, secrets_client)
 
 
-def database_url(
-    settings: Settings, *, secrets_client: Any = None, credentials: RotatingCredentials | None = None
-) -> str:
-    """The SQLAlchemy URL for ``settings``; on Lambda with the credentials read from Secrets Manager
-    (through ``credentials`` when given, so the secret is read once for the URL and the engine)."""
+def database_url(settings: Settings, *, secrets_client: Any = None, credentials: DatabaseLogin | None = None) -> str:
+    """The SQLAlchemy URL for ``settings``; on Lambda with the current login of ``credentials`` (or of
+    :func:`database_credentials`) and TLS verified against the region's RDS roots. An engine given the same
+    ``credentials`` logs every later connection in afresh (:func:`services.core.db.build_engine`)."""
     location = _location(settings)
     if location.url is not None:
         return location.url
@@ -53,7 +57,7 @@ def database_url(
     username, password = credentials.current()
     return (
         f"postgresql+psycopg://{quote(username, safe='')}:{quote(password, safe='')}"
-        f"@{location.host}:{location.port}/{quote(location.name, safe='')}"
+        f"@{location.host}:{location.port}/{quote(location.name, safe='')}{_query(location)}"
     )
 
 
@@ -66,11 +70,16 @@ def conninfo_from_sqlalchemy_url(url: str) -> str:
 
 
 def conninfo_for(location: DatabaseLocation) -> str:
-    """A libpq URI for ``location``; without user and password when a secret holds them, since the
-    caller logs in with the secret's current values on each new connection."""
+    """A libpq URI for ``location``; on Lambda without user and password (the caller logs each new
+    connection in with its :class:`~services.core.credentials.DatabaseLogin`) and with TLS verified."""
     if location.url is not None:
         return conninfo_from_sqlalchemy_url(location.url)
-    return f"postgresql://{location.host}:{location.port}/{quote(location.name or '', safe='')}"
+    return f"postgresql://{location.host}:{location.port}/{quote(location.name or '', safe='')}{_query(location)}"
+
+
+def _query(location: DatabaseLocation) -> str:
+    tls = location.tls()
+    return "?" + urlencode(tls, safe="/") if tls else ""
 
 
 def _location(settings: Settings) -> DatabaseLocation:

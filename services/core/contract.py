@@ -14,8 +14,10 @@ imports this before anything heavy.
 | `GIT_COMMIT` | always | the newest commit that changed this function's package (its code and build |
 |   |   | inputs), `-dirty` when the checkout had uncommitted changes there, `unknown` without git |
 |   |   | history; so a deploy that leaves a function's package alone leaves its configuration alone |
-| `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SECRET_ARN` | links `database` | the Aurora writer; credentials come |
-|   |   | from the RDS-managed secret at cold start |
+| `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER` | links `database` | the Aurora writer, logged in as the |
+|   |   | service's own role (:func:`database_role`) with IAM authentication tokens, TLS verified |
+| `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SECRET_ARN` | links `database_master` | the Aurora writer as the master |
+|   |   | user, its password from the RDS-managed secret (the migrator only) |
 | `DATABASE_URL` | never deployed | locally and in tests: a full PostgreSQL URL instead of the four above |
 | `BUCKET_NAME`, `BUCKET_ENDPOINT` | links `documents` | the R2 bucket and its jurisdiction's S3 endpoint |
 | `<NAME>_FUNCTION_NAME` | links another service | e.g. `VALUATION_FUNCTION_NAME` |
@@ -41,6 +43,9 @@ stage sets none of them unless it wants another value; locally they point at the
 | `STRIPE_API_BASE` | `https://api.stripe.com` | the Stripe API (the stand-in's URL locally) |
 | `RESEND_API_URL` | `https://api.resend.com` | the Resend API (the stand-in's URL locally) |
 | `DVLA_API_URL` | `https://driver-vehicle-licensing.api.gov.uk` | the DVLA Vehicle Enquiry Service |
+| `MAX_OPEN_CLAIMS` | 5 | pending ownership claims one user may have at once (the API links it: |
+|   |   | `reggie:maxOpenClaims`) |
+| `MAX_CLAIM_DOCUMENTS` | 5 | documents one claim may hold, rejected uploads included (`reggie:maxClaimDocuments`) |
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ UNKNOWN_RELEASE = "unknown"
 """What a function reports for a version or commit nobody set (a local run, a build without git)."""
 # The database link, and locally the URL that stands in for it:
 DB_HOST, DB_PORT, DB_NAME, DB_SECRET_ARN = "DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"
+DB_USER = "DB_USER"
 DATABASE_URL = "DATABASE_URL"
 # The documents link:
 BUCKET_NAME, BUCKET_ENDPOINT = "BUCKET_NAME", "BUCKET_ENDPOINT"
@@ -65,10 +71,17 @@ FUNCTION_NAME_SUFFIX, PARAMETER_SUFFIX = "_FUNCTION_NAME", "_PARAMETER"
 OFFER_LAPSE_DAYS, VALUATION_MAX_AGE_DAYS = "OFFER_LAPSE_DAYS", "VALUATION_MAX_AGE_DAYS"
 EMAIL_SENDER, CHECKOUT_RETURN_URL = "EMAIL_SENDER", "CHECKOUT_RETURN_URL"
 STRIPE_API_BASE, RESEND_API_URL, DVLA_API_URL = "STRIPE_API_BASE", "RESEND_API_URL", "DVLA_API_URL"
+MAX_OPEN_CLAIMS, MAX_CLAIM_DOCUMENTS = "MAX_OPEN_CLAIMS", "MAX_CLAIM_DOCUMENTS"
 
 UNSET_SECRET = "unset"  # noqa: S105 - a marker, not a credential
 """What a personal stage stores for a secret nobody set: a function reading it must treat the secret as not
 configured (a webhook signed with it would be forgeable), never use it as a value."""
+
+
+def database_role(service: str) -> str:
+    """The database role a service logs in as: ``api`` → ``reggie_api`` (created by the migrations, which
+    grant it exactly what the service's code uses; see ``migrations/versions/0004_database_roles.py``)."""
+    return "reggie_" + service.replace("-", "_")
 
 
 def function_name_variable(service: str) -> str:

@@ -1,12 +1,19 @@
-"""Database credentials from an RDS-managed secret, which RDS rotates (every seven days by default).
+"""How a deployed process logs in to the database: a :class:`DatabaseLogin`, asked for a user name and a
+password each time a connection is opened.
 
-A deployed process reads the secret once, at init, and keeps the user and password. That goes stale
-when the secret rotates under a process that outlives the rotation: a warm Lambda environment, or one
-resumed from a SnapStart snapshot taken days before. Connections already open keep working, but every
-new one would be refused until the next deploy. So whoever opens connections calls :meth:`reread`
-when a connection attempt fails, and tries once more when the password has changed.
+* :class:`IamAuthToken`, every service but the migrator: the service's own role (``DB_USER``) with an IAM
+  database authentication token, which botocore signs locally with the function's AWS credentials (no
+  network call). A token admits new connections for 15 minutes and an open connection for as long as it
+  stays open, so a fresh one is signed for every new connection: none is ever presented near its expiry.
+  The function's role may ``rds-db:connect`` as that one user only (``infra/links.py``).
+* :class:`RotatingCredentials`, the migrator: the master user from the RDS-managed secret, which RDS rotates
+  (every seven days by default). A process outliving a rotation (a warm environment, or one resumed from a
+  SnapStart snapshot taken days before) keeps its open connections, but every new one would be refused; so
+  whoever opens connections calls :meth:`DatabaseLogin.reread` when a connection attempt fails, and tries
+  once more when the password has changed.
 
-Only Lambda deployments use this; locally ``DATABASE_URL`` carries the credentials.
+The engine (:func:`services.core.db.build_engine`'s ``do_connect`` hook), the API's read pool and the valuation
+function's reader all take either. Locally ``DATABASE_URL`` carries the credentials and none is used.
 """
 
 from __future__ import annotations
@@ -15,9 +22,35 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from services.core.settings import SettingsError
+
+__all__ = [
+    "REREAD_INTERVAL_S",
+    "SECRETS_CLIENT_CONFIG",
+    "DatabaseLogin",
+    "IamAuthToken",
+    "QuickSecretsClient",
+    "RotatingCredentials",
+]
+
+
+class DatabaseLogin(Protocol):
+    """What opens a connection asks for a user name and password; see the module's docstring."""
+
+    def current(self) -> tuple[str, str]:
+        """The user name and password to log in with now."""
+        ...
+
+    def reread(self) -> bool:
+        """After a refused login: fetch the credentials again; ``True`` when they changed (worth a retry)."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what is held (after a SnapStart restore), so the next :meth:`current` starts afresh."""
+        ...
+
 
 REREAD_INTERVAL_S = 30.0
 """At most one extra Secrets Manager call per this many seconds, however many connections fail (a
@@ -103,3 +136,43 @@ class RotatingCredentials:
             raise SettingsError(
                 f"DB_SECRET_ARN={self.secret_arn!r} does not hold JSON with username and password ({exc!r})"
             ) from None
+
+
+class IamAuthToken:
+    """The service's own role and an IAM authentication token for it, signed afresh for every connection.
+
+    ``client`` is a boto3 ``rds`` client (built on first use otherwise: boto3 loads then, not at import);
+    :meth:`~botocore.signers.generate_db_auth_token` presigns ``rds-db:connect`` for ``user`` at
+    ``host:port`` with the client's credentials, valid :data:`TOKEN_LIFETIME_S`, without a network call.
+    """
+
+    TOKEN_LIFETIME_S = 900
+    """What RDS accepts a token for (15 minutes); botocore signs every token for that long."""
+
+    def __init__(self, host: str, port: int, user: str, region: str, client: Any = None) -> None:
+        self.host, self.port, self.user, self.region = host, port, user, region
+        self._client = client
+        self._lock = threading.Lock()
+
+    def current(self) -> tuple[str, str]:
+        """The role and a token signed now."""
+        with self._lock:
+            if self._client is None:
+                import boto3  # noqa: PLC0415 - only deployed functions sign tokens
+
+                self._client = boto3.client("rds", region_name=self.region)
+            client = self._client
+        token = client.generate_db_auth_token(
+            DBHostname=self.host, Port=self.port, DBUsername=self.user, Region=self.region
+        )
+        return self.user, str(token)
+
+    def reread(self) -> bool:
+        """Nothing to reread: every login already carries a token signed for it, so a refused one (no
+        ``rds_iam`` grant yet, an IAM policy still propagating) is not retried at once."""
+        return False
+
+    def forget(self) -> None:
+        """Drop the client, and with it any AWS credentials it resolved before a SnapStart snapshot."""
+        with self._lock:
+            self._client = None

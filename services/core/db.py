@@ -6,9 +6,10 @@ connections, not a hundred pools. Connections are pre-pinged (Aurora Serverless 
 failed over while the environment was frozen) and recycled before Aurora's idle limits bite.
 Locally a normal pool serves uvicorn's threads.
 
-On Lambda the password comes from the RDS-managed secret, which rotates: an engine given the
-:class:`~services.core.credentials.RotatingCredentials` rereads the secret when a new connection is
-refused and retries once with the new password, so a process outliving a rotation keeps connecting.
+On Lambda every new connection logs in through a :class:`~services.core.credentials.DatabaseLogin`
+(the engine's ``do_connect`` hook): a service as its own role with an IAM token signed for that connection,
+the migrator as the master user, whose rotating secret is reread (and the login retried once) when a new
+connection is refused, so a process outliving a rotation keeps connecting.
 
 Build nothing per request: :func:`get_engine` and :func:`get_sessionmaker` are cached, so a service
 module may call them at import time.
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.connection import CONNECT_TIMEOUT_S, database_credentials, database_url, pool_recycle_s
-from services.core.credentials import RotatingCredentials
+from services.core.credentials import DatabaseLogin
 from services.core.settings import get_settings
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
 
 
 def build_engine(
-    url: str, *, on_lambda: bool, application_name: str = "reggie", credentials: RotatingCredentials | None = None
+    url: str, *, on_lambda: bool, application_name: str = "reggie", credentials: DatabaseLogin | None = None
 ) -> Engine:
     """A new engine for ``url`` with the pool policy for Lambda or for a long-running process; with
     ``credentials``, every new connection logs in with their current user and password."""
@@ -58,7 +59,7 @@ def build_engine(
     return engine
 
 
-def _connect_with(credentials: RotatingCredentials) -> Any:
+def _connect_with(credentials: DatabaseLogin) -> Any:
     def do_connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
         cparams["user"], cparams["password"] = credentials.current()
         try:

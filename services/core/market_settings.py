@@ -17,7 +17,7 @@ from datetime import timedelta
 from services.core import contract
 from services.core.settings import SettingsError, number_setting
 
-__all__ = ["MarketSettings", "load_market_settings"]
+__all__ = ["QUOTA_PATTERN", "MarketSettings", "load_market_settings"]
 
 DEFAULT_SENDER = "Reggie <notifications@reggie.co.uk>"
 _SENDER = re.compile(r"^([^<>@]*<[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)$")
@@ -34,6 +34,10 @@ class MarketSettings:
     stripe_api_base: str = "https://api.stripe.com"
     resend_api_url: str = "https://api.resend.com"
     dvla_api_url: str = "https://driver-vehicle-licensing.api.gov.uk"
+    max_open_claims: int = 5
+    """Pending ownership claims one user may have at once."""
+    max_claim_documents: int = 5
+    """Documents one claim may hold, rejected uploads included (each is an upload URL handed out)."""
 
 
 def load_market_settings(
@@ -54,7 +58,24 @@ def load_market_settings(
         stripe_api_base=_url(contract.STRIPE_API_BASE, env.get(contract.STRIPE_API_BASE) or defaults.stripe_api_base),
         resend_api_url=_url(contract.RESEND_API_URL, env.get(contract.RESEND_API_URL) or defaults.resend_api_url),
         dvla_api_url=_url(contract.DVLA_API_URL, env.get(contract.DVLA_API_URL) or defaults.dvla_api_url),
+        max_open_claims=_count(env, contract.MAX_OPEN_CLAIMS, defaults.max_open_claims),
+        max_claim_documents=_count(env, contract.MAX_CLAIM_DOCUMENTS, defaults.max_claim_documents),
     )
+
+
+QUOTA_PATTERN = r"[1-9][0-9]?"
+"""A quota: a whole number from 1 to 99 (the pattern the API's spec gives the stage config, which refuses
+anything else before a deploy)."""
+
+
+def _count(env: Mapping[str, str], variable: str, default: int) -> int:
+    """A quota: a whole number from 1 to 99 (:data:`QUOTA_PATTERN`), ``default`` when unset."""
+    text = env.get(variable, "").strip()
+    if not text:
+        return default
+    if not re.fullmatch(QUOTA_PATTERN, text):
+        raise SettingsError(f"{variable} must be a whole number from 1 to 99, got {text!r}")
+    return int(text)
 
 
 def _url(variable: str, value: str) -> str:

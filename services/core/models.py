@@ -126,6 +126,8 @@ class User(Base):
     updated_at: Mapped[datetime] = _updated()
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Set when Clerk reports the user deleted; rows stay for the audit trail."""
+    clerk_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When Clerk produced the last event applied to this row: an older event delivered late is ignored."""
 
 
 class Plate(Base):

@@ -5,9 +5,11 @@ them on every Lambda function and ``make dev`` sets the same names locally. The 
 between a laptop and Lambda is how the database is reached:
 
 * locally (and in tests) ``DATABASE_URL`` names any PostgreSQL 15+ server;
-* on Lambda ``DB_HOST``, ``DB_PORT``, ``DB_NAME`` and ``DB_SECRET_ARN`` name the Aurora writer, and
-  the user name and password are read once, at first use, from the RDS-managed secret
-  (see :func:`services.core.db.database_url`).
+* on Lambda ``DB_HOST``, ``DB_PORT`` and ``DB_NAME`` name the Aurora writer, and either ``DB_USER`` the
+  service's own role, which logs in with IAM authentication tokens, or (the migrator only)
+  ``DB_SECRET_ARN`` the RDS-managed master secret (see :mod:`services.core.credentials`). Either way the
+  connection is TLS with ``verify-full`` against the RDS roots of the function's region (``AWS_REGION``,
+  set by Lambda), shipped in ``services/core/certs/`` (see :mod:`services.core.tls`).
 
 Every problem is reported as one :class:`SettingsError` naming the variable, never a bare
 ``KeyError`` or a validation trace, so a misconfigured function fails with a message an operator can
@@ -25,6 +27,7 @@ from typing import Literal
 import msgspec
 
 from services.core import contract
+from services.core.tls import missing_bundle, rds_ca_bundle, verify_full
 
 __all__ = [
     "DatabaseLocation",
@@ -48,15 +51,26 @@ class SettingsError(ValueError):
 
 
 class DatabaseLocation(msgspec.Struct, frozen=True, kw_only=True):
-    """Where the database is: a full URL (local), or the Aurora writer plus its secret (Lambda)."""
+    """Where the database is: a full URL (local), or the Aurora writer and how to log in to it (Lambda)."""
 
     url: str | None = None
     """A SQLAlchemy URL with the psycopg 3 driver (``postgresql+psycopg://...``)."""
     host: str | None = None
     port: int = 5432
     name: str | None = None
+    user: str | None = None
+    """The service's own role, logged in with IAM authentication tokens (``DB_USER``)."""
     secret_arn: str | None = None
-    """The Secrets Manager secret (JSON with ``username`` and ``password``) holding the credentials."""
+    """The master user's Secrets Manager secret (JSON with ``username`` and ``password``): the migrator's."""
+    region: str | None = None
+    """The AWS region of the function (``AWS_REGION``): where tokens are signed for and whose CAs to trust."""
+    ca_file: str | None = None
+    """The RDS root CAs the server's certificate must chain to (``sslmode=verify-full``)."""
+
+    def tls(self) -> dict[str, str]:
+        """libpq's TLS parameters for this location: ``verify-full`` against :attr:`ca_file` on Lambda;
+        nothing for a URL, which says itself how to connect."""
+        return {} if self.ca_file is None else verify_full(self.ca_file)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,9 +122,12 @@ _FIELD_TO_VARIABLE = {
     "database.port": contract.DB_PORT,
     "database.name": contract.DB_NAME,
     "database.secret_arn": contract.DB_SECRET_ARN,
+    "database.user": contract.DB_USER,
     "allowed_origins": contract.ALLOWED_ORIGINS,
 }
-_LAMBDA_DB_VARIABLES = (contract.DB_HOST, contract.DB_NAME, contract.DB_SECRET_ARN)
+_LAMBDA_DB_VARIABLES = (contract.DB_HOST, contract.DB_NAME)
+_LOGINS = (contract.DB_USER, contract.DB_SECRET_ARN)
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -164,26 +181,47 @@ def _database(env: Mapping[str, str]) -> dict[str, object] | None:
                 f"got a URL starting {url.split(':', 1)[0]!r}"
             )
         return {"url": "postgresql+psycopg://" + url.split("://", 1)[1]}
-    present = [name for name in (*_LAMBDA_DB_VARIABLES, contract.DB_PORT) if env.get(name, "").strip()]
+    present = [name for name in (*_LAMBDA_DB_VARIABLES, *_LOGINS, contract.DB_PORT) if env.get(name, "").strip()]
     if not present:
         return None
     missing = [name for name in _LAMBDA_DB_VARIABLES if not env.get(name, "").strip()]
+    logins = [name for name in _LOGINS if env.get(name, "").strip()]
+    if len(logins) != 1:
+        missing.append(" or ".join(_LOGINS) if not logins else f"not both {' and '.join(_LOGINS)}")
     if missing:
         raise SettingsError(f"{', '.join(missing)} not set (needed with {', '.join(present)}, or set DATABASE_URL)")
-    database: dict[str, object] = {
-        "host": env[contract.DB_HOST].strip(),
-        "name": env[contract.DB_NAME].strip(),
-        "secret_arn": env[contract.DB_SECRET_ARN].strip(),
-    }
+    database: dict[str, object] = {"host": env[contract.DB_HOST].strip(), "name": env[contract.DB_NAME].strip()}
     if port := env.get(contract.DB_PORT, "").strip():
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise SettingsError(f"{contract.DB_PORT}={port!r} is malformed: expected a TCP port number")
         database["port"] = int(port)
-    if not database["secret_arn"].startswith("arn:"):  # type: ignore[union-attr]
+    return database | _login(env) | _region_and_roots(env)
+
+
+def _login(env: Mapping[str, str]) -> dict[str, object]:
+    """The service's own role (``DB_USER``), or the master secret (``DB_SECRET_ARN``): exactly one is set."""
+    if user := env.get(contract.DB_USER, "").strip():
+        if not _ROLE.match(user):
+            raise SettingsError(f"{contract.DB_USER}={user!r} is malformed: expected a role name like reggie_api")
+        return {"user": user}
+    arn = env[contract.DB_SECRET_ARN].strip()
+    if not arn.startswith("arn:"):
+        raise SettingsError(f"{contract.DB_SECRET_ARN}={arn!r} is malformed: expected a Secrets Manager ARN")
+    return {"secret_arn": arn}
+
+
+def _region_and_roots(env: Mapping[str, str]) -> dict[str, object]:
+    """The function's region and the RDS root CAs shipped for it."""
+    region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+    if not region:
         raise SettingsError(
-            f"{contract.DB_SECRET_ARN}={database['secret_arn']!r} is malformed: expected a Secrets Manager ARN"
+            "AWS_REGION is not set (Lambda sets it): the database's certificate authorities and IAM tokens are "
+            "per region"
         )
-    return database
+    ca_file = rds_ca_bundle(region)
+    if ca_file is None:
+        raise SettingsError(missing_bundle(region))
+    return {"region": region, "ca_file": str(ca_file)}
 
 
 def _origin(value: str) -> str:

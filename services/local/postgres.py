@@ -65,12 +65,13 @@ class EmbeddedPostgres:
         self._files = ServerFiles(self._account, cache)
         self._bin: Path | None = None
 
-    def url(self, database: str = "postgres") -> str:
-        """A SQLAlchemy URL (psycopg 3 driver) for ``database`` on this server, user ``postgres``."""
-        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, user: str = "postgres") -> str:
+        """A SQLAlchemy URL (psycopg 3 driver) for ``database`` on this server as ``user`` (the superuser
+        ``postgres`` by default; any role logs in without a password on loopback: ``--auth=trust``)."""
+        return f"postgresql+psycopg://{user}@{self.host}:{self.port}/{database}"
 
-    def libpq_url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+    def libpq_url(self, database: str = "postgres", *, user: str = "postgres") -> str:
+        return f"postgresql://{user}@{self.host}:{self.port}/{database}"
 
     @property
     def initialized(self) -> bool:

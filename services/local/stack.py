@@ -12,7 +12,11 @@ and everything else happens while it does:
    R2 stand-in (moto's S3 server) with the bucket and its CORS;
 4. PostgreSQL: the embedded server on 127.0.0.1:54322 with its data in ``.local/postgres``, or
    whatever ``DATABASE_URL`` names (any PostgreSQL 15+); the ``reggie`` database; migrations to
-   head (the revisions the migrator Lambda runs); the seed data;
+   head (the revisions the migrator Lambda runs), which create each service's role; the seed data.
+   On the embedded server every service logs in as its own role, as deployed (the API as
+   ``reggie_api``, the worker as ``reggie_worker``, the import as ``reggie_scraper``; the server trusts
+   loopback logins, where a deployed stage signs IAM tokens), and only migrations and the seed use the
+   superuser. A ``DATABASE_URL`` of your own is used as given by everything;
 5. wait until ``/api/v1/health/deep`` answers 200, print the URLs, then import the DVLA auction
    results into ``sales`` in a background process, and start the worker's loop (every 2 s: lapse
    unpaid accepted offers, send the email outbox).
@@ -162,6 +166,7 @@ class LocalStack:
     standins: list[Any] = field(default_factory=list[Any])
     worker_stop: threading.Event = field(default_factory=threading.Event)
     worker: threading.Thread | None = None
+    worker_engine: Engine | None = None
 
     def __post_init__(self) -> None:
         o = self.options
@@ -243,6 +248,14 @@ class LocalStack:
         assert settings.database.url is not None
         return settings.database.url
 
+    def _service_url(self, service: str) -> str:
+        """The URL ``service`` connects with: as its own role on the embedded server (trust on loopback
+        stands in for the IAM token), else the ``DATABASE_URL`` given."""
+        o = self.options
+        if o.database_url is not None:
+            return self.database_url
+        return f"postgresql+psycopg://{contract.database_role(service)}@{o.host}:{o.postgres_port}/{DATABASE_NAME}"
+
     def _start_database(self) -> None:
         if self.options.database_url is not None:
             self._check_external_database()
@@ -282,7 +295,15 @@ class LocalStack:
             return
         # A child process: parsing every mark takes seconds of CPU that the stack's threads need.
         self.importer = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "services.scraper", "import", str(path), "--database-url", self.database_url],
+            [
+                sys.executable,
+                "-m",
+                "services.scraper",
+                "import",
+                str(path),
+                "--database-url",
+                self._service_url("scraper"),
+            ],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the stack, which then stops the import itself
@@ -303,12 +324,14 @@ class LocalStack:
 
     def _start_worker(self) -> None:
         """The worker's run every 2 s in a thread: what the deployed schedule does every minute."""
+        from services.core.db import build_engine  # noqa: PLC0415
         from services.core.external.email import Mailer  # noqa: PLC0415
         from services.worker.jobs import run_once  # noqa: PLC0415
         from services.worker.settings import resend_settings  # noqa: PLC0415
 
-        engine = self.engine
-        assert engine is not None
+        engine = self.worker_engine = build_engine(
+            self._service_url("worker"), on_lambda=False, application_name="worker"
+        )
         mailer = Mailer(resend_settings({**os.environ, **self.api_environment()}))
 
         def loop() -> None:
@@ -342,7 +365,7 @@ class LocalStack:
             contract.STAGE: "local",
             contract.SERVICE_NAME: "api",
             contract.LOG_LEVEL: os.environ.get(contract.LOG_LEVEL, "INFO"),
-            contract.DATABASE_URL: self.database_url,
+            contract.DATABASE_URL: self._service_url("api"),
             contract.ALLOWED_ORIGINS: ",".join(ALLOWED_ORIGINS),
             contract.CLERK_ISSUER: self.issuer_url,
             contract.CLERK_JWKS_URL: contract.clerk_jwks_url(self.issuer_url),
@@ -470,8 +493,9 @@ class LocalStack:
         if self.issuer_server is not None:
             self.issuer_server.shutdown()
             self.issuer_server.server_close()
-        if self.engine is not None:
-            self.engine.dispose()
+        for engine in (self.engine, self.worker_engine):
+            if engine is not None:
+                engine.dispose()
         if self.postgres is not None:
             self.postgres.stop()
 

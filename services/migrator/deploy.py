@@ -11,7 +11,7 @@ SPEC = ServiceSpec(
     memory_mb=512,
     timeout_s=300,
     vpc=True,
-    links=("database",),
+    links=("database_master",),  # the master user: it creates the schema and every service's role
     run_on_deploy=True,
     run_inputs=("migrations",),  # a new revision runs it again, whatever the image
     # No reservation (an account with little unreserved concurrency would refuse one, and it runs only on

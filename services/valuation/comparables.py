@@ -24,7 +24,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from services.core.connection import CONNECT_TIMEOUT_S, conninfo_for, database_credentials
-from services.core.credentials import QuickSecretsClient, RotatingCredentials
+from services.core.credentials import DatabaseLogin, QuickSecretsClient
 from services.core.registration import InvalidRegistration, Registration, parse
 from services.core.settings import Settings
 from services.core.valuation_wire import Comparable
@@ -109,7 +109,7 @@ class SalesReader:
         self,
         conninfo: str,
         *,
-        credentials: RotatingCredentials | None = None,
+        credentials: DatabaseLogin | None = None,
         connect_timeout_s: int = CONNECT_TIMEOUT_S,
         application_name: str = "reggie-valuation",
     ) -> None:

@@ -270,8 +270,19 @@ def test_secret_keys_are_known_config_keys_and_typos_are_refused() -> None:
 
 
 def test_linked_settings_are_read_from_config_with_their_defaults() -> None:
-    assert {s.name for s in service_settings()} == {"auction_event_ids", "auction_results_url_template"}
-    assert _stage("production").settings == {"auction_event_ids": "", "auction_results_url_template": ""}
+    assert {s.name for s in service_settings()} == {
+        "auction_event_ids",
+        "auction_results_url_template",
+        "max_open_claims",
+        "max_claim_documents",
+    }
+    assert _stage("production").settings == {
+        "auction_event_ids": "",
+        "auction_results_url_template": "",
+        "max_open_claims": "",
+        "max_claim_documents": "",
+    }
+    assert _stage("staging", {"maxOpenClaims": "3"}).settings["max_open_claims"] == "3"
     configured = _stage("staging", {"auctionEventIds": "1234, 1240 1251"})
     assert configured.settings["auction_event_ids"] == "1234, 1240 1251"
     rota = Setting("pager_rota", default="weekdays", pattern="weekdays|always", allowed="weekdays or always")
@@ -289,6 +300,8 @@ def test_linked_settings_are_read_from_config_with_their_defaults() -> None:
             "an https URL with {event_id} once",
         ),
         ({"auctionResultsUrlTemplate": "https://example.com/results"}, "auctionResultsUrlTemplate", "{event_id}"),
+        ({"maxOpenClaims": "0"}, "reggie:maxOpenClaims=0", "a whole number from 1 to 99"),
+        ({"maxClaimDocuments": "five"}, "reggie:maxClaimDocuments=five", "a whole number from 1 to 99"),
     ],
 )
 def test_a_bad_setting_value_names_its_key_and_what_is_allowed(values: dict[str, str], key: str, allowed: str) -> None:

@@ -81,7 +81,7 @@ def test_the_invocation_waits_for_everything_its_run_needs(plan: Recording, spec
     missing = [r.name for r in declared if r.urn not in upstream and r.parent == function_component.urn]
     assert missing == [], f"{spec.name}'s own resources not upstream of its run: {missing}"
 
-    assert "database" in spec.links
+    assert "database_master" in spec.links  # the master user: it creates the schema and the roles
     # The writer instance, not just the cluster.
     writer = by_name(plan, "aws:rds/clusterInstance:ClusterInstance", "database-writer")
     assert writer.urn in upstream

@@ -4,13 +4,14 @@ and the wiring of specs the repository does not have, all under the SDK's mocks.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 import pulumi
 import pytest
 
 from infra.config import StageConfigError, load_stage
-from infra.links import PLATFORM_LINKS, linked_services, secrets_of, stored_secrets
+from infra.links import PLATFORM_LINKS, dbuser_arn, linked_services, secrets_of, stored_secrets
 from infra.mocks import Recording, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
@@ -26,13 +27,15 @@ PARAMETER = "aws:ssm/parameter:Parameter"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 IDENTITY = {"STAGE", "SERVICE_NAME", "LOG_LEVEL", "APP_VERSION", "GIT_COMMIT"}  # who it is, which release
-DATABASE = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"}
+DATABASE = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER"}  # as the service's own role, with IAM tokens
+MASTER = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN"}  # as the master user: the migrator alone
 ENVIRONMENTS = {
     # Every function's variables: links must give exactly these (the API's secrets are the ones its code reads).
     "api": IDENTITY
     | DATABASE
     | {"BUCKET_NAME", "BUCKET_ENDPOINT", "ALLOWED_ORIGINS", "CLERK_ISSUER", "CLERK_JWKS_URL"}
     | {"VALUATION_FUNCTION_NAME", "SECRETS_VERSION"}
+    | {"MAX_OPEN_CLAIMS", "MAX_CLAIM_DOCUMENTS"}  # its quotas, from the stage config
     | {
         f"{name}_PARAMETER"
         for name in (
@@ -44,7 +47,7 @@ ENVIRONMENTS = {
             "STRIPE_WEBHOOK_SECRET",
         )
     },
-    "migrator": IDENTITY | DATABASE,
+    "migrator": IDENTITY | MASTER,
     "scraper": IDENTITY | DATABASE | {"AUCTION_EVENT_IDS", "AUCTION_RESULTS_URL_TEMPLATE"},
     "valuation": IDENTITY | DATABASE,  # comparable past sales
     "worker": IDENTITY | DATABASE | {"RESEND_API_KEY_PARAMETER", "SECRETS_VERSION"},
@@ -83,6 +86,8 @@ def test_each_function_gets_exactly_the_environment_its_links_give(production: R
     assert {name: set(_env(f)) for name, f in functions.items()} == ENVIRONMENTS
     api = _env(functions["api"])
     assert api["CLERK_ISSUER"] == "https://clerk.reggie.co.uk"
+    for name, function in functions.items():  # each logs in as its own role, named by the contract
+        assert _env(function).get("DB_USER") == (None if name == "migrator" else contract.database_role(name))
     assert api["R2_ACCESS_KEY_ID_PARAMETER"] == "/reggie/production/r2_access_key_id"  # brought by "documents"
 
 
@@ -90,7 +95,7 @@ def test_each_link_grants_only_its_own_resource(production: Recording) -> None:
     res = production.resources
     parameter_arn = "arn:aws:ssm:eu-west-2:123456789012:parameter/reggie/production/{}".format  # the mocks' ARNs
     api = _grants(res, "api")
-    assert set(api) == {"db-secret", "invoke-valuation", "secrets"}
+    assert set(api) == {"db-connect", "invoke-valuation", "secrets"}
     assert api["invoke-valuation"] == [
         {
             "Effect": "Allow",
@@ -101,12 +106,43 @@ def test_each_link_grants_only_its_own_resource(production: Recording) -> None:
     (read,) = api["secrets"]
     granted = [s.name for s in secrets_of(API_SPEC) if s.granted]
     assert read["Resource"] == sorted(parameter_arn(name) for name in granted)
-    (db,) = api["db-secret"]
-    assert db["Resource"] == [_env(_functions(res)["api"])["DB_SECRET_ARN"]]
-    assert set(_grants(res, "migrator")) == set(_grants(res, "scraper")) == {"db-secret"}
+    # IAM database authentication: each service may connect as its own database user only, on this cluster
+    # (its resource id, an output of the cluster), and reads no database secret.
+    clusters: set[str] = set()
+    for service in ("api", "scraper", "valuation", "worker"):
+        (connect,) = _grants(res, service)["db-connect"]
+        assert (connect["Effect"], connect["Action"]) == ("Allow", ["rds-db:connect"])
+        (user,) = connect["Resource"]  # type: ignore[misc]
+        matched = re.fullmatch(r"arn:aws:rds-db:eu-west-2:123456789012:dbuser:(cluster-[0-9a-f]{12})/(\w+)", user)
+        assert matched is not None, user
+        assert matched[2] == contract.database_role(service)
+        clusters.add(matched[1])
+        assert "db-secret" not in _grants(res, service)
+    assert len(clusters) == 1
+    # Only the migrator reads the master secret.
+    assert _grants(res, "migrator") == {
+        "db-secret": [
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": [_env(_functions(res)["migrator"])["DB_SECRET_ARN"]],
+            }
+        ]
+    }
+    assert set(_grants(res, "scraper")) == {"db-connect"}
     (sends,) = _grants(res, "worker")["secrets"]
     assert sends["Resource"] == [parameter_arn("resend_api_key")]
-    assert _grants(res, "valuation") == {"db-secret": [db]}  # comparable sales: the database, nothing else
+    assert set(_grants(res, "valuation")) == {"db-connect"}  # comparable sales: the database, nothing else
+
+
+def test_the_database_user_arn_is_the_clusters_own() -> None:
+    assert (
+        dbuser_arn("arn:aws:rds:eu-west-2:123456789012:cluster:reggie-production-db", "cluster-ABCDEF", "reggie_api")
+        == "arn:aws:rds-db:eu-west-2:123456789012:dbuser:cluster-ABCDEF/reggie_api"
+    )
+    assert dbuser_arn("arn:aws-us-gov:rds:us-gov-west-1:1:cluster:x", "cluster-1", "r").startswith(
+        "arn:aws-us-gov:rds-db:us-gov-west-1:1:dbuser:"
+    )
 
 
 def test_only_database_links_open_database_ingress(production: Recording) -> None:
@@ -147,7 +183,7 @@ def test_secrets_of_expands_links_and_a_grant_wins() -> None:
     )
     assert stored_secrets([spec, API_SPEC]) == tuple(sorted({"extra", *(s.name for s in secrets_of(API_SPEC))}))
     assert linked_services(API_SPEC) == ("valuation",)
-    assert set(PLATFORM_LINKS) == {"clerk", "database", "documents"}
+    assert set(PLATFORM_LINKS) == {"clerk", "database", "database_master", "documents"}
 
 
 def _new_specs() -> list[ServiceSpec]:

@@ -112,7 +112,14 @@ def test_a_new_service_with_a_new_secret_plans_from_its_folder_alone(tmp_path: P
     (read,) = json.loads(grants["pager-grant-secrets"]["policy"])["Statement"]
     assert read["Resource"] == ["arn:aws:ssm:eu-west-2:123456789012:parameter/reggie/staging/pager_token"]
     assert "pager-grant-invoke-valuation" in grants
-    assert "pager-grant-db-secret" in grants
+    # It logs in to the database as its own role (which a migration of its own creates: the migrations'
+    # tests check every service linking the database has one), never as the master user.
+    assert env["DB_USER"] == "reggie_pager"
+    assert "DB_SECRET_ARN" not in env
+    (connect,) = json.loads(grants["pager-grant-db-connect"]["policy"])["Statement"]
+    assert connect["Action"] == ["rds-db:connect"]
+    assert connect["Resource"][0].endswith("/reggie_pager")
+    assert "pager-grant-db-secret" not in grants
     ingress = _by_name(document, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert "database-in-pager" in ingress
     rules = _by_name(document, "aws:cloudwatch/eventRule:EventRule")

@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from infra.config import load_stage
-from infra.links import secrets_of
+from infra.links import links_database, secrets_of
 from infra.mocks import Recording, network_stack_outputs, run_program
 from infra.plan import record_plan
 from infra.planned import PlannedResource
@@ -150,7 +150,10 @@ def test_api_environment_follows_the_contract_and_holds_no_secret_values(plans: 
     assert env["DB_HOST"].startswith("reggie-production-db.cluster-")
     assert env["DB_PORT"] == "5432"
     assert env["DB_NAME"] == "reggie"
-    assert env["DB_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert env["DB_USER"] == "reggie_api"  # its own role, with IAM tokens: no database secret
+    assert "DB_SECRET_ARN" not in env
+    migrator_env = functions["reggie-production-migrator"].inputs["environment"]["variables"]
+    assert migrator_env["DB_SECRET_ARN"].startswith("arn:aws:secretsmanager:")  # the master user: the migrator only
     assert env["BUCKET_NAME"] == "reggie-production-documents"
     assert env["BUCKET_ENDPOINT"].endswith(".eu.r2.cloudflarestorage.com")
     assert env["VALUATION_FUNCTION_NAME"] == "reggie-production-valuation"
@@ -244,10 +247,12 @@ def test_iam_is_least_privilege(plans: dict[str, Recording]) -> None:
     res = plans["production"].resources
     api_grants = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("api-")}
     assert api_grants == {
-        "api-logs", "api-xray", "api-vpc", "api-grant-db-secret", "api-grant-invoke-valuation", "api-grant-secrets"
+        "api-logs", "api-xray", "api-vpc", "api-grant-db-connect", "api-grant-invoke-valuation", "api-grant-secrets"
     }  # fmt: skip
     valuation = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if p.name.startswith("valuation-")}
-    assert valuation == {"valuation-logs", "valuation-xray", "valuation-vpc", "valuation-grant-db-secret"}
+    assert valuation == {"valuation-logs", "valuation-xray", "valuation-vpc", "valuation-grant-db-connect"}
+    readers = {p.name for p in _of(res, "aws:iam/rolePolicy:RolePolicy") if "secretsmanager:" in p.inputs["policy"]}
+    assert readers == {"migrator-grant-db-secret"}  # only the migrator reads the master secret
     statements = {
         st["Sid"]: st
         for st in json.loads(_one(res, "aws:iam/rolePolicy:RolePolicy", "api-vpc").inputs["policy"])["Statement"]
@@ -274,7 +279,7 @@ def test_functions_let_out_https_and_postgresql_to_the_database_only(plans: dict
     assert set(egress) == {f"{name}-sg-id" for name in specs}
     for name, spec in specs.items():
         expected: set[tuple[object, ...]] = {("tcp", 443, 443, "0.0.0.0/0")}
-        if "database" in spec.links:
+        if links_database(spec):  # its own role or, for the migrator, the master secret
             expected.add(("tcp", 5432, 5432, db_id))
         assert egress[f"{name}-sg-id"] == expected, name
 
@@ -286,7 +291,7 @@ def test_database_admits_only_its_clients(plans: dict[str, Recording]) -> None:
         for r in _of(res, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.name.startswith("database-")
     ]
-    clients = {f"database-in-{spec.name}" for spec in discover() if "database" in spec.links}
+    clients = {f"database-in-{spec.name}" for spec in discover() if links_database(spec)}
     assert {"database-in-api", "database-in-migrator"} <= clients
     assert {r.name for r in rules} == clients
     assert all(r.inputs["fromPort"] == 5432 and "referencedSecurityGroupId" in r.inputs for r in rules)

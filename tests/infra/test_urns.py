@@ -43,8 +43,8 @@ RETIRED: dict[str, tuple[str, str]] = {
     )
     for slot in ("0", "1")
 }
-"""Resources replaced on purpose, each with its successor and why (the NATs in production and staging only:
-personal stages share the dev network's NAT)."""
+"""Resources replaced on purpose, each with its successor and why: the NATs (production and staging only: personal
+stages share the dev network's NAT), the managed-policy attachments and the master-secret grants below."""
 _INLINE = (
     "issue 15: no AWS managed policy on a function's role (each grants on every resource); the network-interface "
     "and X-Ray actions it needs are an inline policy of the same name, scoped as far as AWS allows. The inline "
@@ -67,6 +67,18 @@ RETIRED.update(
         )
     }
 )
+_OWN_DATABASE_ROLE = (
+    "issue 15: a service logs in to the database as its own role with IAM authentication, so its grant to read "
+    "the master secret is deleted and a grant of rds-db:connect as that role declared (an alias would have kept "
+    "the old policy's name on the new permission); only the migrator keeps reading the master secret"
+)
+RETIRED |= {
+    f"reggie:components:Function$aws:iam/rolePolicy:RolePolicy::{service}-grant-db-secret": (
+        f"reggie:components:Function$aws:iam/rolePolicy:RolePolicy::{service}-grant-db-connect",
+        _OWN_DATABASE_ROLE,
+    )
+    for service in ("api", "scraper", "valuation", "worker")
+}
 
 
 def _baseline(stack: str) -> list[str]:

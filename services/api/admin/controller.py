@@ -8,8 +8,9 @@ from litestar.params import Parameter
 
 from services.api.admin.schemas import AuditPage, PaymentIssuePage, PaymentIssueView
 from services.api.controllers import DomainController, Id, action, blocking_get, domain_service
-from services.api.errors import Conflict, NotFound
+from services.api.errors import Conflict, Malformed, NotFound
 from services.api.http_errors import errors
+from services.api.paging import Cursor, Limit
 from services.api.principal import Principal
 from services.api.schemas import ReviewRequest
 from services.api.security import SIGNED_IN, admin_only
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
     from services.api.admin.service import AdminViews
 
-Page = Annotated[int, Parameter(ge=1, le=10_000)]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
 Filter = Annotated[str | None, Parameter(max_length=64)]
 
 
@@ -37,12 +36,12 @@ class AdminController(DomainController):
     guards = (admin_only,)
     dependencies, signature_namespace = domain_service("views", _views)
 
-    @blocking_get("/audit")
+    @blocking_get("/audit", responses=errors(Malformed))
     def audit_log(
         self,
         views: AdminViews,
         *,
-        page: Page = 1,
+        cursor: Cursor = None,
         limit: Limit = 50,
         action: Filter = None,
         target_type: Filter = None,
@@ -50,20 +49,20 @@ class AdminController(DomainController):
     ) -> AuditPage:
         """The audit log, newest first: every administrative action, webhook outcome and scheduled lapse,
         optionally filtered by ``action`` (``offer.accepted``), ``target_type`` and ``target_id``."""
-        return views.audit(page=page, limit=limit, action=action, target_type=target_type, target_id=target_id)
+        return views.audit(cursor=cursor, limit=limit, action=action, target_type=target_type, target_id=target_id)
 
-    @blocking_get("/payment-issues")
+    @blocking_get("/payment-issues", responses=errors(Malformed))
     def payment_issues(
         self,
         views: AdminViews,
         *,
-        page: Page = 1,
+        cursor: Cursor = None,
         limit: Limit = 50,
         status: Literal["open", "resolved"] | None = None,
     ) -> PaymentIssuePage:
         """Payments the marketplace could not keep (``refund_needed``) and payment ids reported for a
         second offer (``payment_conflict``), newest first."""
-        return views.payment_issues(page=page, limit=limit, status=status)
+        return views.payment_issues(cursor=cursor, limit=limit, status=status)
 
     @action("/payment-issues/{issue_id:int}/resolve", responses=errors(NotFound, Conflict))
     def resolve_payment_issue(

@@ -21,9 +21,9 @@ class AuditEntry(Struct, kw_only=True):
 
 class AuditPage(Struct, kw_only=True):
     items: list[AuditEntry]
-    page: int
     limit: int
-    next_page: int | None
+    next_cursor: str | None
+    """Pass it as ``cursor`` for the next page; ``None`` on the last."""
 
 
 class PaymentIssueView(Struct, kw_only=True):
@@ -44,6 +44,6 @@ class PaymentIssueView(Struct, kw_only=True):
 
 class PaymentIssuePage(Struct, kw_only=True):
     items: list[PaymentIssueView]
-    page: int
     limit: int
-    next_page: int | None
+    next_cursor: str | None
+    """Pass it as ``cursor`` for the next page; ``None`` on the last."""

@@ -1,12 +1,8 @@
-"""The audit log and the payment issues as administrators read them: newest first, filtered, paged.
-
-Pages are ``page``/``limit`` (offset) like the plate search; one row more than asked for is read to
-know whether a next page exists, so no count is run.
-"""
+"""The audit log and the payment issues as administrators read them: newest first, filtered, paged with
+cursors (:mod:`services.api.paging`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -16,31 +12,34 @@ from sqlalchemy.orm import Session
 from services.api.accounts import CallerSession
 from services.api.admin.schemas import AuditEntry, AuditPage, PaymentIssuePage, PaymentIssueView
 from services.api.errors import Conflict, NotFound
+from services.api.paging import Page, Paging
 from services.core.audit import audit
 from services.core.models import AuditLog, PaymentIssue
 
-T = TypeVar("T")
+AUDIT = Paging("audit", AuditLog.created_at, AuditLog.id)
+PAYMENT_ISSUES = Paging("payment_issues", PaymentIssue.created_at, PaymentIssue.id)
+T = TypeVar("T", AuditLog, PaymentIssue)
 
 
-def _page(session: Session, statement: Select[T], page: int, limit: int) -> tuple[Sequence[T], int | None]:
-    rows = session.scalars(statement.offset((page - 1) * limit).limit(limit + 1)).all()
-    return rows[:limit], page + 1 if len(rows) > limit else None
+def _page(session: Session, paging: Paging, statement: Select[T], cursor: str | None, limit: int) -> Page[T]:
+    rows = session.scalars(paging.select(statement, cursor=cursor, limit=limit)).all()
+    return paging.page(rows, limit=limit, position=lambda row: (row.created_at, row.id))
 
 
 class AdminViews(CallerSession):
     """What administrators read and settle, in one request's session (the controller's guard admits them)."""
 
     def audit(
-        self, *, page: int, limit: int, action: str | None, target_type: str | None, target_id: str | None
+        self, *, cursor: str | None, limit: int, action: str | None, target_type: str | None, target_id: str | None
     ) -> AuditPage:
-        statement = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        statement = select(AuditLog)
         if action:
             statement = statement.where(AuditLog.action == action)
         if target_type:
             statement = statement.where(AuditLog.target_type == target_type)
         if target_id:
             statement = statement.where(AuditLog.target_id == target_id)
-        rows, next_page = _page(self.session, statement, page, limit)
+        page = _page(self.session, AUDIT, statement, cursor, limit)
         items = [
             AuditEntry(
                 id=row.id,
@@ -51,16 +50,18 @@ class AdminViews(CallerSession):
                 details=row.details,
                 created_at=row.created_at,
             )
-            for row in rows
+            for row in page.rows
         ]
-        return AuditPage(items=items, page=page, limit=limit, next_page=next_page)
+        return AuditPage(items=items, limit=limit, next_cursor=page.next_cursor)
 
-    def payment_issues(self, *, page: int, limit: int, status: str | None) -> PaymentIssuePage:
-        statement = select(PaymentIssue).order_by(PaymentIssue.created_at.desc(), PaymentIssue.id.desc())
+    def payment_issues(self, *, cursor: str | None, limit: int, status: str | None) -> PaymentIssuePage:
+        statement = select(PaymentIssue)
         if status:
             statement = statement.where(PaymentIssue.status == status)
-        rows, next_page = _page(self.session, statement, page, limit)
-        return PaymentIssuePage(items=[_issue_view(row) for row in rows], page=page, limit=limit, next_page=next_page)
+        page = _page(self.session, PAYMENT_ISSUES, statement, cursor, limit)
+        return PaymentIssuePage(
+            items=[_issue_view(row) for row in page.rows], limit=limit, next_cursor=page.next_cursor
+        )
 
     def resolve_issue(self, issue_id: int, *, note: str | None) -> PaymentIssueView:
         """Mark a payment issue dealt with (refunded in Stripe, or found harmless); audit-logged."""

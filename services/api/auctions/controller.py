@@ -9,8 +9,9 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from services.api.auctions.schemas import AuctionEventAdded, AuctionEventList, AuctionEventRequest
 from services.api.controllers import DomainController, blocking_get, blocking_post, domain_service
-from services.api.errors import Invalid
+from services.api.errors import Invalid, Malformed
 from services.api.http_errors import errors
+from services.api.paging import Cursor, Limit
 from services.api.principal import Principal
 from services.api.security import SIGNED_IN, admin_only
 
@@ -45,7 +46,8 @@ class AuctionEventController(DomainController):
         added = events.add(data.event_id)
         return Response(added, status_code=201 if added.added else 200)
 
-    @blocking_get()
-    def list_auction_events(self, events: AuctionEvents) -> AuctionEventList:
-        """Administrators: the known events, most recently added first, with each import's counts."""
-        return AuctionEventList(items=events.listing())
+    @blocking_get(responses=errors(Malformed))
+    def list_auction_events(self, events: AuctionEvents, cursor: Cursor = None, limit: Limit = 50) -> AuctionEventList:
+        """Administrators: the known events, most recently added first, with each import's counts, a page at
+        a time: pass the answer's ``next_cursor`` as ``cursor`` for the next page."""
+        return events.listing(cursor=cursor, limit=limit)

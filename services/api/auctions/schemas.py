@@ -48,3 +48,5 @@ class AuctionEventAdded(Struct, kw_only=True):
 
 class AuctionEventList(Struct, kw_only=True):
     items: list[AuctionEventView]
+    next_cursor: str | None = None
+    """Pass it as ``cursor`` for the next page; ``None`` on the last."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.api.accounts import CallerSession, audit
-from services.api.auctions.schemas import AuctionEventAdded, AuctionEventView
+from services.api.auctions.schemas import AuctionEventAdded, AuctionEventList, AuctionEventView
 from services.api.errors import Invalid
+from services.api.paging import Paging
 from services.core.auction_events import InvalidEventId, register_event
 from services.core.models import AuctionEvent
 
-LISTED_EVENTS = 200
+EVENTS = Paging("auction_events", AuctionEvent.created_at, AuctionEvent.event_id, key_type=str)
 
 
 def event_view(event: AuctionEvent) -> AuctionEventView:
@@ -54,8 +55,9 @@ class AuctionEvents(CallerSession):
         self.session.refresh(event)
         return AuctionEventAdded(event=event_view(event), added=added)
 
-    def listing(self) -> list[AuctionEventView]:
-        """The most recently added events first."""
+    def listing(self, *, cursor: str | None, limit: int) -> AuctionEventList:
+        """A page of the events, the most recently added first."""
         self.require_admin()
-        query = select(AuctionEvent).order_by(AuctionEvent.created_at.desc(), AuctionEvent.event_id)
-        return [event_view(event) for event in self.session.scalars(query.limit(LISTED_EVENTS))]
+        rows = self.session.scalars(EVENTS.select(select(AuctionEvent), cursor=cursor, limit=limit)).all()
+        page = EVENTS.page(rows, limit=limit, position=lambda event: (event.created_at, event.event_id))
+        return AuctionEventList(items=[event_view(event) for event in page.rows], next_cursor=page.next_cursor)

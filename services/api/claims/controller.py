@@ -16,12 +16,14 @@ from services.api.claims.schemas import (
     DocumentView,
 )
 from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
-from services.api.errors import Conflict, Invalid, NotFound
+from services.api.errors import Conflict, Invalid, Malformed, NotFound
 from services.api.http_errors import errors
+from services.api.paging import Cursor, Limit
 from services.api.principal import Principal
 from services.api.registrations import parse_mark
 from services.api.schemas import ReviewRequest
 from services.api.security import SIGNED_IN, admin_only
+from services.api.settings import ApiSettings
 from services.core.statuses import ClaimStatus
 
 if TYPE_CHECKING:
@@ -31,10 +33,10 @@ if TYPE_CHECKING:
     from services.api.storage import DocumentStore
 
 
-def _claims(session: Session, caller: Principal) -> Claims:
+def _claims(session: Session, caller: Principal, settings: ApiSettings) -> Claims:
     from services.api.claims.service import Claims  # noqa: PLC0415 - the write path loads SQLAlchemy on first use
 
-    return Claims(session, caller)
+    return Claims(session, caller, settings.market)
 
 
 class _ClaimsController(DomainController):
@@ -51,15 +53,18 @@ class ClaimController(_ClaimsController):
         """Claim that you own a registration; then add V5C documents to it."""
         return claims.create(parse_mark(data.registration))
 
-    @blocking_get()
+    @blocking_get(responses=errors(Malformed))
     def list_claims(
         self,
         claims: Claims,
         everyone: Annotated[bool, Parameter(query="all", description="Administrators: every claim")] = False,
         status: ClaimStatus | None = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> ClaimList:
-        """Your claims, newest first (administrators: ``all=true``, optionally filtered by ``status``)."""
-        return ClaimList(items=claims.listing(everyone=everyone, status=status))
+        """Your claims, newest first (administrators: ``all=true``, optionally filtered by ``status``), a page
+        at a time: pass the answer's ``next_cursor`` as ``cursor`` for the next page."""
+        return claims.listing(everyone=everyone, status=status, cursor=cursor, limit=limit)
 
     @blocking_get("/{claim_id:int}", responses=errors(NotFound))
     def get_claim(self, claim_id: Id, claims: Claims) -> ClaimView:

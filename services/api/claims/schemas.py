@@ -48,6 +48,8 @@ class ClaimView(Struct, kw_only=True):
 
 class ClaimList(Struct, kw_only=True):
     items: list[ClaimView]
+    next_cursor: str | None = None
+    """Pass it as ``cursor`` for the next page; ``None`` on the last."""
 
 
 class DocumentRequest(Struct, kw_only=True):

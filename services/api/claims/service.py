@@ -18,6 +18,7 @@ from services.api.claims.schemas import (
     DOCUMENT_EXTENSIONS,
     MAGIC_BYTES,
     MAGIC_LENGTH,
+    ClaimList,
     ClaimView,
     DocumentLink,
     DocumentRequest,
@@ -26,17 +27,22 @@ from services.api.claims.schemas import (
     UploadInstructions,
 )
 from services.api.errors import Conflict, Invalid, NotFound
+from services.api.paging import Paging
 from services.core.document_keys import stored_key, upload_key
-from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus
+from services.core.market_settings import MarketSettings
+from services.core.models import Claim, ClaimDocument, ClaimDocumentStatus, ClaimStatus, User
 from services.core.notifications import EmailKind, notify
 from services.core.registration import Registration
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from services.api.principal import Principal
     from services.api.storage import DocumentStore
 
 _CHANGED = "The upload changed while it was being confirmed; confirm it again."
 
-MAX_DOCUMENTS_PER_CLAIM = 5
+CLAIMS = Paging("claims", Claim.created_at, Claim.id)
 
 
 def document_view(doc: ClaimDocument) -> DocumentView:
@@ -62,11 +68,29 @@ def claim_view(claim: Claim) -> ClaimView:
 
 
 class Claims(CallerSession):
-    """The claims ``caller`` may see and act on, in one request's session."""
+    """The claims ``caller`` may see and act on, in one request's session, within ``market``'s quotas."""
+
+    def __init__(self, session: Session, caller: Principal, market: MarketSettings) -> None:
+        super().__init__(session, caller)
+        self.market = market
 
     def create(self, mark: Registration) -> ClaimView:
         session = self.session
         user_id = self.member_id
+        # The user's row lock serializes their claim creations, so two at once cannot both count N-1 and
+        # both insert: the second counts after the first commits.
+        session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        limit = self.market.max_open_claims
+        open_claims = session.scalar(
+            select(func.count()).where(Claim.user_id == user_id, Claim.status == ClaimStatus.PENDING.value)
+        )
+        if (open_claims or 0) >= limit:
+            raise Conflict(
+                f"You have {limit} pending claims, the most one account may have; wait for a review or "
+                "ask for one to be closed.",
+                code="too_many_claims",
+                details={"limit": limit},
+            )
         existing = session.scalar(
             select(Claim.id).where(
                 Claim.user_id == user_id,
@@ -89,8 +113,8 @@ class Claims(CallerSession):
         """One of the caller's claims with its documents (administrators: any claim)."""
         return claim_view(self._load(claim_id, as_admin=self.caller.is_admin))
 
-    def listing(self, *, everyone: bool, status: ClaimStatus | None) -> list[ClaimView]:
-        """The caller's claims, newest first; ``everyone``: every claim (administrators only)."""
+    def listing(self, *, everyone: bool, status: ClaimStatus | None, cursor: str | None, limit: int) -> ClaimList:
+        """A page of the caller's claims, newest first; ``everyone``: every claim (administrators only)."""
         statement = select(Claim).options(selectinload(Claim.documents))
         if everyone:
             self.require_admin()
@@ -98,8 +122,9 @@ class Claims(CallerSession):
             statement = statement.where(Claim.user_id == self.member_id)
         if status is not None:
             statement = statement.where(Claim.status == status.value)
-        statement = statement.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(200)
-        return [claim_view(c) for c in self.session.scalars(statement)]
+        rows = self.session.scalars(CLAIMS.select(statement, cursor=cursor, limit=limit)).all()
+        page = CLAIMS.page(rows, limit=limit, position=lambda c: (c.created_at, c.id))
+        return ClaimList(items=[claim_view(c) for c in page.rows], next_cursor=page.next_cursor)
 
     def add_document(self, claim_id: int, request: DocumentRequest, store: DocumentStore) -> DocumentUpload:
         """Declare a document and sign its upload URL (type and size are part of the signature)."""
@@ -107,9 +132,15 @@ class Claims(CallerSession):
         claim = self._load(claim_id, lock=True)
         if claim.status != ClaimStatus.PENDING.value:
             raise Conflict(f"This claim is {claim.status}; it takes no more documents.", code="claim_closed")
+        # The claim's row lock (above) serializes its uploads, so the count cannot be passed by a race.
+        limit = self.market.max_claim_documents
         count = session.scalar(select(func.count()).where(ClaimDocument.claim_id == claim.id)) or 0
-        if count >= MAX_DOCUMENTS_PER_CLAIM:
-            raise Conflict(f"A claim holds at most {MAX_DOCUMENTS_PER_CLAIM} documents.", code="too_many_documents")
+        if count >= limit:
+            raise Conflict(
+                f"A claim holds at most {limit} documents, rejected uploads included.",
+                code="too_many_documents",
+                details={"limit": limit},
+            )
         key = upload_key(claim.id, uuid.uuid4().hex, DOCUMENT_EXTENSIONS[request.content_type])
         upload = store.presign_upload(key, content_type=request.content_type, size_bytes=request.size_bytes)
         doc = ClaimDocument(

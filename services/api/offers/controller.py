@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 from litestar.params import Parameter
 
 from services.api.controllers import DomainController, Id, action, blocking_get, blocking_post, domain_service
-from services.api.errors import Conflict, Forbidden, Invalid, NotFound
+from services.api.errors import Conflict, Forbidden, Invalid, Malformed, NotFound
 from services.api.http_errors import errors
 from services.api.offers.schemas import CheckoutView, OfferList, OfferRequest, OfferView
+from services.api.paging import Cursor, Limit
 from services.api.principal import Principal
 from services.api.registrations import parse_mark
 from services.api.schemas import ReviewRequest
@@ -42,14 +43,17 @@ class OfferController(DomainController):
         The seller is emailed."""
         return offers.make(parse_mark(data.registration), amount_pence=data.amount_pence)
 
-    @blocking_get()
+    @blocking_get(responses=errors(Malformed))
     def list_offers(
         self,
         offers: Offers,
         everyone: Annotated[bool, Parameter(query="all", description="Administrators: every offer")] = False,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> OfferList:
-        """Your offers, newest first (administrators may ask for every offer with ``all=true``)."""
-        return OfferList(items=offers.listing(everyone=everyone))
+        """Your offers, newest first (administrators may ask for every offer with ``all=true``), a page at a
+        time: pass the answer's ``next_cursor`` as ``cursor`` for the next page."""
+        return offers.listing(everyone=everyone, cursor=cursor, limit=limit)
 
     @blocking_get("/{offer_id:int}", responses=errors(NotFound))
     def get_offer(self, offer_id: Id, offers: Offers) -> OfferView:

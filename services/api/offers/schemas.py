@@ -42,3 +42,5 @@ class CheckoutView(Struct, kw_only=True):
 
 class OfferList(Struct, kw_only=True):
     items: list[OfferView]
+    next_cursor: str | None = None
+    """Pass it as ``cursor`` for the next page; ``None`` on the last."""

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from services.api.accounts import CallerSession, audit
 from services.api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from services.api.offers.schemas import CheckoutView, OfferView
+from services.api.offers.schemas import CheckoutView, OfferList, OfferView
+from services.api.paging import Paging
 from services.api.plates.service import pounds
 from services.api.principal import Principal
 from services.api.settings import ApiSettings
@@ -29,6 +30,8 @@ from services.core.models import Offer, OfferStatus, Plate, PlateStatus, User, c
 from services.core.notifications import EmailKind, money, notify
 from services.core.offers import close_open_offers, lock_offer_and_plate, lock_plate, when
 from services.core.registration import Registration
+
+OFFERS = Paging("offers", Offer.created_at, Offer.id)
 
 log = logging.getLogger("reggie.api.offers")
 
@@ -108,15 +111,16 @@ class Offers(CallerSession):
         session.refresh(offer)
         return view(offer, plate.registration_display)
 
-    def listing(self, *, everyone: bool) -> list[OfferView]:
-        """The caller's offers, newest first; ``everyone``: every offer (administrators only)."""
+    def listing(self, *, everyone: bool, cursor: str | None, limit: int) -> OfferList:
+        """A page of the caller's offers, newest first; ``everyone``: every offer (administrators only)."""
         statement = select(Offer, Plate.registration_display).join(Plate, Plate.id == Offer.plate_id)
         if everyone:
             self.require_admin()
         else:
             statement = statement.where(Offer.buyer_id == self.member_id)
-        statement = statement.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(200)
-        return [view(offer, display) for offer, display in self.session.execute(statement).tuples()]
+        rows = self.session.execute(OFFERS.select(statement, cursor=cursor, limit=limit)).tuples().all()
+        page = OFFERS.page(rows, limit=limit, position=lambda row: (row[0].created_at, row[0].id))
+        return OfferList(items=[view(offer, display) for offer, display in page.rows], next_cursor=page.next_cursor)
 
     def get(self, offer_id: int) -> OfferView:
         """An offer its buyer, the plate's seller or an administrator may see."""

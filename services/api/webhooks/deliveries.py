@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from services.api.errors import Malformed, Unavailable
@@ -23,6 +24,8 @@ class Delivery:
     event_type: str
     data: dict[str, Any]
     """The event's object (Clerk: ``data``; Stripe: ``data.object``), ``{}`` when it has none."""
+    occurred_at: datetime | None = None
+    """When the provider produced the event (Clerk's ``timestamp``), not when this attempt was sent."""
 
 
 def clerk_delivery(secrets: Secrets, headers: Mapping[str, str], body: bytes) -> Delivery:
@@ -38,7 +41,20 @@ def clerk_delivery(secrets: Secrets, headers: Mapping[str, str], body: bytes) ->
         )
     )
     event = _json_object(body)
-    return Delivery("clerk", str(msg_id)[:255], _event_type(event), _object(event.get("data")))
+    return Delivery(
+        "clerk", str(msg_id)[:255], _event_type(event), _object(event.get("data")), _clerk_time(event.get("timestamp"))
+    )
+
+
+_SECONDS_BEFORE = 10**11
+"""A Unix time below this is in seconds (until the year 5138), above it in milliseconds, as Clerk sends it."""
+
+
+def _clerk_time(value: Any) -> datetime | None:
+    """Clerk's event ``timestamp`` (Unix milliseconds) as a time; ``None`` when absent or unreadable."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 10**14:
+        return None
+    return datetime.fromtimestamp(value / (1 if value < _SECONDS_BEFORE else 1000), UTC)
 
 
 def stripe_delivery(secrets: Secrets, headers: Mapping[str, str], body: bytes) -> Delivery:

@@ -10,15 +10,15 @@ the provider's retry gets another chance.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.api.errors import Malformed
 from services.api.webhooks.deliveries import Delivery
 from services.api.webhooks.payments import apply_stripe_event
-from services.core.models import User
 
 log = logging.getLogger("reggie.api.webhooks")
 
@@ -42,7 +42,7 @@ class Inbox:
         """Apply a Clerk user event; ``False`` when it was delivered before (then nothing changes)."""
         if not self._first(delivery):
             return False
-        apply_clerk_event(self._session, delivery.event_type, delivery.data)
+        apply_clerk_event(self._session, delivery.event_type, delivery.data, delivery.occurred_at)
         return True
 
     def stripe(self, delivery: Delivery) -> str | None:
@@ -80,19 +80,48 @@ def _clerk_user_fields(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def apply_clerk_event(session: Session, event_type: str, data: dict[str, Any]) -> None:
-    """``user.created``/``user.updated`` upsert the user; ``user.deleted`` marks them deleted."""
+_CLERK_USER_EVENTS = ("user.created", "user.updated", "user.deleted")
+
+# One statement per event, so the ordering holds in PostgreSQL under concurrent deliveries: the row is
+# written only when the event is at least as new as the last one applied to it (users.clerk_event_at). A
+# deletion of a user never seen leaves a deleted row behind, so an older user.created arriving after it
+# does not bring the user to life; only a newer user.created does (Clerk recreated them).
+_APPLY_USER = text(
+    """
+    INSERT INTO users (clerk_user_id, email, display_name, role, clerk_event_at)
+    VALUES (:clerk_user_id, :email, :display_name, :role, :at)
+    ON CONFLICT (clerk_user_id) DO UPDATE
+        SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, role = EXCLUDED.role,
+            clerk_event_at = EXCLUDED.clerk_event_at,
+            deleted_at = CASE WHEN :revive THEN NULL ELSE users.deleted_at END
+        WHERE users.clerk_event_at IS NULL OR users.clerk_event_at <= EXCLUDED.clerk_event_at
+    """
+)
+_DELETE_USER = text(
+    """
+    INSERT INTO users (clerk_user_id, deleted_at, clerk_event_at) VALUES (:clerk_user_id, :at, :at)
+    ON CONFLICT (clerk_user_id) DO UPDATE
+        SET deleted_at = EXCLUDED.deleted_at, clerk_event_at = EXCLUDED.clerk_event_at
+        WHERE users.clerk_event_at IS NULL OR users.clerk_event_at <= EXCLUDED.clerk_event_at
+    """
+)
+
+
+def apply_clerk_event(session: Session, event_type: str, data: dict[str, Any], occurred_at: datetime | None) -> None:
+    """Mirror a Clerk user event, in the order Clerk produced them (by ``occurred_at``), whatever the order
+    they arrive in: ``user.created`` creates the user, or recreates one deleted before it; ``user.updated``
+    changes their details and never brings a deleted user back; ``user.deleted`` marks them deleted. An
+    event older than the last applied to the user changes nothing. Other events are ignored."""
+    if event_type not in _CLERK_USER_EVENTS:
+        return
     clerk_id = data.get("id")
     if not isinstance(clerk_id, str) or not clerk_id or len(clerk_id) > 64:
         return
-    user = session.scalar(select(User).where(User.clerk_user_id == clerk_id))
-    if event_type in ("user.created", "user.updated"):
-        fields = _clerk_user_fields(data)
-        if user is None:
-            session.add(User(clerk_user_id=clerk_id, **fields))
-        else:
-            for name, value in fields.items():
-                setattr(user, name, value)
-            user.deleted_at = None
-    elif event_type == "user.deleted" and user is not None:
-        user.deleted_at = datetime.now(UTC)
+    if occurred_at is None:
+        raise Malformed("The Clerk event has no timestamp to order it by.", code="invalid_event")
+    if event_type == "user.deleted":
+        session.execute(_DELETE_USER, {"clerk_user_id": clerk_id, "at": occurred_at})
+        return
+    fields = _clerk_user_fields(data)
+    revive = event_type == "user.created"
+    session.execute(_APPLY_USER, {"clerk_user_id": clerk_id, "at": occurred_at, "revive": revive, **fields})

@@ -5,7 +5,7 @@ libraries), and webhook secrets set in its environment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -14,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
+from services.core.contract import database_role
 from services.local.standins.dvla import DvlaStandin, start_dvla
 from services.local.standins.resend import ResendStandin, start_resend
 from services.local.standins.server import Running
@@ -90,7 +91,7 @@ def dvla_standin() -> Iterator[Running[DvlaStandin]]:
 
 @pytest.fixture(scope="session")
 def base_env(
-    migrated_database_url: str,
+    role_url: Callable[[str], str],
     jwks: JwksServer,
     r2: SigV4Gateway,
     stripe_standin: Running[StripeStandin],
@@ -99,7 +100,9 @@ def base_env(
     return api_environment(
         STAGE="ci",
         SERVICE_NAME="api",
-        DATABASE_URL=migrated_database_url,
+        # As deployed: the API's own role (no DDL, no migrator's tables), over TLS verified against the suite's
+        # CA; the local server trusts loopback logins, the stand-in for the IAM token a deployed stage signs.
+        DATABASE_URL=role_url(database_role("api")),
         ALLOWED_ORIGINS=f"{ORIGIN},http://localhost:3000",
         CLERK_ISSUER=ISSUER,
         CLERK_JWKS_URL=jwks.url,

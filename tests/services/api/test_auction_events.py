@@ -86,4 +86,4 @@ def test_only_administrators_see_or_add_events_and_bad_ids_are_refused(
     assert_error(client.get("/auction-events", headers=user), 403)
     for bad in ({"event_id": "12 34"}, {"event_id": "x" * 33}, {"event_id": ""}, {"event_id": 1234}, {}):
         assert_error(client.post("/auction-events", json=bad, headers=admin), 400)
-    assert client.get("/auction-events", headers=admin).json() == {"items": []}
+    assert client.get("/auction-events", headers=admin).json() == {"items": [], "next_cursor": None}

@@ -56,7 +56,7 @@ def test_handler_serves_http_api_events(base_env: dict[str, str], engine: Engine
     assert bodies[1]["listing"]["asking_price_pence"] == 77_700
     assert "LA51MBD" in [i["normalized"] for i in bodies[2]["items"]]
     assert bodies[3]["estimate_pence"] > 0
-    assert bodies[4] == {"items": []}
+    assert bodies[4] == {"items": [], "next_cursor": None}
     for body, status in zip(bodies[5:], statuses[5:], strict=True):
         assert set(body) == {"status", "code", "message", "details", "request_id"}
         assert body["status"] == status

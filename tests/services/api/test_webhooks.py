@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -29,7 +30,11 @@ def _svix_headers(body: bytes, msg_id: str, timestamp: int | None = None, secret
     return {"svix-id": msg_id, "svix-timestamp": str(ts), "svix-signature": sign_svix(secret, msg_id, ts, body)}
 
 
-def _user_event(kind: str, clerk_id: str, email: str = "dee@example.com") -> bytes:
+_clerk_clock = itertools.count(int(time.time() * 1000))
+"""Clerk's event times (Unix milliseconds): each event made here is a millisecond newer than the last."""
+
+
+def _user_event(kind: str, clerk_id: str, email: str = "dee@example.com", *, at_ms: int | None = None) -> bytes:
     data = {
         "id": clerk_id,
         "first_name": "Dee",
@@ -41,7 +46,10 @@ def _user_event(kind: str, clerk_id: str, email: str = "dee@example.com") -> byt
         ],
         "public_metadata": {},
     }
-    return json.dumps({"type": kind, "object": "event", "data": data}).encode()
+    if kind == "user.deleted":  # Clerk's deleted-user object
+        data = {"id": clerk_id, "object": "user", "deleted": True}
+    timestamp = next(_clerk_clock) if at_ms is None else at_ms
+    return json.dumps({"type": kind, "object": "event", "timestamp": timestamp, "data": data}).encode()
 
 
 def _user(engine: Engine, clerk_id: str) -> tuple[Any, ...]:
@@ -134,6 +142,63 @@ def test_stripe_bad_signatures_are_400_and_store_nothing(client: httpx.Client, e
     )
     assert good.json()["duplicate"] is False
     assert _processed(engine, "stripe", event_id) == 1
+
+
+def _deliver(client: httpx.Client, body: bytes) -> httpx.Response:
+    """One signed delivery, as Svix makes it (its own message id, signed at the time it is sent)."""
+    answer = client.post("/webhooks/clerk", content=body, headers=_svix_headers(body, f"msg_{uuid.uuid4().hex}"))
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def test_a_late_retry_of_an_older_update_neither_revives_a_deleted_user_nor_overwrites_newer_data(
+    client: httpx.Client, engine: Engine, signer: Signer
+) -> None:
+    """Clerk's deliveries are retried for days and arrive in any order; the event's own time decides."""
+    clerk_id = f"user_{uuid.uuid4().hex[:12]}"
+    created = _user_event("user.created", clerk_id, email="first@example.com")
+    old_update = _user_event("user.updated", clerk_id, email="older@example.com")  # failed, retried later
+    new_update = _user_event("user.updated", clerk_id, email="newer@example.com")
+    for body in (created, new_update, old_update):  # the older update arrives last
+        _deliver(client, body)
+    assert _user(engine, clerk_id)[0] == "newer@example.com"
+    deleted = _user_event("user.deleted", clerk_id)
+    _deliver(client, deleted)
+    _deliver(client, old_update.replace(b"older@", b"again@"))  # another retry of it, after the deletion
+    email, _, deleted_at = _user(engine, clerk_id)
+    assert (email, deleted_at is not None) == ("newer@example.com", True)
+    assert_error(client.get("/offers", headers=bearer(signer.mint(sub=clerk_id))), 403, "account_deleted")
+    # An update made after the deletion (Clerk sends none, but a clock may say so) still does not revive.
+    _deliver(client, _user_event("user.updated", clerk_id, email="ghost@example.com"))
+    assert _user(engine, clerk_id)[2] is not None
+    # Clerk creating the user again (a newer user.created) brings the account back.
+    _deliver(client, _user_event("user.created", clerk_id, email="back@example.com"))
+    assert _user(engine, clerk_id) == ("back@example.com", "Dee Lux", None)
+    assert client.get("/offers", headers=bearer(signer.mint(sub=clerk_id))).status_code == 200
+    # And the deletion delivered again, late, does not delete the recreated user.
+    _deliver(client, deleted)
+    assert _user(engine, clerk_id)[2] is None
+
+
+def test_a_deletion_arriving_before_the_creation_keeps_the_user_deleted(client: httpx.Client, engine: Engine) -> None:
+    clerk_id = f"user_{uuid.uuid4().hex[:12]}"
+    created = _user_event("user.created", clerk_id)
+    _deliver(client, _user_event("user.deleted", clerk_id))
+    _deliver(client, created)  # produced first, delivered last
+    assert _user(engine, clerk_id)[2] is not None
+
+
+def test_a_clerk_user_event_without_its_time_is_400_and_changes_nothing(client: httpx.Client, engine: Engine) -> None:
+    clerk_id = f"user_{uuid.uuid4().hex[:12]}"
+    for timestamp in (None, "yesterday", -5, True):
+        event = json.loads(_user_event("user.created", clerk_id))
+        event["timestamp"] = timestamp
+        body = json.dumps(event).encode()
+        msg = f"msg_{uuid.uuid4().hex}"
+        answer = client.post("/webhooks/clerk", content=body, headers=_svix_headers(body, msg))
+        assert_error(answer, 400, "invalid_event")
+        assert _processed(engine, "clerk", msg) == 0
+    assert _user(engine, clerk_id) == ()
 
 
 def test_signed_but_malformed_events_are_400(client: httpx.Client) -> None:

@@ -99,13 +99,14 @@ def test_deployed_settings_get_rotating_credentials_and_local_ones_none(secret: 
             "DB_HOST": "writer.internal",
             "DB_NAME": "reggie",
             "DB_SECRET_ARN": secret.arn,
-            "AWS_LAMBDA_FUNCTION_NAME": "reggie-staging-api",
+            "AWS_LAMBDA_FUNCTION_NAME": "reggie-staging-migrator",
+            "AWS_REGION": "eu-west-2",
         }
     )
     credentials = database_credentials(deployed, secrets_client=secret.client)
-    assert credentials is not None
-    assert database_url(deployed, credentials=credentials) == (
-        f"postgresql+psycopg://{ROLE}:first@writer.internal:5432/reggie"
+    assert isinstance(credentials, RotatingCredentials)
+    assert database_url(deployed, credentials=credentials).startswith(
+        f"postgresql+psycopg://{ROLE}:first@writer.internal:5432/reggie?sslmode=verify-full&sslrootcert="
     )
     assert secret.client.reads == 1  # the URL and the engine share one read
     local = load_settings({"STAGE": "local", "SERVICE_NAME": "api", "DATABASE_URL": "postgresql+psycopg://u@h/d"})

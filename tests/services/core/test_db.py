@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from services.core.db import build_engine, database_url, session_scope
 from services.core.models import User
 from services.core.settings import SettingsError, load_settings
+from services.core.tls import rds_ca_bundle
 
 LAMBDA_ENV = {
     "STAGE": "staging",
@@ -20,7 +22,8 @@ LAMBDA_ENV = {
     "DB_HOST": "writer.internal",
     "DB_NAME": "reggie",
     "DB_SECRET_ARN": "arn:placeholder",
-    "AWS_LAMBDA_FUNCTION_NAME": "reggie-staging-api",
+    "AWS_LAMBDA_FUNCTION_NAME": "reggie-staging-migrator",
+    "AWS_REGION": "eu-west-2",
 }
 
 
@@ -53,7 +56,10 @@ def test_lambda_url_reads_credentials_from_secrets_manager() -> None:
         )["ARN"]
         settings = load_settings({**LAMBDA_ENV, "DB_SECRET_ARN": arn})
         url = database_url(settings, secrets_client=client)
-    assert url == "postgresql+psycopg://reggie_admin:p%40ss%2Fword%25@writer.internal:5432/reggie"
+    ca = quote(str(rds_ca_bundle("eu-west-2")), safe="/")
+    assert url == (
+        f"postgresql+psycopg://reggie_admin:p%40ss%2Fword%25@writer.internal:5432/reggie?sslmode=verify-full&sslrootcert={ca}"
+    )
 
 
 def test_secret_without_credentials_is_a_clear_error() -> None:

@@ -18,7 +18,9 @@ def test_defaults_and_the_return_url_from_the_first_origin() -> None:
     assert settings.email_sender == DEFAULT_SENDER
     assert settings.checkout_return_url == "https://reggie.co.uk"
     assert settings.stripe_api_base == "https://api.stripe.com"
+    assert (settings.max_open_claims, settings.max_claim_documents) == (5, 5)
     assert load_market_settings({}).checkout_return_url is None
+    assert load_market_settings({"MAX_OPEN_CLAIMS": "2", "MAX_CLAIM_DOCUMENTS": ""}).max_open_claims == 2
 
 
 def test_local_values() -> None:
@@ -33,6 +35,9 @@ def test_local_values() -> None:
     ("variable", "value"),
     [
         ("OFFER_LAPSE_DAYS", "0"),
+        ("MAX_OPEN_CLAIMS", "0"),
+        ("MAX_OPEN_CLAIMS", "100"),
+        ("MAX_CLAIM_DOCUMENTS", "2.5"),
         ("OFFER_LAPSE_DAYS", "forever"),
         ("VALUATION_MAX_AGE_DAYS", "366"),
         ("EMAIL_SENDER", "Reggie"),

@@ -198,6 +198,7 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
         with urllib.request.urlopen(f"{api}/api/v1/health/deep", timeout=10) as response:
             assert response.status == 200
         _journey(api, state, stack.stripe_port)
+        _services_log_in_as_their_roles(stack.pg_port)
 
         # Killed outright (no cleanup runs): the API dies with it, PostgreSQL is left behind...
         stack.kill()
@@ -225,6 +226,22 @@ def test_stack_comes_up_serves_survives_a_kill_and_stops_cleanly(tmp_path: Path)
         assert _leftovers(state, stack.api_port) == []
     finally:
         stack.kill()
+
+
+def _services_log_in_as_their_roles(pg_port: int) -> None:
+    """The stack's API and worker are connected as their own roles (as deployed), and the API's role has
+    no DDL and cannot read the migrator's table in the local database."""
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{pg_port}/reggie") as conn:
+        logins = conn.execute(
+            "SELECT DISTINCT usename, application_name FROM pg_stat_activity "
+            "WHERE datname = 'reggie' AND application_name IN ('reggie-api', 'worker')"
+        ).fetchall()
+    assert set(logins) == {("reggie_api", "reggie-api"), ("reggie_worker", "worker")}, logins
+    with psycopg.connect(f"postgresql://reggie_api@127.0.0.1:{pg_port}/reggie", autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE mine (id int)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT version_num FROM alembic_version")
 
 
 def _poll_until_up(stack: Stack, url: str) -> list[str]:

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import boto3
 import pytest
@@ -17,9 +18,11 @@ from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 from sqlalchemy.engine import make_url
 
+from services.core import settings as settings_module
 from services.core.schema import head_revision
 from services.core.settings import SettingsError
 from services.migrator.handler import DatabaseUnreachable, connect_with_backoff, handler, migrate
+from tests.tls_front import TlsFront
 
 
 def _free_port() -> int:
@@ -148,10 +151,13 @@ class LambdaContext:
 
 
 def test_the_deployed_handler_reads_the_secret_and_migrates(
-    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_database_url: str, postgres_tls: TlsFront, postgres_ca_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As on Lambda: DB_HOST, DB_PORT, DB_NAME and the RDS-managed secret (moto's Secrets Manager)."""
+    """As on Lambda: DB_HOST, DB_PORT, DB_NAME and the RDS-managed secret (moto's Secrets Manager), over TLS
+    verified against the region's roots: here the suite's CA stands in for the RDS roots, and the server is
+    reached through its TLS front, which refuses anything but TLS."""
     url = make_url(fresh_database_url)
+    monkeypatch.setattr(settings_module, "rds_ca_bundle", lambda region: postgres_ca_file)
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
         client = boto3.client("secretsmanager", region_name="eu-west-2")
@@ -160,8 +166,8 @@ def test_the_deployed_handler_reads_the_secret_and_migrates(
         for name, value in {
             "STAGE": "dev-test",
             "SERVICE_NAME": "migrator",
-            "DB_HOST": str(url.host),
-            "DB_PORT": str(url.port),
+            "DB_HOST": postgres_tls.host,
+            "DB_PORT": str(postgres_tls.port),
             "DB_NAME": str(url.database),
             "DB_SECRET_ARN": arn,
         }.items():

@@ -69,17 +69,21 @@ assert [r["registration"] for r in answer["results"]] == ["AB12 CDE", "1 A"], an
 assert all(r["price"] > 0 for r in answer["results"]), answer
 files = sorted(m.__file__ for m in list(sys.modules.values())
                if getattr(m, "__name__", "").startswith("services") and getattr(m, "__file__", None))
-print(json.dumps({{"files": files, "modules": sorted(sys.modules), "at_init": at_init}}))
+from services.core.settings import get_settings
+roots = get_settings().database.ca_file  # the RDS roots its connections verify the database against
+print(json.dumps({{"files": [*files, roots], "modules": sorted(sys.modules), "at_init": at_init}}))
 """
 
 LAMBDA_ENVIRONMENT = {
-    # What the database link gives the function (the secret is read by the first lookup, not here).
+    # What the database link gives the function (its role; a token is signed by the first lookup, not here),
+    # and the region Lambda sets.
     "STAGE": "dev-test",
     "SERVICE_NAME": "valuation",
     "DB_HOST": "db.invalid",
     "DB_PORT": "5432",
     "DB_NAME": "reggie",
-    "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-2:123456789012:secret:rds!cluster-x-AbCdEf",
+    "DB_USER": "reggie_valuation",
+    "AWS_REGION": "eu-west-2",
 }
 
 
@@ -91,7 +95,7 @@ def test_the_handler_values_marks_with_training_unimportable() -> None:
     )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
-    for file in found["files"]:  # every module the runtime loads reaches the image
+    for file in found["files"]:  # every module the runtime loads, and the RDS roots, reach the image
         assert _in_context(str(Path(file).relative_to(REPO))), file
     loaded = [m for m in found["modules"] if any(m == b or m.startswith(b + ".") for b in NOT_IN_IMAGE)]
     assert loaded == []
