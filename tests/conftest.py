@@ -42,8 +42,6 @@ normalized by ``services.core.settings``).
 from __future__ import annotations
 
 import itertools
-import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -56,15 +54,10 @@ from services.core.schema import upgrade_to_head
 from services.core.tls import verify_full
 from services.local.postgres import EmbeddedPostgres
 from tests.certificates import TestCa
+from tests.servers import throwaway_postgres
 from tests.tls_front import TlsFront
 
 _fresh_numbers = itertools.count(1)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -81,13 +74,8 @@ def postgres_ca_file(postgres_ca: TestCa, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[EmbeddedPostgres]:
-    with tempfile.TemporaryDirectory(prefix="reggie-pg-") as folder:
-        server = EmbeddedPostgres(Path(folder) / "postgres", port=_free_port(), durable=False)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with throwaway_postgres("reggie-pg-") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

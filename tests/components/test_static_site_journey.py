@@ -22,7 +22,7 @@ from components.cloudfront_invalidation import handler, invalidate
 from components.site_build import HTML_CACHE, IMMUTABLE_CACHE
 from components.static_site import Routing, routing_function_code
 from tests.components.helpers import of_type, one, run
-from tests.services.api.support import free_port
+from tests.servers import free_port
 
 SAMPLE = Path(__file__).parent / "sample_site"
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}

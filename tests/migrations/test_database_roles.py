@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,6 +25,7 @@ from services.core import contract
 from services.core.models import Base
 from services.core.schema import REPO_ROOT, alembic_config
 from services.local.postgres import EmbeddedPostgres
+from tests.servers import throwaway_postgres
 
 
 def _revision() -> ModuleType:
@@ -202,21 +200,10 @@ def test_a_scheduled_role_cannot_open_more_connections_than_its_limit(role_url: 
 # -- the revision's life on a server of its own: roles are per server, so these do not touch the suite's --------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[EmbeddedPostgres]:
-    with tempfile.TemporaryDirectory(prefix="reggie-roles-") as folder:
-        server = EmbeddedPostgres(Path(folder) / "postgres", port=_free_port(), durable=False)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with throwaway_postgres("reggie-roles-") as server:
+        yield server
 
 
 def _admin(server: EmbeddedPostgres, database: str = "postgres") -> psycopg.Connection[Any]:

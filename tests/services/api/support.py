@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import Engine, text
 
 from services.core.registration import parse
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 ISSUER = "https://clerk.reggie.test"
@@ -32,12 +32,6 @@ CLERK_WEBHOOK_SECRET = "whsec_dGVzdC1jbGVyay13ZWJob29rLXNlY3JldA=="
 STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret"
 S3_KEY_ID, S3_SECRET = "testing", "testing-secret"
 BUCKET = "reggie-claims"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Signer:

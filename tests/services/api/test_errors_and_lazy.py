@@ -18,7 +18,7 @@ from services.api.errors import Conflict, DomainError, Forbidden, Invalid, Malfo
 from services.api.http_errors import render, status_of, unexpected_error_handler
 from services.api.lazy import Lazy
 from services.api.reads import DatabaseUnavailable, conninfo_from_sqlalchemy_url
-from tests.services.api.support import free_port
+from tests.servers import free_port
 
 
 def _body(error: DomainError) -> dict[str, object]:

@@ -11,7 +11,7 @@ from infra.monitoring import probe_event
 from services.api.deploy import SPEC
 from services.api.health.service import CHECKS
 from services.core import metrics
-from tests.services.api.support import free_port
+from tests.servers import free_port
 from tests.services.api.test_lambda_handler import drive_with_output
 
 assert SPEC.health_check is not None

@@ -11,7 +11,8 @@ import pytest
 
 from services.api.deploy import SPEC
 from services.local.issuer import LocalIssuer
-from tests.services.api.support import LOCAL_APP, free_port, running_api
+from tests.servers import free_port
+from tests.services.api.support import LOCAL_APP, running_api
 
 
 @pytest.mark.slow

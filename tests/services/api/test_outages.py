@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import free_port
 from tests.services.api.conftest import bearer
-from tests.services.api.support import Signer, free_port, running_api
+from tests.services.api.support import Signer, running_api
 from tests.services.api.test_health_plates import assert_error
 
 

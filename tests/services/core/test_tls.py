@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from services.core.connection import conninfo_for, database_credentials, database_url
 from services.core.credentials import IamAuthToken
@@ -124,15 +124,21 @@ class CountingLogin:
         self.inner.forget()
 
 
+def _deployed_engine(front: TlsFront, ca_file: Path) -> tuple[Engine, CountingLogin]:
+    """The engine a deployed service builds (its role's IAM tokens, TLS verified against ``ca_file``), with
+    the login recording every token it signs."""
+    settings = _with_roots(_deployed(front), ca_file)
+    login = database_credentials(settings)
+    assert isinstance(login, IamAuthToken)
+    counting = CountingLogin(login)
+    return build_engine(database_url(settings, credentials=counting), on_lambda=False, credentials=counting), counting
+
+
 def test_a_deployed_service_signs_an_iam_token_for_its_own_role_with_every_connection(
     migrated_database_url: str, postgres_tls: TlsFront, postgres_ca_file: Path, aws_keys: None
 ) -> None:
     del migrated_database_url, aws_keys
-    settings = _with_roots(_deployed(postgres_tls), postgres_ca_file)
-    login = database_credentials(settings)
-    assert isinstance(login, IamAuthToken)
-    counting = CountingLogin(login)
-    engine = build_engine(database_url(settings, credentials=counting), on_lambda=False, credentials=counting)
+    engine, counting = _deployed_engine(postgres_tls, postgres_ca_file)
     try:
         for _ in range(2):
             with engine.connect() as conn:
@@ -232,11 +238,7 @@ def test_a_connection_opened_at_minute_fourteen_carries_a_token_signed_then_and_
     start = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     now = {"at": start}
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now["at"].replace(tzinfo=None))
-    settings = _with_roots(_deployed(postgres_tls), postgres_ca_file)
-    login = database_credentials(settings)
-    assert isinstance(login, IamAuthToken)
-    counting = CountingLogin(login)
-    engine = build_engine(database_url(settings, credentials=counting), on_lambda=False, credentials=counting)
+    engine, counting = _deployed_engine(postgres_tls, postgres_ca_file)
     try:
         with engine.connect() as first:
             assert first.execute(text("SELECT current_user")).scalar() == "reggie_api"

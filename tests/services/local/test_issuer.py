@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from pathlib import Path
 
@@ -11,17 +10,12 @@ import jwt
 import pytest
 
 from services.local.issuer import JWKS_PATH, IssuerStateError, LocalIssuer, mint_token
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.servers import free_port
 
 
 @pytest.fixture
 def running(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     issuer = LocalIssuer(tmp_path / "issuer", issuer_url=f"http://127.0.0.1:{port}")
     server = issuer.serve("127.0.0.1", port)
     issuer.record_issuer_url()

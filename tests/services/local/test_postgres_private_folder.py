@@ -13,7 +13,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 
 from services.local.postgres import EmbeddedPostgres, PostgresStartError
 from services.local.postgres_files import ServerFiles, ServerFilesError, may_reach
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 ROOT = os.geteuid() == 0
@@ -174,7 +174,7 @@ def test_a_server_on_data_nobody_can_reach_runs_from_the_cache_and_is_swept_once
 ) -> None:
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o700)
-    port = _free_port()
+    port = free_port()
     server = EmbeddedPostgres(closed / "pg", port=port, durable=False, cache=cache)
     with server:
         assert server.data.is_symlink()
@@ -199,10 +199,10 @@ def test_a_server_on_data_nobody_can_reach_runs_from_the_cache_and_is_swept_once
 def test_a_relocated_cluster_keeps_its_data_across_restarts(cache: Path, tmp_path: Path) -> None:
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o700)
-    server = EmbeddedPostgres(closed / "pg", port=_free_port(), durable=False, cache=cache)
+    server = EmbeddedPostgres(closed / "pg", port=free_port(), durable=False, cache=cache)
     with server:
         server.create_database("kept")
-    again = EmbeddedPostgres(closed / "pg", port=_free_port(), durable=False, cache=cache)
+    again = EmbeddedPostgres(closed / "pg", port=free_port(), durable=False, cache=cache)
     with again, psycopg.connect(again.libpq_url(), autocommit=True) as conn:
         assert again.server_data == server.server_data
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'kept'").fetchone() == (1,)
@@ -215,7 +215,7 @@ def test_unreachable_data_from_before_is_named_not_moved(cache: Path, tmp_path: 
     data.mkdir(parents=True)
     closed.chmod(0o700)
     (data / "PG_VERSION").write_text("18\n")
-    server = EmbeddedPostgres(closed / "pg", port=_free_port(), cache=cache)
+    server = EmbeddedPostgres(closed / "pg", port=free_port(), cache=cache)
     with pytest.raises(PostgresStartError, match=r"data/? holds data that user nobody cannot reach"):
         server.start()
     assert (data / "PG_VERSION").read_text() == "18\n"
@@ -245,9 +245,3 @@ def test_may_reach_follows_the_permission_bits_of_every_parent(open_folder: Path
     assert may_reach(outer, NOBODY)
     assert not may_reach(inner, NOBODY)
     assert not may_reach(open_folder / "missing", NOBODY)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -22,13 +22,8 @@ from services.core import settings as settings_module
 from services.core.schema import head_revision
 from services.core.settings import SettingsError
 from services.migrator.handler import DatabaseUnreachable, connect_with_backoff, handler, migrate
+from tests.servers import free_port
 from tests.tls_front import TlsFront
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _pipe(source: socket.socket, target: socket.socket) -> None:
@@ -47,7 +42,7 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 def late_forwarder(target_port: int, after_s: float) -> Iterator[tuple[int, list[float]]]:
     """A port where nothing listens for ``after_s`` seconds (connections are refused, as by a database not
     up yet), then a TCP forwarder to ``target_port``. Yields the port and the times connections arrived."""
-    port, arrivals, stop = _free_port(), list[float](), threading.Event()
+    port, arrivals, stop = free_port(), list[float](), threading.Event()
 
     def serve() -> None:
         if stop.wait(after_s):
@@ -118,7 +113,7 @@ class FakeTime:
 
 def test_backoff_doubles_to_fifteen_seconds_and_stops_at_the_deadline() -> None:
     fake = FakeTime()
-    closed = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/reggie"
+    closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/reggie"
     with pytest.raises(DatabaseUnreachable) as caught:
         connect_with_backoff(lambda: closed, 60, clock=fake.clock, sleep=fake.sleep)
     assert fake.sleeps == [1, 2, 4, 8, 15, 15, 15]  # the last sleep is cut to what the 60 s leave
