@@ -21,10 +21,8 @@ def free_port() -> int:
 @contextmanager
 def throwaway_postgres(prefix: str) -> Iterator[EmbeddedPostgres]:
     """A started, non-durable embedded PostgreSQL in a temporary folder, stopped and removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
-        server = EmbeddedPostgres(Path(folder) / "postgres", port=free_port(), durable=False)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix=prefix) as folder,
+        EmbeddedPostgres(Path(folder) / "postgres", port=free_port(), durable=False) as server,
+    ):
+        yield server

@@ -82,11 +82,14 @@ class Paging:
             return ordered
         return ordered.where(tuple_(self.at, self.key) < tuple_(*self._decode(cursor)))
 
-    def page(self, rows: Sequence[T], *, limit: int, position: Callable[[T], tuple[datetime, Any]]) -> Page[T]:
-        """The page of ``rows`` (read by :meth:`select`); ``position`` gives a row's time and key."""
+    def page(self, rows: Sequence[T], *, limit: int, entity: Callable[[T], object] = lambda row: row) -> Page[T]:
+        """The page of ``rows`` (read by :meth:`select`); ``entity`` picks the ordered entity out of a row
+        (for rows that are tuples), whose ``at`` and ``key`` attributes make the cursor: the same columns the
+        order is by, so the cursor cannot disagree with it."""
         if len(rows) <= limit:
             return Page(rows, None)
-        at, key = position(rows[limit - 1])
+        last = entity(rows[limit - 1])
+        at, key = getattr(last, self.at.key), getattr(last, self.key.key)
         raw = msgspec.json.encode(_Position(self.name, at, key))
         return Page(rows[:limit], base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
 

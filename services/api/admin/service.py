@@ -23,7 +23,7 @@ T = TypeVar("T", AuditLog, PaymentIssue)
 
 def _page(session: Session, paging: Paging, statement: Select[T], cursor: str | None, limit: int) -> Page[T]:
     rows = session.scalars(paging.select(statement, cursor=cursor, limit=limit)).all()
-    return paging.page(rows, limit=limit, position=lambda row: (row.created_at, row.id))
+    return paging.page(rows, limit=limit)
 
 
 class AdminViews(CallerSession):

@@ -59,5 +59,5 @@ class AuctionEvents(CallerSession):
         """A page of the events, the most recently added first."""
         self.require_admin()
         rows = self.session.scalars(EVENTS.select(select(AuctionEvent), cursor=cursor, limit=limit)).all()
-        page = EVENTS.page(rows, limit=limit, position=lambda event: (event.created_at, event.event_id))
+        page = EVENTS.page(rows, limit=limit)
         return AuctionEventList(items=[event_view(event) for event in page.rows], next_cursor=page.next_cursor)

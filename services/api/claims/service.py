@@ -123,7 +123,7 @@ class Claims(CallerSession):
         if status is not None:
             statement = statement.where(Claim.status == status.value)
         rows = self.session.scalars(CLAIMS.select(statement, cursor=cursor, limit=limit)).all()
-        page = CLAIMS.page(rows, limit=limit, position=lambda c: (c.created_at, c.id))
+        page = CLAIMS.page(rows, limit=limit)
         return ClaimList(items=[claim_view(c) for c in page.rows], next_cursor=page.next_cursor)
 
     def add_document(self, claim_id: int, request: DocumentRequest, store: DocumentStore) -> DocumentUpload:

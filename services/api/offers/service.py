@@ -119,7 +119,7 @@ class Offers(CallerSession):
         else:
             statement = statement.where(Offer.buyer_id == self.member_id)
         rows = self.session.execute(OFFERS.select(statement, cursor=cursor, limit=limit)).tuples().all()
-        page = OFFERS.page(rows, limit=limit, position=lambda row: (row[0].created_at, row[0].id))
+        page = OFFERS.page(rows, limit=limit, entity=lambda row: row[0])
         return OfferList(items=[view(offer, display) for offer, display in page.rows], next_cursor=page.next_cursor)
 
     def get(self, offer_id: int) -> OfferView:
